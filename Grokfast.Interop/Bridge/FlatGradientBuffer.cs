@@ -1,0 +1,139 @@
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using static TorchSharp.torch.nn;
+
+namespace Grokfast.Bridge;
+
+/// <summary>
+/// One contiguous float32 tensor holding every trainable parameter's gradient: each <c>p.grad</c> is a
+/// view of its slice, so <c>backward()</c> accumulates straight into it, an optimizer's in-place
+/// <c>zero_grad()</c> zeroes it, and one kernel launch filters the whole model.
+/// </summary>
+/// <remarks>
+/// A gradient can stop being its view: <c>Module.zero_grad()</c> sets it to null, after which
+/// <c>backward()</c> creates a fresh tensor; a user can assign another tensor. <see cref="Refresh"/>
+/// finds these before every step, copies a foreign gradient into its slice and makes the view the
+/// parameter's gradient again, so the filter never works on a stale buffer.
+/// </remarks>
+internal sealed class FlatGradientBuffer : IDisposable
+{
+    private readonly Module module;
+    private readonly TrainableParameter[] parameters;
+    private readonly nint[] viewAddresses;
+
+    /// <summary>Lays out the trainable parameters of <paramref name="module"/> and binds their gradients.</summary>
+    public FlatGradientBuffer(Module module)
+    {
+        this.module = module;
+        var layout = new List<TrainableParameter>();
+        long offset = 0;
+        foreach ((string name, Parameter parameter) in module.named_parameters())
+        {
+            if (!parameter.requires_grad) continue;
+            if (parameter.dtype != ScalarType.Float32)
+                throw new NotSupportedException($"Parameter '{name}' is {parameter.dtype}; Grokfast filters support float32 parameters.");
+            var trainable = new TrainableParameter(name, parameter, offset, parameter.shape);
+            layout.Add(trainable);
+            offset += trainable.Length;
+        }
+        if (layout.Count == 0)
+            throw new ArgumentException("The module has no parameter that requires grad, so there is nothing to filter.", nameof(module));
+
+        parameters = layout.ToArray();
+        Device = parameters[0].Parameter.device;
+        foreach (TrainableParameter p in parameters)
+        {
+            if (!IsOnDevice(p.Parameter))
+                throw new NotSupportedException($"Parameter '{p.Name}' is on {p.Parameter.device} but '{parameters[0].Name}' is on {Device}; all parameters must share one device.");
+        }
+        Length = offset;
+        Tensor = torch.zeros(Length, ScalarType.Float32, Device);
+        Address = TensorAddress.OfFloat32(Tensor);
+        viewAddresses = parameters.Select(p => Address + (nint)(p.Offset * sizeof(float))).ToArray();
+        foreach (TrainableParameter p in parameters)
+        {
+            using Tensor? grad = p.Parameter.grad;
+            if (grad is not null) Adopt(p, grad);
+        }
+    }
+
+    /// <summary>The trainable parameters, in the order of their slices.</summary>
+    public IReadOnlyList<TrainableParameter> Parameters => parameters;
+
+    /// <summary>The flat tensor every gradient is a view of.</summary>
+    public Tensor Tensor { get; }
+
+    /// <summary>Address of its first element.</summary>
+    public nint Address { get; }
+
+    /// <summary>Elements in the buffer: the model's trainable parameter count.</summary>
+    public long Length { get; }
+
+    /// <summary>The device it lives on, the parameters' device.</summary>
+    public Device Device { get; }
+
+    /// <summary>How many times a gradient that was not its view had to be copied in; 0 in a zero-copy loop.</summary>
+    public long GradientCopies { get; private set; }
+
+    /// <summary>
+    /// Makes every parameter's gradient its view again where it has stopped being one, and reports which
+    /// parameters have a gradient this step (<c>hasGradient[i]</c>).
+    /// </summary>
+    public void Refresh(Span<bool> hasGradient)
+    {
+        ThrowIfParametersReplaced();
+        for (int i = 0; i < parameters.Length; i++)
+        {
+            TrainableParameter p = parameters[i];
+            using Tensor? grad = p.Parameter.grad;
+            hasGradient[i] = grad is not null;
+            if (grad is null || IsView(i, grad)) continue;
+            Adopt(p, grad);
+        }
+    }
+
+    /// <summary>
+    /// Moving a TorchSharp module to another device or dtype, or assigning a parameter, replaces the
+    /// Parameter objects; filtering the old ones' gradients would filter a buffer nobody reads.
+    /// </summary>
+    private void ThrowIfParametersReplaced()
+    {
+        int index = 0;
+        foreach ((string name, Parameter parameter) in module.named_parameters())
+        {
+            if (!parameter.requires_grad) continue;
+            if (index >= parameters.Length || !ReferenceEquals(parameter, parameters[index].Parameter))
+                throw ParametersChanged(name);
+            index++;
+        }
+        if (index != parameters.Length) throw ParametersChanged(parameters[index].Name);
+    }
+
+    private static InvalidOperationException ParametersChanged(string name) => new(
+        $"The module's trainable parameters changed at '{name}' since the filter was built (a parameter was replaced, " +
+        "moved to another device or dtype, or its requires_grad switched). Build a new filter for the changed module.");
+
+    private bool IsOnDevice(Tensor tensor) => tensor.device_type == Device.type && tensor.device_index == Device.index;
+
+    private bool IsView(int index, Tensor grad) =>
+        grad.dtype == ScalarType.Float32 && IsOnDevice(grad) && TensorAddress.OfFloat32(grad) == viewAddresses[index]
+        && grad.numel() == parameters[index].Length && grad.is_contiguous();
+
+    /// <summary>Copies <paramref name="grad"/> into the parameter's slice and makes the slice its gradient.</summary>
+    private void Adopt(TrainableParameter p, Tensor grad)
+    {
+        if (!IsOnDevice(grad))
+            throw new NotSupportedException($"The gradient of '{p.Name}' is on {grad.device} but the filter was built for {Device}; moving a model after building its filter is not supported.");
+        if (!grad.shape.SequenceEqual(p.Shape))
+            throw new ArgumentException($"The gradient of '{p.Name}' has shape [{string.Join(", ", grad.shape)}], expected [{string.Join(", ", p.Shape)}].");
+        using Tensor view = Tensor.narrow(0, p.Offset, p.Length).view(p.Shape);
+        using (torch.no_grad())
+            view.copy_(grad);
+        p.Parameter.grad = view;
+        GradientCopies++;
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => Tensor.Dispose();
+}

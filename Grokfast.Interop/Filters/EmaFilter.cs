@@ -1,0 +1,67 @@
+using Grokfast.Kernels.Backends;
+using Grokfast.Kernels.Ema;
+using TorchSharp;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace Grokfast.Filters;
+
+/// <summary>
+/// Grokfast's EMA filter (the reference <c>gradfilter_ema</c>): per element
+/// <c>ema = alpha*ema + (1-alpha)*g; g += lamb*ema</c>, with the average starting at the first gradient.
+/// </summary>
+/// <example>
+/// <code>
+/// using var grokfast = new EmaFilter(model, alpha: 0.98, lamb: 2.0);
+/// loss.backward(); grokfast.step(); optimizer.step(); optimizer.zero_grad();
+/// </code>
+/// </example>
+public sealed class EmaFilter : GradientFilter
+{
+    private readonly Tensor average;
+    private readonly IlgpuAccelerator? accelerator;
+    private readonly IEmaKernel kernel;
+
+    /// <summary>Builds the filter for the trainable parameters of <paramref name="module"/>.</summary>
+    /// <param name="module">The model whose gradients are filtered.</param>
+    /// <param name="alpha">Momentum of the average, in [0, 1); the reference's default is 0.99.</param>
+    /// <param name="lamb">Amplification of the slow component, any finite value; the reference's default is 5.</param>
+    /// <param name="backend">Where the fused pass runs; <see cref="KernelBackend.Auto"/> follows the parameters' device.</param>
+    public EmaFilter(Module module, double alpha = 0.99, double lamb = 5.0, KernelBackend backend = KernelBackend.Auto)
+        : base(module, backend)
+    {
+        if (!(alpha >= 0 && alpha < 1))
+            throw new ArgumentOutOfRangeException(nameof(alpha), alpha, $"Invalid alpha: {alpha}; alpha must be in [0, 1).");
+        if (!double.IsFinite(lamb))
+            throw new ArgumentOutOfRangeException(nameof(lamb), lamb, $"Invalid lamb: {lamb}; lamb must be finite.");
+        this.alpha = alpha;
+        this.lamb = lamb;
+        average = torch.empty(ElementCount, ScalarType.Float32, FlatGradients.device);
+        if (Backend == KernelBackend.IlgpuCpu)
+        {
+            accelerator = IlgpuAccelerator.CreateCpu();
+            kernel = new EmaIlgpuKernel(accelerator);
+        }
+        else
+        {
+            kernel = new EmaCpuKernel();
+        }
+        kernel.Bind(FlatGradientsAddress, Bridge.TensorAddress.OfFloat32(average), ElementCount);
+    }
+
+    /// <summary>Momentum of the average.</summary>
+    public double alpha { get; }
+
+    /// <summary>Amplification of the slow component.</summary>
+    public double lamb { get; }
+
+    private protected override void FilterRange(long offset, long length, long stepsFiltered) =>
+        kernel.Filter(offset, length, EmaConstants.For(alpha, lamb, firstStep: stepsFiltered == 0));
+
+    private protected override void DisposeState()
+    {
+        kernel.Dispose();
+        accelerator?.Dispose();
+        average.Dispose();
+    }
+}
