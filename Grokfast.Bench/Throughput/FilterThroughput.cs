@@ -1,0 +1,23 @@
+namespace Grokfast.Bench.Throughput;
+
+/// <summary>One filter's timings from one run, and the ratios that matter: fused against naive ops and against a copy.</summary>
+/// <param name="FusedMs">Median fused step.</param>
+/// <param name="LiteralMs">Median step of the reference translated literally into tensor ops.</param>
+/// <param name="InPlaceMs">Median step of the best in-place tensor ops.</param>
+/// <param name="CopyMs">Median plain copy of the bytes the fused step moves.</param>
+/// <param name="BytesPerElement">Bytes the fused step reads and writes per gradient element.</param>
+/// <param name="Elements">Gradient elements.</param>
+internal sealed record FilterThroughput(double FusedMs, double LiteralMs, double InPlaceMs, double CopyMs, int BytesPerElement, long Elements)
+{
+    public double FusedGBps => GBps(FusedMs);
+
+    public double CopyGBps => GBps(CopyMs);
+
+    public double SpeedupVsLiteral => LiteralMs / FusedMs;
+
+    public double SpeedupVsInPlace => InPlaceMs / FusedMs;
+
+    public double BandwidthRatio => FusedGBps / CopyGBps;
+
+    private double GBps(double milliseconds) => (double)BytesPerElement * Elements / (milliseconds * 1e6);
+}

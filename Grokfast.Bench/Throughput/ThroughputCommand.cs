@@ -1,0 +1,59 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Grokfast.Bench.Support;
+
+namespace Grokfast.Bench.Throughput;
+
+/// <summary>The <c>throughput</c> verb: a quick side-by-side timing of each fused filter.</summary>
+internal static class ThroughputCommand
+{
+    public static Command Create()
+    {
+        var elements = new Option<long>("--elements") { Description = "Gradient elements, spread over 20 tensors.", DefaultValueFactory = _ => 10_000_000 };
+        var json = new Option<bool>("--json") { Description = "Print the figures as one JSON object." };
+        var command = new Command("throughput", "Time each fused filter against tensor ops and a plain copy of the same bytes.") { elements, json };
+        elements.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<long>() < 1) result.AddError("--elements must be at least 1.");
+        });
+        command.SetAction(parse => Run(parse.GetValue(elements), parse.GetValue(json)));
+        return command;
+    }
+
+    private static int Run(long elements, bool json)
+    {
+        var filters = new Dictionary<string, FilterThroughput> { ["ema"] = EmaThroughput.Measure(elements, tensors: 20) };
+        string machine = MachineInfo.Describe();
+        if (json)
+        {
+            var report = new
+            {
+                machine,
+                elements,
+                filters = filters.ToDictionary(f => f.Key, f => new
+                {
+                    fused_ms = f.Value.FusedMs,
+                    literal_ms = f.Value.LiteralMs,
+                    inplace_ms = f.Value.InPlaceMs,
+                    copy_ms = f.Value.CopyMs,
+                    fused_gbps = f.Value.FusedGBps,
+                    copy_gbps = f.Value.CopyGBps,
+                    speedup_vs_literal = f.Value.SpeedupVsLiteral,
+                    speedup_vs_inplace = f.Value.SpeedupVsInPlace,
+                    bandwidth_ratio = f.Value.BandwidthRatio,
+                }),
+            };
+            Console.WriteLine(JsonSerializer.Serialize(report));
+            return 0;
+        }
+        Console.WriteLine($"{machine}; {elements:N0} elements in 20 tensors; medians of 15 steps");
+        Console.WriteLine("filter  fused ms  GB/s   literal ms  in-place ms  copy ms  copy GB/s  vs literal  vs in-place  fused/copy");
+        foreach ((string name, FilterThroughput t) in filters)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{name,-6}  {t.FusedMs,8:F2}  {t.FusedGBps,5:F1}  {t.LiteralMs,10:F2}  {t.InPlaceMs,11:F2}  {t.CopyMs,7:F2}  {t.CopyGBps,9:F1}  {t.SpeedupVsLiteral,9:F1}x  {t.SpeedupVsInPlace,10:F1}x  {t.BandwidthRatio,9:F2}x"));
+        }
+        return 0;
+    }
+}

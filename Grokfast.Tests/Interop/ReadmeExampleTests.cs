@@ -1,0 +1,56 @@
+using System.Reflection;
+using Grokfast.Filters;
+using TorchSharp;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace Grokfast.Tests.Interop;
+
+/// <summary>README's usage example is this code: it runs here, and README must show it verbatim.</summary>
+public sealed class ReadmeExampleTests
+{
+    private static string RepositoryRoot =>
+        typeof(ReadmeExampleTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "RepositoryRoot").Value!;
+
+    [Fact]
+    public void UsageExample_Runs_AndLowersTheLoss()
+    {
+        torch.manual_seed(0);
+        using Tensor inputs = torch.randn(256, 10);
+        using Tensor targets = inputs.sum(1, keepdim: true);
+        float firstLoss = float.NaN, lastLoss = float.NaN;
+
+        // README:begin
+        using var model = Sequential(Linear(10, 32), ReLU(), Linear(32, 1));
+        using var optimizer = torch.optim.Adam(model.parameters(), lr: 1e-2);
+        using var grokfast = new EmaFilter(model, alpha: 0.98, lamb: 2.0);
+
+        for (int step = 0; step < 100; step++)
+        {
+            using var scope = torch.NewDisposeScope();
+            Tensor loss = functional.mse_loss(model.forward(inputs), targets);
+            loss.backward();
+            grokfast.step();   // amplify the slow component of every gradient, in place
+            optimizer.step();
+            optimizer.zero_grad();
+            // README:end
+            if (step == 0) firstLoss = loss.item<float>();
+            lastLoss = loss.item<float>();
+        }
+
+        Assert.True(lastLoss < firstLoss / 10, $"loss went from {firstLoss} to {lastLoss}");
+    }
+
+    [Fact]
+    public void Readme_ShowsTheUsageExampleVerbatim()
+    {
+        string source = File.ReadAllText(Path.Combine(RepositoryRoot, "Grokfast.Tests", "Interop", "ReadmeExampleTests.cs"));
+        string readme = File.ReadAllText(Path.Combine(RepositoryRoot, "README.md"));
+        int begin = source.IndexOf("// README:begin", StringComparison.Ordinal);
+        int end = source.IndexOf("            // README:end", StringComparison.Ordinal);
+        string[] lines = source[(source.IndexOf('\n', begin) + 1)..end].TrimEnd().Split('\n');
+        string example = string.Join('\n', lines.Select(line => line.Length >= 8 ? line[8..] : line.TrimStart())) + "\n}";
+
+        Assert.Contains(example, readme.Replace("\r\n", "\n", StringComparison.Ordinal), StringComparison.Ordinal);
+    }
+}
