@@ -11,12 +11,18 @@ internal static class TensorAddress
     /// base plus the tensor's offset into it. The caller checks the dtype first: for any other dtype
     /// TorchSharp's <c>storage&lt;float&gt;()</c> would convert into a temporary copy.
     /// </summary>
-    internal static nint OfFloat32(Tensor tensor)
+    internal static nint OfFloat32(Tensor tensor) => Of<float>(tensor, ScalarType.Float32);
+
+    /// <summary>As <see cref="OfFloat32"/>, for a float64 tensor.</summary>
+    internal static nint OfFloat64(Tensor tensor) => Of<double>(tensor, ScalarType.Float64);
+
+    private static unsafe nint Of<T>(Tensor tensor, ScalarType dtype)
+        where T : unmanaged
     {
-        if (tensor.dtype != ScalarType.Float32)
-            throw new ArgumentException($"Expected a float32 tensor, got {tensor.dtype}.", nameof(tensor));
-        // storage<float>() creates a temporary aliasing tensor; the scope frees it now, not at GC time.
+        if (tensor.dtype != dtype)
+            throw new ArgumentException($"Expected a {dtype} tensor, got {tensor.dtype}.", nameof(tensor));
+        // storage<T>() creates a temporary aliasing tensor; the scope frees it now, not at GC time.
         using DisposeScope scope = torch.NewDisposeScope();
-        return tensor.storage<float>().data_ptr() + (nint)(tensor.storage_offset() * sizeof(float));
+        return tensor.storage<T>().data_ptr() + (nint)(tensor.storage_offset() * sizeof(T));
     }
 }

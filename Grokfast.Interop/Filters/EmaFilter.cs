@@ -19,8 +19,7 @@ namespace Grokfast.Filters;
 public sealed class EmaFilter : GradientFilter
 {
     private readonly Tensor average;
-    private readonly IlgpuAccelerator? accelerator;
-    private readonly IEmaKernel kernel;
+    private readonly IGradientStateKernel<EmaConstants> kernel;
 
     /// <summary>Builds the filter for the trainable parameters of <paramref name="module"/>.</summary>
     /// <param name="module">The model whose gradients are filtered.</param>
@@ -37,15 +36,7 @@ public sealed class EmaFilter : GradientFilter
         this.alpha = alpha;
         this.lamb = lamb;
         average = torch.empty(ElementCount, ScalarType.Float32, FlatGradients.device);
-        if (Backend == KernelBackend.IlgpuCpu)
-        {
-            accelerator = IlgpuAccelerator.CreateCpu();
-            kernel = new EmaIlgpuKernel(accelerator);
-        }
-        else
-        {
-            kernel = new EmaCpuKernel();
-        }
+        kernel = Accelerator is null ? EmaKernels.CreateCpu() : EmaKernels.CreateIlgpu(Accelerator);
         kernel.Bind(FlatGradientsAddress, Bridge.TensorAddress.OfFloat32(average), ElementCount);
     }
 
@@ -55,13 +46,12 @@ public sealed class EmaFilter : GradientFilter
     /// <summary>Amplification of the slow component.</summary>
     public double lamb { get; }
 
-    private protected override void FilterRange(long offset, long length, long stepsFiltered) =>
-        kernel.Filter(offset, length, EmaConstants.For(alpha, lamb, firstStep: stepsFiltered == 0));
+    private protected override void FilterRun(ParameterRun run) =>
+        kernel.Filter(run.Offset, run.Length, EmaConstants.For(alpha, lamb, firstStep: run.StepsBefore == 0));
 
     private protected override void DisposeState()
     {
         kernel.Dispose();
-        accelerator?.Dispose();
         average.Dispose();
     }
 }

@@ -18,6 +18,9 @@ public abstract class GradientFilter : IDisposable
     private readonly long[] stepsFiltered;
     private bool disposed;
 
+    /// <summary>ILGPU's CPU accelerator when the backend is <see cref="KernelBackend.IlgpuCpu"/>, else null.</summary>
+    private protected IlgpuAccelerator? Accelerator { get; }
+
     /// <summary>Builds the flat gradient buffer for the trainable parameters of <paramref name="module"/>.</summary>
     private protected GradientFilter(Module module, KernelBackend backend)
     {
@@ -26,6 +29,7 @@ public abstract class GradientFilter : IDisposable
             throw new ArgumentOutOfRangeException(nameof(backend), backend, "Unknown backend.");
         gradients = new FlatGradientBuffer(module);
         Backend = ResolveBackend(backend, gradients.Device);
+        Accelerator = Backend == KernelBackend.IlgpuCpu ? IlgpuAccelerator.CreateCpu() : null;
         hasGradient = new bool[gradients.Parameters.Count];
         stepsFiltered = new long[gradients.Parameters.Count];
     }
@@ -35,6 +39,9 @@ public abstract class GradientFilter : IDisposable
 
     /// <summary>Trainable parameters (elements) the filter covers.</summary>
     public long ElementCount => gradients.Length;
+
+    /// <summary>Trainable parameters (tensors) the filter covers.</summary>
+    public int ParameterCount => gradients.Parameters.Count;
 
     /// <summary>Steps taken so far.</summary>
     public long StepCount { get; private set; }
@@ -75,7 +82,7 @@ public abstract class GradientFilter : IDisposable
             while (end < parameters.Count && hasGradient[end] && stepsFiltered[end] == stepsFiltered[first]) end++;
             long offset = parameters[first].Offset;
             long length = parameters[end - 1].Offset + parameters[end - 1].Length - offset;
-            FilterRange(offset, length, stepsFiltered[first]);
+            FilterRun(new ParameterRun(first, end, offset, length, stepsFiltered[first]));
             for (int i = first; i < end; i++) stepsFiltered[i]++;
             first = end;
         }
@@ -83,11 +90,8 @@ public abstract class GradientFilter : IDisposable
         StepCount++;
     }
 
-    /// <summary>
-    /// Runs the fused pass over elements [offset, offset + length) of the flat buffer, whose parameters
-    /// have all been filtered <paramref name="stepsFiltered"/> times before.
-    /// </summary>
-    private protected abstract void FilterRange(long offset, long length, long stepsFiltered);
+    /// <summary>Runs the fused pass over one run of parameters that share their step count.</summary>
+    private protected abstract void FilterRun(ParameterRun run);
 
     /// <summary>Frees the filter's state and kernels; the parameters keep their gradients.</summary>
     public void Dispose()
@@ -95,6 +99,7 @@ public abstract class GradientFilter : IDisposable
         if (disposed) return;
         disposed = true;
         DisposeState();
+        Accelerator?.Dispose();
         gradients.Dispose();
         GC.SuppressFinalize(this);
     }

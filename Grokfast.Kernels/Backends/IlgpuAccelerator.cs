@@ -59,10 +59,15 @@ public sealed class IlgpuAccelerator : IDisposable
     /// can read and write, without copying: host memory on the CPU accelerator, device memory of this
     /// accelerator's CUDA context on CUDA. The returned buffer owns nothing; dispose it before the memory goes.
     /// </summary>
-    public MemoryBuffer WrapFloats(nint address, long length) => Accelerator switch
+    public MemoryBuffer WrapFloats(nint address, long length) => Wrap(address, length, sizeof(float));
+
+    /// <summary>As <see cref="WrapFloats"/>, for float64 elements.</summary>
+    public MemoryBuffer WrapDoubles(nint address, long length) => Wrap(address, length, sizeof(double));
+
+    private MemoryBuffer Wrap(nint address, long length, int elementSize) => Accelerator switch
     {
-        CPUAccelerator => CPUMemoryBuffer.Create(Accelerator, address, length, sizeof(float)),
-        _ => new DevicePointerBuffer(Accelerator, address, length, sizeof(float)),
+        CPUAccelerator => CPUMemoryBuffer.Create(Accelerator, address, length, elementSize),
+        _ => new DevicePointerBuffer(Accelerator, address, length, elementSize),
     };
 
     /// <inheritdoc />

@@ -15,11 +15,11 @@ public sealed class EmaCudaKernelTests
         using IlgpuAccelerator cuda = IlgpuAccelerator.TryCreateCuda()!;
         using MemoryBuffer1D<float, ILGPU.Stride1D.Dense> g = cuda.Accelerator.Allocate1D<float>(length);
         using MemoryBuffer1D<float, ILGPU.Stride1D.Dense> e = cuda.Accelerator.Allocate1D<float>(length);
-        using var gpuKernel = new EmaIlgpuKernel(cuda);
+        using IGradientStateKernel<EmaConstants> gpuKernel = EmaKernels.CreateIlgpu(cuda);
         gpuKernel.Bind(g.NativePtr, e.NativePtr, length);
         using var twinG = new NativeFloats(length);
         using var twinE = new NativeFloats(length);
-        using var twin = new EmaCpuKernel();
+        using IGradientStateKernel<EmaConstants> twin = EmaKernels.CreateCpu();
         twin.Bind(twinG.Address, twinE.Address, length);
 
         for (int step = 0; step < steps; step++)

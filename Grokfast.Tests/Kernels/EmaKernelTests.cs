@@ -17,7 +17,7 @@ public sealed class EmaKernelTests
     [InlineData((1 << 20) + 7)]
     public void CpuTwin_OverManySteps_MatchesScalarLoop(int length)
     {
-        using var kernel = new EmaCpuKernel();
+        using IGradientStateKernel<EmaConstants> kernel = EmaKernels.CreateCpu();
         AssertMatchesScalarLoop(kernel, length);
     }
 
@@ -29,14 +29,14 @@ public sealed class EmaKernelTests
     public void IlgpuKernelOnCpuAccelerator_OverManySteps_MatchesScalarLoop(int length)
     {
         using IlgpuAccelerator accelerator = IlgpuAccelerator.CreateCpu();
-        using var kernel = new EmaIlgpuKernel(accelerator);
+        using IGradientStateKernel<EmaConstants> kernel = EmaKernels.CreateIlgpu(accelerator);
         AssertMatchesScalarLoop(kernel, length);
     }
 
     [Fact]
     public void CpuTwin_FilteringASubRange_LeavesTheRestUntouched()
     {
-        using var kernel = new EmaCpuKernel();
+        using IGradientStateKernel<EmaConstants> kernel = EmaKernels.CreateCpu();
         AssertSubRangeOnly(kernel);
     }
 
@@ -44,14 +44,14 @@ public sealed class EmaKernelTests
     public void IlgpuKernel_FilteringASubRange_LeavesTheRestUntouched()
     {
         using IlgpuAccelerator accelerator = IlgpuAccelerator.CreateCpu();
-        using var kernel = new EmaIlgpuKernel(accelerator);
+        using IGradientStateKernel<EmaConstants> kernel = EmaKernels.CreateIlgpu(accelerator);
         AssertSubRangeOnly(kernel);
     }
 
     [Fact]
     public void FirstStep_ReturnsGradientTimesOnePlusLamb()
     {
-        using var kernel = new EmaCpuKernel();
+        using IGradientStateKernel<EmaConstants> kernel = EmaKernels.CreateCpu();
         using var g = new NativeFloats(3);
         using var e = new NativeFloats(3);
         float[] values = [1f, -2f, 0.5f];
@@ -63,25 +63,14 @@ public sealed class EmaKernelTests
         FloatAssert.Close(values.Select(v => v * 6f).ToArray(), g.Span, 1e-7, 0);
     }
 
-    private static void AssertMatchesScalarLoop(IEmaKernel kernel, int length)
+    private static void AssertMatchesScalarLoop(IGradientStateKernel<EmaConstants> kernel, int length)
     {
-        using var g = new NativeFloats(length);
-        using var e = new NativeFloats(length);
         var oracle = new ScalarEma(length, Alpha, Lamb);
-        kernel.Bind(g.Address, e.Address, length);
-        for (int step = 0; step < Steps; step++)
-        {
-            float[] expected = Gradients.Random(length, seed: step);
-            expected.CopyTo(g.Span);
-
-            kernel.Filter(0, length, EmaConstants.For(Alpha, Lamb, firstStep: step == 0));
-            oracle.Step(expected);
-
-            FloatAssert.Close(expected, g.Span, 1e-6, 1e-7, $"step {step}: ");
-        }
+        KernelHarness.AssertMatchesOverSteps(kernel, length, Steps,
+            step => EmaConstants.For(Alpha, Lamb, firstStep: step == 0), oracle.Step, rtol: 1e-6);
     }
 
-    private static void AssertSubRangeOnly(IEmaKernel kernel)
+    private static void AssertSubRangeOnly(IGradientStateKernel<EmaConstants> kernel)
     {
         const int length = 100;
         using var g = new NativeFloats(length);

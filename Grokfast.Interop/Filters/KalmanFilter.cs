@@ -1,0 +1,69 @@
+using Grokfast.Bridge;
+using Grokfast.Kernels.Backends;
+using Grokfast.Kernels.Kalman;
+using TorchSharp;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace Grokfast.Filters;
+
+/// <summary>
+/// The elementwise Kalman filter proposed in the Grokfast repository's pull request #8: per element an
+/// estimate x (from 0) tracks the gradient with gain K, and <c>g += lamb*x</c>. With scalar noises Q and R
+/// every element's covariance P starts at R and gets the same update, so P and K are one scalar per
+/// parameter, computed on the host, and the kernel moves only g and x.
+/// </summary>
+public sealed class KalmanFilter : GradientFilter
+{
+    private readonly Tensor estimates;
+    private readonly float[] covariances;
+    private readonly IGradientStateKernel<KalmanConstants> kernel;
+
+    /// <summary>Builds the filter for the trainable parameters of <paramref name="module"/>.</summary>
+    /// <param name="module">The model whose gradients are filtered.</param>
+    /// <param name="process_noise">Q, finite and ≥ 0; the pull request's default is 1e-4.</param>
+    /// <param name="measurement_noise">R, finite and &gt; 0; the pull request's default is 1e-2. P starts at R.</param>
+    /// <param name="lamb">Amplification of the estimate, any finite value; the default is 2.</param>
+    /// <param name="backend">Where the fused pass runs; <see cref="KernelBackend.Auto"/> follows the parameters' device.</param>
+    public KalmanFilter(Module module, double process_noise = 1e-4, double measurement_noise = 1e-2, double lamb = 2.0,
+        KernelBackend backend = KernelBackend.Auto)
+        : base(module, backend)
+    {
+        if (!(process_noise >= 0 && double.IsFinite(process_noise)))
+            throw new ArgumentOutOfRangeException(nameof(process_noise), process_noise, $"Invalid process_noise: {process_noise}; it must be finite and >= 0.");
+        if (!(measurement_noise > 0 && double.IsFinite(measurement_noise)))
+            throw new ArgumentOutOfRangeException(nameof(measurement_noise), measurement_noise, $"Invalid measurement_noise: {measurement_noise}; it must be finite and > 0.");
+        if (!double.IsFinite(lamb))
+            throw new ArgumentOutOfRangeException(nameof(lamb), lamb, $"Invalid lamb: {lamb}; lamb must be finite.");
+        this.process_noise = process_noise;
+        this.measurement_noise = measurement_noise;
+        this.lamb = lamb;
+        estimates = torch.zeros(ElementCount, ScalarType.Float32, FlatGradients.device);
+        covariances = Enumerable.Repeat((float)measurement_noise, ParameterCount).ToArray();
+        kernel = Accelerator is null ? KalmanKernels.CreateCpu() : KalmanKernels.CreateIlgpu(Accelerator);
+        kernel.Bind(FlatGradientsAddress, TensorAddress.OfFloat32(estimates), ElementCount);
+    }
+
+    /// <summary>Q, the process noise.</summary>
+    public double process_noise { get; }
+
+    /// <summary>R, the measurement noise.</summary>
+    public double measurement_noise { get; }
+
+    /// <summary>Amplification of the estimate.</summary>
+    public double lamb { get; }
+
+    private protected override void FilterRun(ParameterRun run)
+    {
+        // Every parameter of a run has been filtered equally often, so they share one covariance.
+        KalmanConstants constants = KalmanConstants.For(covariances[run.First], (float)process_noise, (float)measurement_noise, lamb, out float next);
+        kernel.Filter(run.Offset, run.Length, constants);
+        Array.Fill(covariances, next, run.First, run.End - run.First);
+    }
+
+    private protected override void DisposeState()
+    {
+        kernel.Dispose();
+        estimates.Dispose();
+    }
+}

@@ -1,0 +1,81 @@
+using Grokfast.Bridge;
+using Grokfast.Kernels.Backends;
+using Grokfast.Kernels.WindowedMean;
+using TorchSharp;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace Grokfast.Filters;
+
+/// <summary>
+/// Grokfast-MA (the reference <c>gradfilter_ma</c>): adds <c>lamb</c> times the mean (or sum) of the last
+/// <c>window_size</c> raw gradients to each gradient, in O(1) per element per step — a ring of the last
+/// gradients and a float64 running sum replace the reference's re-summing of the whole window.
+/// </summary>
+/// <example>
+/// <code>
+/// using var grokfast = new WindowedMeanFilter(model, window_size: 100, lamb: 5.0);
+/// loss.backward(); grokfast.step(); optimizer.step(); optimizer.zero_grad();
+/// </code>
+/// </example>
+public sealed class WindowedMeanFilter : GradientFilter
+{
+    private readonly Tensor ring;
+    private readonly Tensor sums;
+    private readonly IWindowedMeanKernel kernel;
+
+    /// <summary>Builds the filter for the trainable parameters of <paramref name="module"/>.</summary>
+    /// <param name="module">The model whose gradients are filtered.</param>
+    /// <param name="window_size">Gradients in the window, at least 1; the reference's default is 128. The ring takes window_size × parameters × 4 bytes.</param>
+    /// <param name="lamb">Amplification, any finite value; the reference's default is 5.</param>
+    /// <param name="filter_type">Mean or sum of the window.</param>
+    /// <param name="warmup">When true (the default), nothing is added until the window is full.</param>
+    /// <param name="trigger">Ablation switch of the reference: when true (and warmup is on), nothing is ever added.</param>
+    /// <param name="backend">Where the fused pass runs; <see cref="KernelBackend.Auto"/> follows the parameters' device.</param>
+    public WindowedMeanFilter(Module module, int window_size = 128, double lamb = 5.0, WindowAggregation filter_type = WindowAggregation.Mean,
+        bool warmup = true, bool trigger = false, KernelBackend backend = KernelBackend.Auto)
+        : base(module, backend)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(window_size, 1);
+        if (!double.IsFinite(lamb))
+            throw new ArgumentOutOfRangeException(nameof(lamb), lamb, $"Invalid lamb: {lamb}; lamb must be finite.");
+        if (!Enum.IsDefined(filter_type))
+            throw new ArgumentOutOfRangeException(nameof(filter_type), filter_type, "filter_type must be Mean or Sum.");
+        this.window_size = window_size;
+        this.lamb = lamb;
+        this.filter_type = filter_type;
+        this.warmup = warmup;
+        this.trigger = trigger;
+        // Zeroed, so a slot not yet written subtracts nothing while the window fills.
+        ring = torch.zeros(window_size * ElementCount, ScalarType.Float32, FlatGradients.device);
+        sums = torch.zeros(ElementCount, ScalarType.Float64, FlatGradients.device);
+        kernel = Accelerator is null ? new WindowedMeanCpuKernel() : new WindowedMeanIlgpuKernel(Accelerator);
+        kernel.Bind(FlatGradientsAddress, TensorAddress.OfFloat32(ring), TensorAddress.OfFloat64(sums), ElementCount, window_size);
+    }
+
+    /// <summary>Gradients in the window.</summary>
+    public int window_size { get; }
+
+    /// <summary>Amplification of the window's mean or sum.</summary>
+    public double lamb { get; }
+
+    /// <summary>Mean or sum.</summary>
+    public WindowAggregation filter_type { get; }
+
+    /// <summary>Whether nothing is added until the window is full.</summary>
+    public bool warmup { get; }
+
+    /// <summary>The reference's ablation switch.</summary>
+    public bool trigger { get; }
+
+    private protected override void FilterRun(ParameterRun run) =>
+        kernel.Filter(run.Offset, run.Length,
+            WindowedMeanConstants.For(run.StepsBefore, window_size, filter_type == WindowAggregation.Mean, lamb, warmup, trigger));
+
+    private protected override void DisposeState()
+    {
+        kernel.Dispose();
+        ring.Dispose();
+        sums.Dispose();
+    }
+}

@@ -1,0 +1,58 @@
+// Scalar-gain Kalman: x += K*(g - x); g += lamb*x, with the gain K computed once per step on the host
+// (KalmanConstants) and x starting at zero. Bytes per element: 16 (read g and x, write g and x).
+// Versions, side by side: Kernel (ILGPU; the GPU path, checked on ILGPU's CPU accelerator in tests) and
+// FilterRange (its twin: Vector<float>, split over cores by GradientStateCpuKernel; the fast CPU path).
+using Grokfast.Kernels.Backends;
+using ILGPU;
+using System.Numerics;
+
+namespace Grokfast.Kernels.Kalman;
+
+/// <summary>The fused Kalman pass: the ILGPU kernel, its vectorised CPU twin, and their runners.</summary>
+public static unsafe class KalmanKernels
+{
+    /// <summary>The vectorised, multi-threaded CPU pass over host memory.</summary>
+    public static IGradientStateKernel<KalmanConstants> CreateCpu() => new GradientStateCpuKernel<KalmanConstants>(&FilterRange);
+
+    /// <summary>The ILGPU kernel on <paramref name="accelerator"/>, compiled now.</summary>
+    public static IGradientStateKernel<KalmanConstants> CreateIlgpu(IlgpuAccelerator accelerator) =>
+        new GradientStateIlgpuKernel<KalmanConstants>(accelerator, Kernel);
+
+    /// <summary>Thread <paramref name="thread"/> of a grid-stride loop (see EmaKernels.Kernel).</summary>
+    internal static void Kernel(Index1D thread, ArrayView<float> g, ArrayView<float> x, KalmanConstants c)
+    {
+        long stride = Grid.DimX * Group.DimX;
+        for (long i = thread.X; i < g.Length; i += stride)
+        {
+            float gi = g[i];
+            float xi = x[i];
+            xi += c.Gain * (gi - xi);
+            x[i] = xi;
+            g[i] = gi + c.Lamb * xi;
+        }
+    }
+
+    /// <summary>The same pass over <paramref name="count"/> contiguous elements, eight lanes at a time.</summary>
+    internal static void FilterRange(float* g, float* x, long count, KalmanConstants c)
+    {
+        var gain = new Vector<float>(c.Gain);
+        var lamb = new Vector<float>(c.Lamb);
+        long i = 0;
+        for (; i <= count - Vector<float>.Count; i += Vector<float>.Count)
+        {
+            Vector<float> gv = Vector.Load(g + i);
+            Vector<float> xv = Vector.Load(x + i);
+            xv += gain * (gv - xv);
+            Vector.Store(xv, x + i);
+            Vector.Store(gv + lamb * xv, g + i);
+        }
+        for (; i < count; i++)
+        {
+            float gi = g[i];
+            float xi = x[i];
+            xi += c.Gain * (gi - xi);
+            x[i] = xi;
+            g[i] = gi + c.Lamb * xi;
+        }
+    }
+}

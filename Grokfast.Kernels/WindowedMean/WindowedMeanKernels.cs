@@ -1,0 +1,59 @@
+// Windowed mean (Grokfast-MA) with O(1) work per element: the slot this step writes holds the oldest
+// gradient of the window (zeros while the window fills), so sum += g - slot; slot = g; and, when the step
+// applies, g += lamb * sum * scale. The sum is float64 so it cannot drift (kernels.md).
+// Bytes per element: 32 (read g 4, slot 4, sum 8; write slot 4, sum 8, g 4), independent of the window.
+// Versions, side by side: Kernel (ILGPU; run by WindowedMeanIlgpuKernel) and FilterRange (its vectorised
+// twin; run over cores by WindowedMeanCpuKernel).
+using ILGPU;
+using System.Numerics;
+
+namespace Grokfast.Kernels.WindowedMean;
+
+/// <summary>The fused windowed-mean pass: the ILGPU kernel and its vectorised CPU twin.</summary>
+public static unsafe class WindowedMeanKernels
+{
+    /// <summary>Thread <paramref name="thread"/> of a grid-stride loop over the range (see EmaKernels.Kernel).</summary>
+    internal static void Kernel(Index1D thread, ArrayView<float> g, ArrayView<float> slot, ArrayView<double> sum, WindowedMeanConstants c)
+    {
+        long stride = Grid.DimX * Group.DimX;
+        for (long i = thread.X; i < g.Length; i += stride)
+        {
+            float gi = g[i];
+            double s = sum[i] - slot[i] + gi;
+            slot[i] = gi;
+            sum[i] = s;
+            if (c.Apply != 0) g[i] = gi + c.Lamb * (float)(s * c.Scale);
+        }
+    }
+
+    /// <summary>The same pass over <paramref name="count"/> contiguous elements: eight float lanes, two halves of four double lanes.</summary>
+    internal static void FilterRange(float* g, float* slot, double* sum, long count, WindowedMeanConstants c)
+    {
+        var scale = new Vector<double>(c.Scale);
+        var lamb = new Vector<float>(c.Lamb);
+        bool apply = c.Apply != 0;
+        int lanes = Vector<float>.Count;
+        int half = Vector<double>.Count;
+        long i = 0;
+        for (; i <= count - lanes; i += lanes)
+        {
+            Vector<float> gv = Vector.Load(g + i);
+            Vector.Widen(gv, out Vector<double> gLow, out Vector<double> gHigh);
+            Vector.Widen(Vector.Load(slot + i), out Vector<double> oldLow, out Vector<double> oldHigh);
+            Vector<double> sumLow = Vector.Load(sum + i) - oldLow + gLow;
+            Vector<double> sumHigh = Vector.Load(sum + i + half) - oldHigh + gHigh;
+            Vector.Store(gv, slot + i);
+            Vector.Store(sumLow, sum + i);
+            Vector.Store(sumHigh, sum + i + half);
+            if (apply) Vector.Store(gv + lamb * Vector.Narrow(sumLow * scale, sumHigh * scale), g + i);
+        }
+        for (; i < count; i++)
+        {
+            float gi = g[i];
+            double s = sum[i] - slot[i] + gi;
+            slot[i] = gi;
+            sum[i] = s;
+            if (apply) g[i] = gi + c.Lamb * (float)(s * c.Scale);
+        }
+    }
+}

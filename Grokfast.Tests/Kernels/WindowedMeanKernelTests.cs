@@ -1,0 +1,121 @@
+using Grokfast.Kernels.Backends;
+using Grokfast.Kernels.WindowedMean;
+using Grokfast.Tests.Support;
+
+namespace Grokfast.Tests.Kernels;
+
+public sealed class WindowedMeanKernelTests
+{
+    private const float Lamb = 5f;
+
+    public static TheoryData<bool, bool, bool> EveryOption()
+    {
+        var data = new TheoryData<bool, bool, bool>();
+        foreach (bool mean in new[] { true, false })
+            foreach (bool warmup in new[] { true, false })
+                foreach (bool trigger in new[] { true, false })
+                    data.Add(mean, warmup, trigger);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(EveryOption))]
+    public void CpuTwin_EveryOption_MatchesResummingLoop(bool mean, bool warmup, bool trigger)
+    {
+        using var kernel = new WindowedMeanCpuKernel();
+        AssertMatchesResummingLoop(kernel, length: 1023, windowSize: 7, steps: 30, mean, warmup, trigger);
+    }
+
+    [Theory]
+    [MemberData(nameof(EveryOption))]
+    public void IlgpuKernelOnCpuAccelerator_EveryOption_MatchesResummingLoop(bool mean, bool warmup, bool trigger)
+    {
+        using IlgpuAccelerator accelerator = IlgpuAccelerator.CreateCpu();
+        using var kernel = new WindowedMeanIlgpuKernel(accelerator);
+        AssertMatchesResummingLoop(kernel, length: 517, windowSize: 7, steps: 30, mean, warmup, trigger);
+    }
+
+    [Theory]
+    [InlineData(1, 20, true)]
+    [InlineData(1, 20, false)]
+    [InlineData(50, 20, true)]
+    [InlineData(50, 20, false)]
+    [InlineData(128, 300, true)]
+    public void CpuTwin_WindowOfOneOrLongerThanTheTrace_MatchesResummingLoop(int windowSize, int steps, bool warmup)
+    {
+        using var kernel = new WindowedMeanCpuKernel();
+        AssertMatchesResummingLoop(kernel, length: (1 << 16) + 3, windowSize, steps, mean: true, warmup, trigger: false);
+    }
+
+    [Fact]
+    public void RunningSum_After100000Steps_StaysWithin1e5OfTheExactWindowSum()
+    {
+        const int length = 19;
+        const int windowSize = 100;
+        const int steps = 100_000;
+        using var kernel = new WindowedMeanCpuKernel();
+        using var g = new NativeFloats(length);
+        using var ring = new NativeFloats(length * windowSize);
+        double[] sums = new double[length];
+        var random = new Random(3);
+        unsafe
+        {
+            fixed (double* sumPointer = sums)
+            {
+                kernel.Bind(g.Address, ring.Address, (nint)sumPointer, length, windowSize);
+                for (int step = 0; step < steps; step++)
+                {
+                    // Large offset, wide noise: a float32 running sum would wander off by more than the bound here.
+                    for (int i = 0; i < length; i++) g.Span[i] = (float)(100 + 50 * (random.NextDouble() - 0.5) * (1 + i));
+                    kernel.Filter(0, length, WindowedMeanConstants.For(step, windowSize, mean: true, Lamb, warmup: true, trigger: false));
+                }
+            }
+        }
+        for (int i = 0; i < length; i++)
+        {
+            double exact = 0;
+            for (int slot = 0; slot < windowSize; slot++) exact += ring.Span[slot * length + i];
+            Assert.True(Math.Abs(sums[i] - exact) <= 1e-5 * Math.Abs(exact), $"element {i}: running {sums[i]:R}, exact {exact:R}");
+        }
+    }
+
+    [Fact]
+    public void Constants_FollowTheReferenceRuleForApplyingAndScaling()
+    {
+        // warmup: nothing until the window is full, then the mean over the whole window.
+        Assert.Equal(0, WindowedMeanConstants.For(3, 5, mean: true, 1, warmup: true, trigger: false).Apply);
+        Assert.Equal(new WindowedMeanConstants(4, 0.2, 1f, 1), WindowedMeanConstants.For(4, 5, mean: true, 1, warmup: true, trigger: false));
+        // no warmup: applies from the first step, dividing by the gradients held so far; trigger is then ignored.
+        Assert.Equal(new WindowedMeanConstants(1, 0.5, 1f, 1), WindowedMeanConstants.For(1, 5, mean: true, 1, warmup: false, trigger: true));
+        // trigger with warmup: never applies.
+        Assert.Equal(0, WindowedMeanConstants.For(99, 5, mean: true, 1, warmup: true, trigger: true).Apply);
+        // sum does not divide; the ring slot wraps around.
+        Assert.Equal(new WindowedMeanConstants(2, 1.0, 1f, 1), WindowedMeanConstants.For(12, 5, mean: false, 1, warmup: true, trigger: false));
+    }
+
+    private static void AssertMatchesResummingLoop(IWindowedMeanKernel kernel, int length, int windowSize, int steps, bool mean, bool warmup, bool trigger)
+    {
+        using var g = new NativeFloats(length);
+        using var ring = new NativeFloats(length * windowSize);
+        double[] sums = new double[length];
+        var oracle = new ScalarWindowedMean(windowSize, Lamb, mean, warmup, trigger);
+        unsafe
+        {
+            fixed (double* sumPointer = sums)
+            {
+                kernel.Bind(g.Address, ring.Address, (nint)sumPointer, length, windowSize);
+                for (int step = 0; step < steps; step++)
+                {
+                    float[] expected = Gradients.Random(length, seed: step);
+                    expected.CopyTo(g.Span);
+
+                    kernel.Filter(0, length, WindowedMeanConstants.For(step, windowSize, mean, Lamb, warmup, trigger));
+                    oracle.Step(expected);
+
+                    // The oracle re-sums in float32 like the reference; the kernel's float64 sum is closer to exact.
+                    FloatAssert.Close(expected, g.Span, 1e-5, 1e-5, $"step {step}: ");
+                }
+            }
+        }
+    }
+}
