@@ -1,10 +1,20 @@
 using System.CommandLine;
 using Grokfast.Bench.Demo;
+using Grokfast.Bench.Replay;
 using Grokfast.Bench.Throughput;
 
 var root = new RootCommand("Grokfast.NET: fused Grokfast gradient filters for TorchSharp — the main job, benchmarks and tools.");
 root.Subcommands.Add(TrainingDemoCommand.Create());
 root.Subcommands.Add(ThroughputCommand.Create());
+root.Subcommands.Add(ReplayCommand.Create());
 // With no verb, run the main job.
 root.SetAction(_ => TrainingDemoCommand.Run(TrainingDemoCommand.DefaultSteps));
-return root.Parse(args).Invoke();
+
+ParseResult parsed = root.Parse(args);
+if (parsed.Errors.Count > 0)
+{
+    // One clear line and exit code 2 for a command line that does not parse, as for any other bad input.
+    Console.Error.WriteLine(string.Join(" ", parsed.Errors[0].Message.Split((char[])['\n', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)));
+    return ReplayCommand.BadInput;
+}
+return parsed.Invoke();

@@ -1,0 +1,81 @@
+using System.CommandLine;
+using Grokfast.Bench.Npy;
+using Grokfast.Filters;
+
+namespace Grokfast.Bench.Replay;
+
+/// <summary>
+/// The <c>replay</c> verb: a recorded (T, N) float32 gradient trace through a fused filter, from .npy to .npy.
+/// Bad input gets one line on stderr, exit code 2 and no output file.
+/// </summary>
+internal static class ReplayCommand
+{
+    public const int BadInput = 2;
+
+    public static Command Create()
+    {
+        var filter = new Option<string>("--filter") { Description = "The filter: ema, ma or kalman.", Required = true };
+        filter.AcceptOnlyFromAmong("ema", "ma", "kalman");
+        var input = new Option<FileInfo>("--input") { Description = "A .npy float32 array of shape (T, N): row t is the gradient at step t.", Required = true };
+        var output = new Option<FileInfo>("--output") { Description = "Where to write the filtered (T, N) float32 array.", Required = true };
+        var alpha = new Option<double>("--alpha") { Description = "EMA momentum, in [0, 1).", DefaultValueFactory = _ => 0.99 };
+        var lamb = new Option<double?>("--lamb") { Description = "Amplification; the filter's own default when omitted (ema 5, ma 5, kalman 2)." };
+        var windowSize = new Option<int>("--window-size") { Description = "MA window, at least 1.", DefaultValueFactory = _ => 128 };
+        var filterType = new Option<string>("--filter-type") { Description = "MA aggregation: mean or sum.", DefaultValueFactory = _ => "mean" };
+        filterType.AcceptOnlyFromAmong("mean", "sum");
+        var warmup = new Option<bool>("--warmup") { Description = "MA: add nothing until the window is full.", DefaultValueFactory = _ => true, Arity = ArgumentArity.ExactlyOne };
+        var trigger = new Option<bool>("--trigger") { Description = "MA: the reference's ablation switch.", DefaultValueFactory = _ => false, Arity = ArgumentArity.ExactlyOne };
+        var processNoise = new Option<double>("--process-noise") { Description = "Kalman Q, >= 0.", DefaultValueFactory = _ => 1e-4 };
+        var measurementNoise = new Option<double>("--measurement-noise") { Description = "Kalman R, > 0.", DefaultValueFactory = _ => 1e-2 };
+        var plot = new Option<FileInfo?>("--plot") { Description = "Also draw the raw and filtered signal of one element to this PNG." };
+        var element = new Option<int>("--element") { Description = "The element --plot draws.", DefaultValueFactory = _ => 0 };
+        var command = new Command("replay", "Run a recorded gradient trace through a fused filter.")
+        {
+            filter, input, output, alpha, lamb, windowSize, filterType, warmup, trigger, processNoise, measurementNoise, plot, element,
+        };
+        command.SetAction(parse => Run(
+            parse.GetValue(input)!, parse.GetValue(output)!, parse.GetValue(plot), parse.GetValue(element),
+            new ReplayOptions(
+                parse.GetValue(filter)!,
+                parse.GetValue(alpha),
+                parse.GetValue(lamb),
+                parse.GetValue(windowSize),
+                parse.GetValue(filterType) == "sum" ? WindowAggregation.Sum : WindowAggregation.Mean,
+                parse.GetValue(warmup),
+                parse.GetValue(trigger),
+                parse.GetValue(processNoise),
+                parse.GetValue(measurementNoise))));
+        return command;
+    }
+
+    private static int Run(FileInfo input, FileInfo output, FileInfo? plot, int element, ReplayOptions options)
+    {
+        try
+        {
+            if (!input.Exists) throw new FileNotFoundException($"--input: {input.FullName} does not exist.");
+            (float[] trace, long[] shape) = NpyFile.ReadFloat32(input.FullName);
+            if (shape.Length != 2)
+                throw new InvalidDataException($"--input: expected a 2-D (T, N) array, got shape ({string.Join(", ", shape)}).");
+            int steps = checked((int)shape[0]), width = checked((int)shape[1]);
+            if (steps == 0 || width == 0) throw new InvalidDataException($"--input: the trace is empty, shape ({steps}, {width}).");
+            if (plot is not null && (element < 0 || element >= width))
+                throw new ArgumentOutOfRangeException(nameof(element), element, $"--element must be in [0, {width}), got {element}.");
+
+            float[] filtered = TraceReplay.Run(trace, steps, width, options);
+
+            NpyFile.WriteFloat32(output.FullName, filtered, shape);
+            if (plot is not null)
+                ResponsePlot.Save(plot.FullName, trace, filtered, steps, width, element, $"{options.Filter} filter, element {element}");
+            Console.WriteLine($"Filtered {steps} steps of {width} elements with {options.Filter}; wrote {output.FullName}" +
+                (plot is null ? "." : $" and {plot.FullName}."));
+            return 0;
+        }
+        catch (Exception error) when (error is ArgumentException or IOException or InvalidDataException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"replay: {FirstLine(error.Message)}");
+            return BadInput;
+        }
+    }
+
+    private static string FirstLine(string message) => message.Split('\n')[0].TrimEnd();
+}

@@ -1,0 +1,114 @@
+using System.Text;
+using Grokfast.Bench.Npy;
+using Grokfast.Tests.Support;
+
+namespace Grokfast.Tests.Bench;
+
+public sealed class ReplayCommandTests : IDisposable
+{
+    private readonly string folder = Directory.CreateTempSubdirectory("grokfast-replay-").FullName;
+
+    private string Output => Path.Combine(folder, "filtered.npy");
+
+    private static string GoldenGradients => Path.Combine(AppContext.BaseDirectory, "Golden", "grads.npy");
+
+    [Theory]
+    [InlineData("ema_paper", new[] { "--filter", "ema", "--alpha", "0.98", "--lamb", "2" })]
+    [InlineData("ma_sum_warmup0_trigger1", new[] { "--filter", "ma", "--window-size", "50", "--lamb", "0.1", "--filter-type", "sum", "--warmup", "false", "--trigger", "true" })]
+    [InlineData("kalman_defaults", new[] { "--filter", "kalman" })]
+    public void Replay_OfTheGoldenGradients_WritesTheGoldenFilteredTrace(string golden, string[] options)
+    {
+        string plot = Path.Combine(folder, "response.png");
+
+        var (exitCode, _, error) = BenchProcess.Run(["replay", .. options, "--input", GoldenGradients, "--output", Output, "--plot", plot, "--element", "5"]);
+
+        Assert.True(exitCode == 0, error);
+        (float[] filtered, long[] shape) = NpyFile.ReadFloat32(Output);
+        (float[] expected, long[] expectedShape) = GoldenTraces.Expected(golden);
+        Assert.Equal(expectedShape, shape);
+        FloatAssert.Close(expected, filtered, 1e-5, 1e-6);
+        Assert.True(new FileInfo(plot).Length > 1000, "the plot is missing or empty");
+    }
+
+    [Fact]
+    public void Replay_MissingInput_FailsWithOneLineAndExitCode2()
+    {
+        AssertBadInput(["--filter", "ema", "--input", Path.Combine(folder, "absent.npy"), "--output", Output], "does not exist");
+    }
+
+    [Fact]
+    public void Replay_Float64Input_FailsNamingTheDtype()
+    {
+        string input = Path.Combine(folder, "doubles.npy");
+        WriteNpyHeaderOnly(input, "'<f8'", "(2, 3)", payloadBytes: 48);
+
+        AssertBadInput(["--filter", "ema", "--input", input, "--output", Output], "float32");
+    }
+
+    [Fact]
+    public void Replay_OneDimensionalInput_FailsAskingForTwoDimensions()
+    {
+        string input = Path.Combine(folder, "vector.npy");
+        NpyFile.WriteFloat32(input, new float[5], [5]);
+
+        AssertBadInput(["--filter", "ema", "--input", input, "--output", Output], "2-D");
+    }
+
+    [Fact]
+    public void Replay_TruncatedInput_FailsSayingSo()
+    {
+        string input = Path.Combine(folder, "short.npy");
+        WriteNpyHeaderOnly(input, "'<f4'", "(4, 4)", payloadBytes: 20);
+
+        AssertBadInput(["--filter", "ema", "--input", input, "--output", Output], "truncated");
+    }
+
+    [Theory]
+    [InlineData(new[] { "--filter", "ema", "--alpha", "1.5" }, "alpha")]
+    [InlineData(new[] { "--filter", "ma", "--window-size", "0" }, "window_size")]
+    [InlineData(new[] { "--filter", "ma", "--filter-type", "median" }, "median")]
+    [InlineData(new[] { "--filter", "kalman", "--measurement-noise", "0" }, "measurement_noise")]
+    [InlineData(new[] { "--filter", "kalman", "--process-noise", "-1" }, "process_noise")]
+    [InlineData(new[] { "--filter", "butterworth" }, "butterworth")]
+    [InlineData(new[] { "--filter", "ema", "--lamb", "abc" }, "abc")]
+    [InlineData(new[] { "--filter", "ma", "--warmup", "maybe" }, "maybe")]
+    public void Replay_BadOptionValue_FailsNamingItWithoutWritingOutput(string[] options, string named)
+    {
+        AssertBadInput([.. options, "--input", GoldenGradients, "--output", Output], named);
+    }
+
+    [Fact]
+    public void NpyFile_WriteThenRead_RoundTripsValuesAndShape()
+    {
+        string path = Path.Combine(folder, "round.npy");
+        float[] values = [1.5f, -0f, float.MaxValue, float.Epsilon, 3f, -7.25f];
+
+        NpyFile.WriteFloat32(path, values, [3, 2]);
+        (float[] read, long[] shape) = NpyFile.ReadFloat32(path);
+
+        Assert.Equal(values, read);
+        Assert.Equal([3L, 2L], shape);
+        Assert.Equal(0, (new FileInfo(path).Length - values.Length * sizeof(float)) % 64);
+    }
+
+    private void AssertBadInput(string[] args, string named)
+    {
+        var (exitCode, _, error) = BenchProcess.Run(["replay", .. args]);
+
+        Assert.Equal(2, exitCode);
+        Assert.Single(error.Trim().Split('\n'));
+        Assert.Contains(named, error, StringComparison.Ordinal);
+        Assert.False(File.Exists(Output), "a failed replay must not leave an output file");
+    }
+
+    private static void WriteNpyHeaderOnly(string path, string descr, string shape, int payloadBytes)
+    {
+        string header = $"{{'descr': {descr}, 'fortran_order': False, 'shape': {shape}, }}".PadRight(117) + "\n";
+        using var stream = File.Create(path);
+        stream.Write([0x93, .. "NUMPY"u8, 1, 0, (byte)header.Length, 0]);
+        stream.Write(Encoding.ASCII.GetBytes(header));
+        stream.Write(new byte[payloadBytes]);
+    }
+
+    public void Dispose() => Directory.Delete(folder, recursive: true);
+}
