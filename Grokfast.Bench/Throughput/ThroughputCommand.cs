@@ -23,7 +23,8 @@ internal static class ThroughputCommand
 
     private static int Run(long elements, bool json)
     {
-        var filters = new Dictionary<string, FilterThroughput> { ["ema"] = EmaThroughput.Measure(elements, tensors: 20) };
+        NativeHeap.ReturnLargeBlocksToTheSystem();
+        var filters = FilterVersions.All.ToDictionary(f => f.Name, f => FilterMeasurement.Measure(f, elements, tensors: 20));
         string machine = MachineInfo.Describe();
         if (json)
         {

@@ -36,12 +36,12 @@ public sealed class ReferenceEma : IDisposable
         foreach ((string name, Parameter parameter) in module.named_parameters())
         {
             if (!parameter.requires_grad) continue;
-            using Tensor grad = Grad(parameter);
+            using var scope = torch.NewDisposeScope();
+            Tensor grad = Grad(parameter);
             Tensor updated = (averages[name] * alpha + grad * (1 - alpha)).DetachFromDisposeScope();
             averages[name].Dispose();
             averages[name] = updated;
-            using Tensor filtered = grad + updated * lamb;
-            parameter.grad = filtered;
+            parameter.grad = grad + updated * lamb;
         }
     }
 

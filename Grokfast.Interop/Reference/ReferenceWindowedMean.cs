@@ -8,7 +8,8 @@ namespace Grokfast.Reference;
 
 /// <summary>
 /// The published <c>gradfilter_ma</c> translated literally into TorchSharp tensor ops, per parameter: a queue
-/// of the last <c>window_size</c> gradients, re-summed in full every step (O(window)). The second reference
+/// of the last <c>window_size</c> gradients, re-summed in full every step (O(window)), allocating new tensors
+/// every step as the Python does. The second reference
 /// for tests and the baseline for benchmarks; not a fast path.
 /// </summary>
 public sealed class ReferenceWindowedMean : IDisposable
@@ -41,14 +42,19 @@ public sealed class ReferenceWindowedMean : IDisposable
         foreach ((string name, Parameter parameter) in module.named_parameters())
         {
             if (!parameter.requires_grad) continue;
-            using Tensor grad = parameter.grad ?? throw new InvalidOperationException("The reference needs every parameter to have a gradient.");
+            // Every temporary of this parameter's step — the grad handle, detach(), the partial sums — is
+            // freed here rather than by the finalizer, which would hold their storage for many steps.
+            using var scope = torch.NewDisposeScope();
+            Tensor grad = parameter.grad ?? throw new InvalidOperationException("The reference needs every parameter to have a gradient.");
             if (!windows.TryGetValue(name, out Queue<Tensor>? window)) windows[name] = window = new Queue<Tensor>();
             window.Enqueue(grad.detach().clone().DetachFromDisposeScope());
             if (window.Count > windowSize) window.Dequeue().Dispose();
             if (!warmup || (window.Count == windowSize && !trigger))
             {
-                using var scope = torch.NewDisposeScope();
-                Tensor sum = window.Aggregate((Tensor?)null, (total, g) => total is null ? g.clone() : total + g)!;
+                // Python's sum() adds the window in order into a new tensor per addition; we add in the same
+                // order into one new tensor per step: the same numbers and the same O(window) traffic, without
+                // window_size allocations per parameter per step, whose churn grows glibc's heap without bound.
+                Tensor sum = window.Skip(1).Aggregate(window.Peek().clone(), (total, g) => total.add_(g));
                 Tensor average = filterType == WindowAggregation.Mean ? sum / window.Count : sum;
                 parameter.grad = grad + average * lamb;
             }

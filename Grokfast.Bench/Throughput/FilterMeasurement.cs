@@ -1,0 +1,31 @@
+using Grokfast.Bench.Support;
+using TorchSharp;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace Grokfast.Bench.Throughput;
+
+/// <summary>Times one filter's fused step, its two tensor-op versions and a copy of the same bytes, side by side.</summary>
+internal static class FilterMeasurement
+{
+    public static FilterThroughput Measure(FilterVersions filter, long elements, int tensors)
+    {
+        double fused = Time(filter.Fused, filter.WarmupSteps, elements, tensors);
+        double literal = Time(filter.Literal, filter.WarmupSteps, elements, tensors);
+        double inPlace = Time(filter.InPlace, filter.WarmupSteps, elements, tensors);
+        double copy = BandwidthReference.CopyMilliseconds(elements * filter.BytesPerElement / 2 / sizeof(float));
+        return new FilterThroughput(fused, literal, inPlace, copy, filter.BytesPerElement, elements);
+    }
+
+    private static double Time(Func<Module, (Action Step, IDisposable Owner)> create, int warmupSteps, long elements, int tensors)
+    {
+        using var model = new SyntheticModel(elements, tensors);
+        Tensor[] pristine = model.SnapshotGradients();
+        (Action step, IDisposable owner) = create(model);
+        using IDisposable filter = owner;
+        // Fresh gradients before every timed step, as backward() would leave them; the restore is not timed.
+        double milliseconds = StepTimer.MedianMilliseconds(step, () => model.RestoreGradients(pristine), warmupSteps);
+        foreach (Tensor t in pristine) t.Dispose();
+        return milliseconds;
+    }
+}
