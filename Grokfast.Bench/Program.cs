@@ -1,14 +1,14 @@
 using System.CommandLine;
-using Grokfast.Bench.Demo;
+using Grokfast.Bench.Grokking;
 using Grokfast.Bench.Replay;
 using Grokfast.Bench.Throughput;
 
 var root = new RootCommand("Grokfast.NET: fused Grokfast gradient filters for TorchSharp — the main job, benchmarks and tools.");
-root.Subcommands.Add(TrainingDemoCommand.Create());
+root.Subcommands.Add(GrokCommand.Create());
 root.Subcommands.Add(ThroughputCommand.Create());
 root.Subcommands.Add(ReplayCommand.Create());
-// With no verb, run the main job.
-root.SetAction(_ => TrainingDemoCommand.Run(TrainingDemoCommand.DefaultSteps));
+// With no verb, run the main job: the grokking session with its defaults.
+root.SetAction(_ => GrokCommand.Run(GrokCommand.DefaultRuns, seed: 0, new TorchSharp.torch.Device(TorchSharp.torch.cuda.is_available() ? "cuda" : "cpu"), Path.Combine("out", "grok")));
 
 ParseResult parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)

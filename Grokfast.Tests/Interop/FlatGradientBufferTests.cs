@@ -7,17 +7,32 @@ using static TorchSharp.torch.nn;
 
 namespace Grokfast.Tests.Interop;
 
-public sealed class FlatGradientBufferTests
+public sealed class FlatGradientBufferTests : IDisposable
 {
     private const double Lamb = 2.0;
+
+    private readonly Module<Tensor, Tensor> model = TinyMlp.Create();
+    private readonly Tensor x;
+    private readonly Tensor y;
+
+    /// <summary>Every test starts after one backward pass, so the parameters have gradients to bind.</summary>
+    public FlatGradientBufferTests()
+    {
+        (x, y) = TinyMlp.Data();
+        TinyMlp.Backward(model, x, y);
+    }
+
+    public void Dispose()
+    {
+        model.Dispose();
+        x.Dispose();
+        y.Dispose();
+    }
 
     [Fact]
     public void Step_AfterBackwardAndOptimizerZeroGrad_KeepsEveryGradAViewOfOneBuffer()
     {
-        using var model = TinyMlp.Create();
-        (Tensor x, Tensor y) = TinyMlp.Data();
         using var optimizer = torch.optim.SGD(model.parameters(), 0.01);
-        TinyMlp.Backward(model, x, y);
         using var filter = new EmaFilter(model, alpha: 0.5, lamb: Lamb);
         long copiesAfterBinding = filter.GradientCopies;
 
@@ -36,9 +51,6 @@ public sealed class FlatGradientBufferTests
     [Fact]
     public void Step_WritesThroughToParameterGrads_WithoutAllocatingTensors()
     {
-        using var model = TinyMlp.Create();
-        (Tensor x, Tensor y) = TinyMlp.Data();
-        TinyMlp.Backward(model, x, y);
         using var filter = new EmaFilter(model, alpha: 0.5, lamb: Lamb);
         float[] raw = TinyMlp.Flatten(Grads(model));
         long tensorsBefore = Tensor.TotalCount;
@@ -53,9 +65,6 @@ public sealed class FlatGradientBufferTests
     [Fact]
     public void Step_AfterModuleZeroGradSetsGradsToNull_RebindsAndFiltersTheFreshGradients()
     {
-        using var model = TinyMlp.Create();
-        (Tensor x, Tensor y) = TinyMlp.Data();
-        TinyMlp.Backward(model, x, y);
         using var filter = new EmaFilter(model, alpha: 0.5, lamb: Lamb);
         filter.step();
 
@@ -73,9 +82,6 @@ public sealed class FlatGradientBufferTests
     [Fact]
     public void Step_AfterUserAssignsANewGradient_FiltersTheAssignedValues()
     {
-        using var model = TinyMlp.Create();
-        (Tensor x, Tensor y) = TinyMlp.Data();
-        TinyMlp.Backward(model, x, y);
         using var filter = new EmaFilter(model, alpha: 0.5, lamb: Lamb);
         Parameter first = model.parameters().First();
         using var assigned = torch.full_like(first, 3.0f);
@@ -91,9 +97,6 @@ public sealed class FlatGradientBufferTests
     [Fact]
     public void Step_WhenAParameterHasNoGradient_SkipsItAndKeepsItNull()
     {
-        using var model = TinyMlp.Create();
-        (Tensor x, Tensor y) = TinyMlp.Data();
-        TinyMlp.Backward(model, x, y);
         using var filter = new EmaFilter(model, alpha: 0.5, lamb: Lamb);
         Parameter last = model.parameters().Last();
         last.grad = null;
@@ -107,9 +110,6 @@ public sealed class FlatGradientBufferTests
     [Fact]
     public void Step_AfterTheModuleReplacesAParameter_ThrowsNamingIt()
     {
-        using var model = TinyMlp.Create();
-        (Tensor x, Tensor y) = TinyMlp.Data();
-        TinyMlp.Backward(model, x, y);
         using var filter = new EmaFilter(model, alpha: 0.5, lamb: Lamb);
         var layer = (Linear)model.children().First();
         layer.bias = new Parameter(torch.zeros(31));

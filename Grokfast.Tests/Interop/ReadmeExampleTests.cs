@@ -1,5 +1,5 @@
-using System.Reflection;
 using Grokfast.Filters;
+using Grokfast.Tests.Support;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -9,9 +9,6 @@ namespace Grokfast.Tests.Interop;
 /// <summary>README's usage example is this code: it runs here, and README must show it verbatim.</summary>
 public sealed class ReadmeExampleTests
 {
-    private static string RepositoryRoot =>
-        typeof(ReadmeExampleTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "RepositoryRoot").Value!;
-
     [Fact]
     public void UsageExample_Runs_AndLowersTheLoss()
     {
@@ -44,8 +41,8 @@ public sealed class ReadmeExampleTests
     [Fact]
     public void Readme_ShowsTheUsageExampleVerbatim()
     {
-        string source = File.ReadAllText(Path.Combine(RepositoryRoot, "Grokfast.Tests", "Interop", "ReadmeExampleTests.cs"));
-        string readme = File.ReadAllText(Path.Combine(RepositoryRoot, "README.md"));
+        string source = File.ReadAllText(Path.Combine(Repository.Root, "Grokfast.Tests", "Interop", "ReadmeExampleTests.cs"));
+        string readme = File.ReadAllText(Path.Combine(Repository.Root, "README.md"));
         int begin = source.IndexOf("// README:begin", StringComparison.Ordinal);
         int end = source.IndexOf("            // README:end", StringComparison.Ordinal);
         string[] lines = source[(source.IndexOf('\n', begin) + 1)..end].TrimEnd().Split('\n');

@@ -1,0 +1,150 @@
+using System.CommandLine;
+using System.Globalization;
+using Grokfast.Bench.Support;
+using Spectre.Console;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Grokfast.Bench.Grokking;
+
+/// <summary>
+/// The <c>grok</c> verb, the main job: the paper's modular-multiplication experiment with each filter and a
+/// no-filter baseline, a live progress display, a summary table beside the paper's figures, and
+/// metrics.csv, summary.json and curves.png.
+/// </summary>
+internal static class GrokCommand
+{
+    /// <summary>Step budgets of the default session, sized to finish in about five minutes on a 2-core CPU.</summary>
+    public static IReadOnlyList<GrokRunSettings> DefaultRuns { get; } =
+    [
+        // The baseline runs long enough to memorise the training half (here by ~500 steps) while validation
+        // stays near chance; grokking takes it ~40,000 steps (--filter none --steps 40000).
+        new("baseline", "none", WeightDecay: 0, Steps: 800, PaperStepsTo95: 39_890),
+        new("ema", "ema", WeightDecay: 0.005, Steps: 1200, PaperStepsTo95: 910),
+        new("ma", "ma", WeightDecay: 0.01, Steps: 1200, PaperStepsTo95: 790),
+        new("kalman", "kalman", WeightDecay: 0.005, Steps: 1200, PaperStepsTo95: null),
+    ];
+
+    public static Command Create()
+    {
+        var filter = new Option<string>("--filter") { Description = "Which runs: none, ema, ma, kalman or all.", DefaultValueFactory = _ => "all" };
+        filter.AcceptOnlyFromAmong("none", "ema", "ma", "kalman", "all");
+        var steps = new Option<int?>("--steps") { Description = "Step budget of every selected run (default: each run's own)." };
+        var seed = new Option<int>("--seed") { Description = "Seed of the weights, the split and the shuffling.", DefaultValueFactory = _ => 0 };
+        var output = new Option<DirectoryInfo>("--out") { Description = "Folder for metrics.csv, summary.json and curves.png.", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("out", "grok")) };
+        var device = new Option<string>("--device") { Description = "cpu or cuda (default: cuda when available).", DefaultValueFactory = _ => torch.cuda.is_available() ? "cuda" : "cpu" };
+        device.AcceptOnlyFromAmong("cpu", "cuda");
+        device.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<string>() == "cuda" && !torch.cuda.is_available()) r.AddError("--device cuda: no CUDA device is available to TorchSharp here.");
+        });
+        var weightDecay = new Option<double?>("--weight-decay") { Description = "Adam's weight decay for every selected run (default: the paper's per filter)." };
+        var alpha = new Option<double>("--alpha") { Description = "EMA momentum.", DefaultValueFactory = _ => 0.98 };
+        var lamb = new Option<double?>("--lamb") { Description = "Amplification for every selected filter (default: ema 2, ma 5, kalman 2)." };
+        var windowSize = new Option<int>("--window-size") { Description = "MA window.", DefaultValueFactory = _ => 100 };
+        var processNoise = new Option<double>("--process-noise") { Description = "Kalman Q.", DefaultValueFactory = _ => 1e-4 };
+        var measurementNoise = new Option<double>("--measurement-noise") { Description = "Kalman R.", DefaultValueFactory = _ => 1e-2 };
+        steps.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int?>() is < 1) r.AddError("--steps must be at least 1.");
+        });
+        var command = new Command("grok", "Reproduce the paper's grokking speed-up on x·y mod 97 with each filter and a baseline.")
+        {
+            filter, steps, seed, output, device, weightDecay, alpha, lamb, windowSize, processNoise, measurementNoise,
+        };
+        command.SetAction(parse =>
+        {
+            string chosen = parse.GetValue(filter)!;
+            IEnumerable<GrokRunSettings> runs = DefaultRuns.Where(r => chosen == "all" || r.Filter == chosen);
+            double? lambValue = parse.GetValue(lamb);
+            runs = runs.Select(r => r with
+            {
+                Steps = parse.GetValue(steps) ?? r.Steps,
+                WeightDecay = parse.GetValue(weightDecay) ?? r.WeightDecay,
+                Alpha = parse.GetValue(alpha),
+                EmaLamb = lambValue ?? r.EmaLamb,
+                MaLamb = lambValue ?? r.MaLamb,
+                KalmanLamb = lambValue ?? r.KalmanLamb,
+                WindowSize = parse.GetValue(windowSize),
+                ProcessNoise = parse.GetValue(processNoise),
+                MeasurementNoise = parse.GetValue(measurementNoise),
+            });
+            return Run(runs.ToList(), parse.GetValue(seed), new Device(parse.GetValue(device)!), parse.GetValue(output)!.FullName);
+        });
+        return command;
+    }
+
+    /// <summary>Runs the session and writes its files; returns the process exit code.</summary>
+    public static int Run(IReadOnlyList<GrokRunSettings> runs, int seed, Device device, string outputFolder)
+    {
+        string machine = MachineInfo.Describe();
+        // Where output is not a terminal Spectre assumes 80 columns; the summary table needs more.
+        if (!AnsiConsole.Profile.Capabilities.Interactive) AnsiConsole.Profile.Width = 120;
+        AnsiConsole.MarkupLine($"[bold]Grokfast.NET[/] — x·y mod {ModularMultiplication.Modulus}, {device.type} ({Markup.Escape(machine)}), seed {seed}");
+        var results = new List<GrokRunResult>();
+        if (AnsiConsole.Profile.Capabilities.Interactive)
+        {
+            AnsiConsole.Progress()
+                .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+                .Start(context =>
+                {
+                    var tasks = runs.ToDictionary(r => r.Name, r => context.AddTask(Describe(r.Name, null), autoStart: false, maxValue: r.Steps));
+                    foreach (GrokRunSettings run in runs)
+                    {
+                        ProgressTask task = tasks[run.Name];
+                        task.StartTask();
+                        results.Add(GrokTrainer.Run(run, seed, device, e =>
+                        {
+                            task.Value = Math.Min(e.Step, run.Steps);
+                            task.Description = Describe(run.Name, e);
+                        }));
+                        task.Value = task.MaxValue;
+                        task.StopTask();
+                    }
+                });
+        }
+        else
+        {
+            // No live display where output is not a terminal (CI, pipes): a line every 50 epochs instead.
+            foreach (GrokRunSettings run in runs)
+                results.Add(GrokTrainer.Run(run, seed, device, e =>
+                {
+                    if (e.Epoch % 50 == 0 || e.Step >= run.Steps) Console.WriteLine(Describe(run.Name, e));
+                }));
+        }
+        GrokReport.WriteAll(outputFolder, results, seed, machine);
+        AnsiConsole.Write(SummaryTable(results));
+        AnsiConsole.MarkupLine($"Wrote [bold]{Markup.Escape(Path.Combine(outputFolder, "metrics.csv"))}[/], summary.json and curves.png.");
+        return 0;
+    }
+
+    private static string Describe(string name, GrokEvaluation? e) => e is null
+        ? $"{name,-9} waiting"
+        : string.Create(CultureInfo.InvariantCulture,
+            $"{name,-9} step {e.Step,6}  loss {e.TrainLoss:F3}  train {e.TrainAccuracy,6:P1}  val {e.ValidAccuracy,6:P1}");
+
+    private static Table SummaryTable(IReadOnlyList<GrokRunResult> results)
+    {
+        var table = new Table().Border(TableBorder.Minimal)
+            .Title("Steps to 95 % validation accuracy, beside the paper (arXiv 2405.20233)")
+            .Caption("wd: weight decay; filter: the filter's share of the step time");
+        foreach (string column in new[] { "run", "wd", "95% val", "paper", "99% train", "final val", "wall s", "ms/step", "filter" })
+            table.AddColumn(column == "run" ? new TableColumn(column) : new TableColumn(column).RightAligned());
+        foreach (GrokRunResult r in results)
+        {
+            table.AddRow(
+                r.Settings.Name,
+                Invariant($"{r.Settings.WeightDecay:G3}"),
+                r.StepsTo95Valid is int reached ? Invariant($"{reached:N0}") : Invariant($"> {r.StepsRun:N0}"),
+                r.Settings.PaperStepsTo95 is int paper ? Invariant($"{paper:N0}") : "-",
+                r.StepsTo99Train is int memorised ? Invariant($"{memorised:N0}") : Invariant($"> {r.StepsRun:N0}"),
+                Invariant($"{r.FinalValidAccuracy:P1}"),
+                Invariant($"{r.WallSeconds:F0}"),
+                Invariant($"{r.MeanStepMilliseconds:F1}"),
+                Invariant($"{r.FilterShare:P1}"));
+        }
+        return table;
+    }
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+}

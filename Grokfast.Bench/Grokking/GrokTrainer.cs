@@ -1,0 +1,105 @@
+using System.Diagnostics;
+using Grokfast.Filters;
+using TorchSharp;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace Grokfast.Bench.Grokking;
+
+/// <summary>
+/// The paper's training loop (its main.py), step for step: each epoch shuffles the training half and
+/// walks it in batches of 512; per batch, forward, cross-entropy on the answer, <c>backward()</c>, the
+/// filter, Adam (lr 1e-3, betas 0.9/0.98) and a linear warm-up of the learning rate over the first ten
+/// updates; after each epoch, loss and accuracy on the whole validation half.
+/// </summary>
+internal static class GrokTrainer
+{
+    public const int BatchSize = 512;
+    public const double LearningRate = 1e-3;
+
+    /// <summary>Runs <paramref name="settings"/> and reports each epoch's evaluation to <paramref name="onEvaluation"/>.</summary>
+    public static GrokRunResult Run(GrokRunSettings settings, int seed, Device device, Action<GrokEvaluation> onEvaluation)
+    {
+        using var outer = torch.NewDisposeScope();
+        // Same seed, so every run starts from the same weights and the same split, as the paper's runs do.
+        torch.manual_seed(seed);
+        using var model = new GrokkingTransformer(ModularMultiplication.Vocabulary).to(device);
+        using var data = new ModularMultiplication(device);
+        using var optimizer = torch.optim.Adam(model.parameters(), LearningRate, beta1: 0.9, beta2: 0.98, weight_decay: settings.WeightDecay);
+        // The paper's schedule: factor update/10 for the first ten updates (0 for the very first), then 1.
+        var warmup = torch.optim.lr_scheduler.LambdaLR(optimizer, update => update > 10 ? 1.0 : update / 10.0);
+        using GradientFilter? filter = settings.CreateFilter(model);
+
+        var evaluations = new List<GrokEvaluation>();
+        int stepsPerEpoch = (int)((data.TrainCount + BatchSize - 1) / BatchSize);
+        int epochs = (settings.Steps + stepsPerEpoch - 1) / stepsPerEpoch;
+        int step = 0;
+        long filterTicks = 0, stepTicks = 0;
+        var clock = Stopwatch.StartNew();
+        for (int epoch = 1; epoch <= epochs; epoch++)
+        {
+            model.train();
+            double lossSum = 0, correct = 0;
+            using (var epochScope = torch.NewDisposeScope())
+            {
+                Tensor order = torch.randperm(data.TrainCount, device: device);
+                Tensor inputs = data.TrainInputs.index_select(1, order);
+                Tensor labels = data.TrainLabels.index_select(0, order);
+                for (long start = 0; start < data.TrainCount; start += BatchSize)
+                {
+                    using var batchScope = torch.NewDisposeScope();
+                    long length = Math.Min(BatchSize, data.TrainCount - start);
+                    long stepStart = Stopwatch.GetTimestamp();
+                    Tensor logits = model.forward(inputs.narrow(1, start, length))[-1];
+                    Tensor batchLabels = labels.narrow(0, start, length);
+                    Tensor loss = functional.cross_entropy(logits, batchLabels);
+                    optimizer.zero_grad();
+                    loss.backward();
+                    if (filter is not null)
+                    {
+                        long filterStart = Stopwatch.GetTimestamp();
+                        filter.step();
+                        filterTicks += Stopwatch.GetTimestamp() - filterStart;
+                    }
+                    optimizer.step();
+                    warmup.step();
+                    stepTicks += Stopwatch.GetTimestamp() - stepStart;
+                    step++;
+                    lossSum += loss.item<float>() * length;
+                    correct += logits.argmax(-1).eq(batchLabels).sum().item<long>();
+                }
+            }
+            (double validLoss, double validAccuracy) = Evaluate(model, data);
+            var evaluation = new GrokEvaluation(settings.Name, step, epoch, lossSum / data.TrainCount, correct / data.TrainCount,
+                validLoss, validAccuracy, clock.Elapsed.TotalSeconds);
+            evaluations.Add(evaluation);
+            onEvaluation(evaluation);
+        }
+        clock.Stop();
+
+        return new GrokRunResult(settings, step,
+            evaluations.FirstOrDefault(e => e.ValidAccuracy >= 0.95)?.Step,
+            evaluations.FirstOrDefault(e => e.TrainAccuracy >= 0.99)?.Step,
+            evaluations[^1].TrainAccuracy, evaluations[^1].ValidAccuracy, clock.Elapsed.TotalSeconds,
+            stepTicks == 0 ? 0 : (double)filterTicks / stepTicks,
+            Stopwatch.GetElapsedTime(0, stepTicks).TotalMilliseconds / Math.Max(1, step),
+            evaluations);
+    }
+
+    private static (double Loss, double Accuracy) Evaluate(GrokkingTransformer model, ModularMultiplication data)
+    {
+        model.eval();
+        using var noGrad = torch.no_grad();
+        using var scope = torch.NewDisposeScope();
+        double lossSum = 0, correct = 0;
+        for (long start = 0; start < data.ValidCount; start += BatchSize)
+        {
+            long length = Math.Min(BatchSize, data.ValidCount - start);
+            Tensor logits = model.forward(data.ValidInputs.narrow(1, start, length))[-1];
+            Tensor labels = data.ValidLabels.narrow(0, start, length);
+            lossSum += functional.cross_entropy(logits, labels).item<float>() * length;
+            correct += logits.argmax(-1).eq(labels).sum().item<long>();
+        }
+        return (lossSum / data.ValidCount, correct / data.ValidCount);
+    }
+}

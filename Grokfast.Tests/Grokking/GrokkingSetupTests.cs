@@ -1,0 +1,99 @@
+using Grokfast.Bench.Grokking;
+using TorchSharp;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace Grokfast.Tests.Grokking;
+
+public sealed class GrokkingSetupTests
+{
+    /// <summary>The figure README states: embeddings 99×128 + 5×128, two blocks of 198,272, final LayerNorm 256, head 128×99.</summary>
+    public const long ParameterCount = 422_784;
+
+    [Fact]
+    public void DataSet_HasEveryEquationOnce_SplitInHalves()
+    {
+        torch.manual_seed(0);
+        using var data = new ModularMultiplication(torch.CPU);
+
+        Assert.Equal(4656, data.TrainCount);
+        Assert.Equal(4656, data.ValidCount);
+        using Tensor inputs = torch.cat([data.TrainInputs, data.ValidInputs], 1);
+        using Tensor labels = torch.cat([data.TrainLabels, data.ValidLabels]);
+        Assert.Equal([4L, 9312L], inputs.shape);
+        long[] x = inputs[0].data<long>().ToArray(), op = inputs[1].data<long>().ToArray();
+        long[] y = inputs[2].data<long>().ToArray(), eq = inputs[3].data<long>().ToArray(), z = labels.data<long>().ToArray();
+        Assert.All(op, t => Assert.Equal(98, t));
+        Assert.All(eq, t => Assert.Equal(97, t));
+        for (int i = 0; i < z.Length; i++) Assert.Equal(x[i] * y[i] % 97, z[i]);
+        Assert.Equal(9312, x.Zip(y, (a, b) => a * 97 + b).Distinct().Count());
+        Assert.InRange(x.Min(), 0, 0);
+        Assert.InRange(x.Max(), 96, 96);
+        Assert.InRange(y.Min(), 1, 1);
+        Assert.InRange(y.Max(), 96, 96);
+    }
+
+    [Fact]
+    public void DataSet_SplitDependsOnTheSeed()
+    {
+        torch.manual_seed(0);
+        using var first = new ModularMultiplication(torch.CPU);
+        torch.manual_seed(1);
+        using var second = new ModularMultiplication(torch.CPU);
+
+        using Tensor same = first.TrainLabels.eq(second.TrainLabels).all();
+        Assert.False(same.item<bool>());
+    }
+
+    [Fact]
+    public void Model_HasThePapersParameterCount()
+    {
+        using var model = new GrokkingTransformer(ModularMultiplication.Vocabulary);
+
+        Assert.Equal(ParameterCount, model.parameters().Sum(p => p.numel()));
+    }
+
+    [Fact]
+    public void Readme_StatesTheParameterCount()
+    {
+        string readme = File.ReadAllText(Path.Combine(Support.Repository.Root, "README.md"));
+
+        Assert.Contains(ParameterCount.ToString("N0", System.Globalization.CultureInfo.InvariantCulture), readme, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TinyModel_AFewAdamSteps_LowerTheLoss()
+    {
+        torch.manual_seed(0);
+        using var model = new GrokkingTransformer(ModularMultiplication.Vocabulary, width: 32, blocks: 1, heads: 2);
+        using var data = new ModularMultiplication(torch.CPU);
+        using var optimizer = torch.optim.Adam(model.parameters(), 1e-2);
+        using Tensor inputs = data.TrainInputs.narrow(1, 0, 64);
+        using Tensor labels = data.TrainLabels.narrow(0, 0, 64);
+        float Loss()
+        {
+            using var scope = torch.NewDisposeScope();
+            Tensor loss = functional.cross_entropy(model.forward(inputs)[-1], labels);
+            optimizer.zero_grad();
+            loss.backward();
+            optimizer.step();
+            return loss.item<float>();
+        }
+
+        float first = Loss();
+        for (int step = 0; step < 30; step++) Loss();
+        float last = Loss();
+
+        Assert.True(last < first * 0.5, $"loss went from {first} to {last}");
+    }
+
+    [Fact]
+    public void Model_OutputsLogitsPerPositionSequenceFirst()
+    {
+        using var model = new GrokkingTransformer(ModularMultiplication.Vocabulary, width: 32, blocks: 1, heads: 2);
+        using Tensor tokens = torch.zeros(4, 3, dtype: ScalarType.Int64);
+        using Tensor logits = model.forward(tokens);
+
+        Assert.Equal([4L, 3L, 99L], logits.shape);
+    }
+}
