@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Grokfast.Bench.Grokking;
+using Grokfast.Bench.Micro;
 using Grokfast.Bench.Replay;
 using Grokfast.Bench.Throughput;
 
@@ -7,6 +8,7 @@ var root = new RootCommand("Grokfast.NET: fused Grokfast gradient filters for To
 root.Subcommands.Add(GrokCommand.Create());
 root.Subcommands.Add(ThroughputCommand.Create());
 root.Subcommands.Add(ReplayCommand.Create());
+root.Subcommands.Add(MicroCommand.Create());
 // With no verb, run the main job: the grokking session with its defaults.
 root.SetAction(_ => GrokCommand.Run(GrokCommand.DefaultRuns, seed: 0, new TorchSharp.torch.Device(TorchSharp.torch.cuda.is_available() ? "cuda" : "cpu"), Path.Combine("out", "grok")));
 

@@ -10,7 +10,8 @@ internal sealed class SyntheticModel : Module
 {
     private readonly ParameterList parameterList = new();
 
-    public SyntheticModel(long elements, int tensors) : base(nameof(SyntheticModel))
+    /// <summary>Parameters of <paramref name="elements"/> in all, split evenly over <paramref name="tensors"/>, with fixed-seed normal gradients (or zeros).</summary>
+    public SyntheticModel(long elements, int tensors, bool zeroGradients = false) : base(nameof(SyntheticModel))
     {
         var generator = new torch.Generator(0);
         long remaining = elements;
@@ -19,7 +20,7 @@ internal sealed class SyntheticModel : Module
             long size = remaining / (tensors - i);
             remaining -= size;
             var parameter = new Parameter(torch.zeros(size));
-            parameter.grad = torch.randn(size, generator: generator);
+            parameter.grad = zeroGradients ? torch.zeros(size) : torch.randn(size, generator: generator);
             parameterList.Add(parameter);
         }
         RegisterComponents();

@@ -1,0 +1,46 @@
+using BenchmarkDotNet.Columns;
+using BenchmarkDotNet.Reports;
+using BenchmarkDotNet.Running;
+using System.Globalization;
+
+namespace Grokfast.Bench.Micro;
+
+/// <summary>
+/// GB/s at the fused pass's bytes per element (kernels.md): the useful traffic of one step divided by the
+/// row's mean time, so rows of one filter and shape compare directly with each other and with the copy.
+/// </summary>
+internal sealed class GigabytesPerSecondColumn : IColumn
+{
+    public string Id => nameof(GigabytesPerSecondColumn);
+    public string ColumnName => "GB/s";
+    public bool AlwaysShow => true;
+    public ColumnCategory Category => ColumnCategory.Custom;
+    public int PriorityInCategory => 0;
+    public bool IsNumeric => true;
+    public UnitType UnitType => UnitType.Dimensionless;
+    public string Legend => "Gigabytes per second at the fused pass's bytes per element (16 EMA/Kalman, 32 MA)";
+
+    public string GetValue(Summary summary, BenchmarkCase benchmarkCase)
+    {
+        double? meanNanoseconds = summary[benchmarkCase]?.ResultStatistics?.Mean;
+        if (meanNanoseconds is not > 0) return "-";
+        string filter = (string)benchmarkCase.Parameters["Filter"];
+        var shape = (BenchmarkShape)benchmarkCase.Parameters["Shape"];
+        double bytes = (double)Throughput.FilterVersions.All.Single(v => v.Name == filter).BytesPerElement * ElementCount(shape);
+        return (bytes / meanNanoseconds.Value).ToString("F1", CultureInfo.InvariantCulture);
+    }
+
+    public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style) => GetValue(summary, benchmarkCase);
+
+    public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
+
+    public bool IsAvailable(Summary summary) => true;
+
+    private static long ElementCount(BenchmarkShape shape) => shape switch
+    {
+        BenchmarkShape.Transformer => 422_784,
+        BenchmarkShape.TenMillionIn20 => 10_000_000,
+        BenchmarkShape.OneMillionIn200 => 1_000_000,
+        _ => 1_000,
+    };
+}
