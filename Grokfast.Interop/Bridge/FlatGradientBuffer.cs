@@ -86,9 +86,10 @@ internal sealed class FlatGradientBuffer : IDisposable
         for (int i = 0; i < parameters.Length; i++)
         {
             TrainableParameter p = parameters[i];
-            using Tensor? grad = p.Parameter.grad;
-            hasGradient[i] = grad is not null;
-            if (grad is null || IsView(i, grad)) continue;
+            NativeGradient.State state = NativeGradient.Inspect(p.Parameter, viewAddresses[i], p.Length);
+            hasGradient[i] = state != NativeGradient.State.Missing;
+            if (state != NativeGradient.State.Other) continue;
+            using Tensor grad = p.Parameter.grad!;
             Adopt(p, grad);
         }
     }
@@ -115,10 +116,6 @@ internal sealed class FlatGradientBuffer : IDisposable
         "moved to another device or dtype, or its requires_grad switched). Build a new filter for the changed module.");
 
     private bool IsOnDevice(Tensor tensor) => tensor.device_type == Device.type && tensor.device_index == Device.index;
-
-    private bool IsView(int index, Tensor grad) =>
-        grad.dtype == ScalarType.Float32 && IsOnDevice(grad) && TensorAddress.OfFloat32(grad) == viewAddresses[index]
-        && grad.numel() == parameters[index].Length && grad.is_contiguous();
 
     /// <summary>Copies <paramref name="grad"/> into the parameter's slice and makes the slice its gradient.</summary>
     private void Adopt(TrainableParameter p, Tensor grad)
