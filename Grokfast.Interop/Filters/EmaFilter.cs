@@ -1,3 +1,4 @@
+using Grokfast.Bridge;
 using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.Ema;
 using TorchSharp;
@@ -48,6 +49,19 @@ public sealed class EmaFilter : GradientFilter
 
     private protected override void FilterRun(ParameterRun run) =>
         kernel.Filter(run.Offset, run.Length, EmaConstants.For(alpha, lamb, firstStep: run.StepsBefore == 0));
+
+    private protected override string Kind => "ema";
+
+    private protected override IReadOnlyDictionary<string, double> Hyperparameters =>
+        new Dictionary<string, double> { [nameof(alpha)] = alpha, [nameof(lamb)] = lamb };
+
+    private protected override IReadOnlyDictionary<string, long> StateLayout =>
+        new Dictionary<string, long> { [nameof(average)] = TensorBytes.Length(average) };
+
+    private protected override IReadOnlyDictionary<string, byte[]> ExportState() =>
+        new Dictionary<string, byte[]> { [nameof(average)] = TensorBytes.Read(average) };
+
+    private protected override void ImportState(IReadOnlyDictionary<string, byte[]> buffers) => TensorBytes.Write(average, buffers[nameof(average)]);
 
     private protected override void DisposeState()
     {

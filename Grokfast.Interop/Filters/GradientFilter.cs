@@ -1,4 +1,5 @@
 using Grokfast.Bridge;
+using Grokfast.Checkpoints;
 using Grokfast.Kernels.Backends;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -92,6 +93,86 @@ public abstract class GradientFilter : IDisposable
 
     /// <summary>Runs the fused pass over one run of parameters that share their step count.</summary>
     private protected abstract void FilterRun(ParameterRun run);
+
+    /// <summary>The filter's kind as checkpoints name it: ema, ma or kalman.</summary>
+    private protected abstract string Kind { get; }
+
+    /// <summary>The hyperparameters a checkpoint records and a load must match, by their Python names.</summary>
+    private protected abstract IReadOnlyDictionary<string, double> Hyperparameters { get; }
+
+    /// <summary>The state buffers by name, with their lengths in bytes.</summary>
+    private protected abstract IReadOnlyDictionary<string, long> StateLayout { get; }
+
+    /// <summary>Copies each state buffer's bytes out.</summary>
+    private protected abstract IReadOnlyDictionary<string, byte[]> ExportState();
+
+    /// <summary>Overwrites the state buffers; the names and lengths have been checked against <see cref="StateLayout"/>.</summary>
+    private protected abstract void ImportState(IReadOnlyDictionary<string, byte[]> buffers);
+
+    /// <summary>A snapshot of the filter's whole state, to save or to load into a filter for the same model.</summary>
+    public GradientFilterState state_dict()
+    {
+        ThrowIfDisposed();
+        IReadOnlyList<TrainableParameter> parameters = gradients.Parameters;
+        return new GradientFilterState(Kind, Hyperparameters, StepCount,
+            parameters.Select((p, i) => new ParameterRecord(p.Name, p.Shape, stepsFiltered[i])).ToList(), ExportState());
+    }
+
+    /// <summary>
+    /// Restores a state from <see cref="state_dict"/>. A state of another filter kind, other hyperparameters
+    /// or another model (parameter names or shapes) throws <see cref="ArgumentException"/> and leaves this
+    /// filter's state as it was.
+    /// </summary>
+    public void load_state_dict(GradientFilterState state)
+    {
+        ThrowIfDisposed();
+        ArgumentNullException.ThrowIfNull(state);
+        if (state.Kind != Kind)
+            throw new ArgumentException($"The checkpoint holds the state of a {state.Kind} filter; this is a {Kind} filter.", nameof(state));
+        foreach ((string name, double value) in Hyperparameters)
+        {
+            if (!state.Hyperparameters.TryGetValue(name, out double saved))
+                throw new ArgumentException($"The checkpoint records no {name}; this filter has {name} = {value}.", nameof(state));
+            if (!saved.Equals(value))
+                throw new ArgumentException($"The checkpoint was saved with {name} = {saved}; this filter has {name} = {value}.", nameof(state));
+        }
+        IReadOnlyList<TrainableParameter> parameters = gradients.Parameters;
+        if (state.Parameters.Count != parameters.Count)
+            throw new ArgumentException($"The checkpoint is for another model: {state.Parameters.Count} trainable parameters, where this filter's model has {parameters.Count}.", nameof(state));
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            var mine = new ParameterRecord(parameters[i].Name, parameters[i].Shape, 0);
+            if (!state.Parameters[i].SameParameterAs(mine))
+                throw new ArgumentException($"The checkpoint's parameter {i} is '{state.Parameters[i].Name}' [{string.Join(", ", state.Parameters[i].Shape)}]; " +
+                    $"this filter's is '{mine.Name}' [{string.Join(", ", mine.Shape)}]: a checkpoint of another model.", nameof(state));
+        }
+        foreach ((string name, long length) in StateLayout)
+        {
+            if (!state.Buffers.TryGetValue(name, out byte[]? bytes) || bytes.Length != length)
+                throw new ArgumentException($"The checkpoint's state buffer '{name}' is missing or not {length} bytes long.", nameof(state));
+        }
+        // Everything matches: only now is any state overwritten.
+        for (int i = 0; i < parameters.Count; i++) stepsFiltered[i] = state.Parameters[i].StepsFiltered;
+        StepCount = state.StepCount;
+        ImportState(state.Buffers);
+    }
+
+    /// <summary>Saves the state to <paramref name="path"/> (written to a temporary file, then moved into place).</summary>
+    public void save(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        string temporary = path + ".partial";
+        using (FileStream file = File.Create(temporary)) state_dict().Save(file);
+        File.Move(temporary, path, overwrite: true);
+    }
+
+    /// <summary>Loads a state saved by <see cref="save"/>; see <see cref="load_state_dict"/> for what is refused.</summary>
+    public void load(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        using FileStream file = File.OpenRead(path);
+        load_state_dict(GradientFilterState.Load(file));
+    }
 
     /// <summary>Frees the filter's state and kernels; the parameters keep their gradients.</summary>
     public void Dispose()

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Grokfast.Bridge;
 using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.Kalman;
@@ -59,6 +60,33 @@ public sealed class KalmanFilter : GradientFilter
         KalmanConstants constants = KalmanConstants.For(covariances[run.First], (float)process_noise, (float)measurement_noise, lamb, out float next);
         kernel.Filter(run.Offset, run.Length, constants);
         Array.Fill(covariances, next, run.First, run.End - run.First);
+    }
+
+    private protected override string Kind => "kalman";
+
+    private protected override IReadOnlyDictionary<string, double> Hyperparameters => new Dictionary<string, double>
+    {
+        [nameof(process_noise)] = process_noise,
+        [nameof(measurement_noise)] = measurement_noise,
+        [nameof(lamb)] = lamb,
+    };
+
+    private protected override IReadOnlyDictionary<string, long> StateLayout => new Dictionary<string, long>
+    {
+        [nameof(estimates)] = TensorBytes.Length(estimates),
+        [nameof(covariances)] = covariances.Length * sizeof(float),
+    };
+
+    private protected override IReadOnlyDictionary<string, byte[]> ExportState() => new Dictionary<string, byte[]>
+    {
+        [nameof(estimates)] = TensorBytes.Read(estimates),
+        [nameof(covariances)] = MemoryMarshal.AsBytes(covariances.AsSpan()).ToArray(),
+    };
+
+    private protected override void ImportState(IReadOnlyDictionary<string, byte[]> buffers)
+    {
+        TensorBytes.Write(estimates, buffers[nameof(estimates)]);
+        MemoryMarshal.Cast<byte, float>(buffers[nameof(covariances)]).CopyTo(covariances);
     }
 
     private protected override void DisposeState()

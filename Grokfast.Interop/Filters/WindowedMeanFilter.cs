@@ -72,6 +72,29 @@ public sealed class WindowedMeanFilter : GradientFilter
         kernel.Filter(run.Offset, run.Length,
             WindowedMeanConstants.For(run.StepsBefore, window_size, filter_type == WindowAggregation.Mean, lamb, warmup, trigger));
 
+    private protected override string Kind => "ma";
+
+    private protected override IReadOnlyDictionary<string, double> Hyperparameters => new Dictionary<string, double>
+    {
+        [nameof(window_size)] = window_size,
+        [nameof(lamb)] = lamb,
+        [nameof(filter_type)] = (int)filter_type,
+        [nameof(warmup)] = warmup ? 1 : 0,
+        [nameof(trigger)] = trigger ? 1 : 0,
+    };
+
+    private protected override IReadOnlyDictionary<string, long> StateLayout =>
+        new Dictionary<string, long> { [nameof(ring)] = TensorBytes.Length(ring), [nameof(sums)] = TensorBytes.Length(sums) };
+
+    private protected override IReadOnlyDictionary<string, byte[]> ExportState() =>
+        new Dictionary<string, byte[]> { [nameof(ring)] = TensorBytes.Read(ring), [nameof(sums)] = TensorBytes.Read(sums) };
+
+    private protected override void ImportState(IReadOnlyDictionary<string, byte[]> buffers)
+    {
+        TensorBytes.Write(ring, buffers[nameof(ring)]);
+        TensorBytes.Write(sums, buffers[nameof(sums)]);
+    }
+
     private protected override void DisposeState()
     {
         kernel.Dispose();
