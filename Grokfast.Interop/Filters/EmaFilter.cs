@@ -27,8 +27,9 @@ public sealed class EmaFilter : GradientFilter
     /// <param name="alpha">Momentum of the average, in [0, 1); the reference's default is 0.99.</param>
     /// <param name="lamb">Amplification of the slow component, any finite value; the reference's default is 5.</param>
     /// <param name="backend">Where the fused pass runs; <see cref="KernelBackend.Auto"/> follows the parameters' device.</param>
-    public EmaFilter(Module module, double alpha = 0.99, double lamb = 5.0, KernelBackend backend = KernelBackend.Auto)
-        : base(module, backend)
+    /// <param name="skip_non_finite">Skip a step whose gradients hold a NaN or ±Inf, leaving state and gradients untouched (see <see cref="GradientFilter.SkipNonFinite"/>).</param>
+    public EmaFilter(Module module, double alpha = 0.99, double lamb = 5.0, KernelBackend backend = KernelBackend.Auto, bool skip_non_finite = true)
+        : base(module, backend, skip_non_finite)
     {
         if (!(alpha >= 0 && alpha < 1))
             throw new ArgumentOutOfRangeException(nameof(alpha), alpha, $"Invalid alpha: {alpha}; alpha must be in [0, 1).");

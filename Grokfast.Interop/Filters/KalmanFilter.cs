@@ -26,9 +26,10 @@ public sealed class KalmanFilter : GradientFilter
     /// <param name="measurement_noise">R, finite and &gt; 0; the pull request's default is 1e-2. P starts at R.</param>
     /// <param name="lamb">Amplification of the estimate, any finite value; the default is 2.</param>
     /// <param name="backend">Where the fused pass runs; <see cref="KernelBackend.Auto"/> follows the parameters' device.</param>
+    /// <param name="skip_non_finite">Skip a step whose gradients hold a NaN or ±Inf, leaving state and gradients untouched (see <see cref="GradientFilter.SkipNonFinite"/>).</param>
     public KalmanFilter(Module module, double process_noise = 1e-4, double measurement_noise = 1e-2, double lamb = 2.0,
-        KernelBackend backend = KernelBackend.Auto)
-        : base(module, backend)
+        KernelBackend backend = KernelBackend.Auto, bool skip_non_finite = true)
+        : base(module, backend, skip_non_finite)
     {
         if (!(process_noise >= 0 && double.IsFinite(process_noise)))
             throw new ArgumentOutOfRangeException(nameof(process_noise), process_noise, $"Invalid process_noise: {process_noise}; it must be finite and >= 0.");

@@ -32,9 +32,10 @@ public sealed class WindowedMeanFilter : GradientFilter
     /// <param name="warmup">When true (the default), nothing is added until the window is full.</param>
     /// <param name="trigger">Ablation switch of the reference: when true (and warmup is on), nothing is ever added.</param>
     /// <param name="backend">Where the fused pass runs; <see cref="KernelBackend.Auto"/> follows the parameters' device.</param>
+    /// <param name="skip_non_finite">Skip a step whose gradients hold a NaN or ±Inf, leaving state and gradients untouched (see <see cref="GradientFilter.SkipNonFinite"/>).</param>
     public WindowedMeanFilter(Module module, int window_size = 128, double lamb = 5.0, WindowAggregation filter_type = WindowAggregation.Mean,
-        bool warmup = true, bool trigger = false, KernelBackend backend = KernelBackend.Auto)
-        : base(module, backend)
+        bool warmup = true, bool trigger = false, KernelBackend backend = KernelBackend.Auto, bool skip_non_finite = true)
+        : base(module, backend, skip_non_finite)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(window_size, 1);
         if (!double.IsFinite(lamb))
