@@ -45,7 +45,7 @@ public class FilterStepBenchmarks
         literalModel = BenchmarkShapes.Create(Shape);
         inPlaceModel = BenchmarkShapes.Create(Shape);
         Elements = fusedModel.parameters().Sum(p => p.numel());
-        fused = Versions.Fused(fusedModel);
+        fused = Versions.Fused(fusedModel, true);
         literal = Versions.Literal(literalModel);
         inPlace = Versions.InPlace(inPlaceModel);
         // The MA window fills before measuring, so every version is in its steady state.

@@ -10,11 +10,12 @@ internal static class FilterMeasurement
 {
     public static FilterThroughput Measure(FilterVersions filter, long elements, int tensors)
     {
-        double fused = Time(filter.Fused, filter.WarmupSteps, elements, tensors);
+        double fused = Time(m => filter.Fused(m, true), filter.WarmupSteps, elements, tensors);
+        double unguarded = Time(m => filter.Fused(m, false), filter.WarmupSteps, elements, tensors);
         double literal = Time(filter.Literal, filter.WarmupSteps, elements, tensors);
         double inPlace = Time(filter.InPlace, filter.WarmupSteps, elements, tensors);
         double copy = BandwidthReference.CopyMilliseconds(elements * filter.BytesPerElement / 2 / sizeof(float));
-        return new FilterThroughput(fused, literal, inPlace, copy, filter.BytesPerElement, elements);
+        return new FilterThroughput(fused, unguarded, literal, inPlace, copy, filter.BytesPerElement, elements);
     }
 
     private static double Time(Func<Module, (Action Step, IDisposable Owner)> create, int warmupSteps, long elements, int tensors)

@@ -1,15 +1,19 @@
 namespace Grokfast.Bench.Throughput;
 
 /// <summary>One filter's timings from one run, and the ratios that matter: fused against naive ops and against a copy.</summary>
-/// <param name="FusedMs">Median fused step.</param>
+/// <param name="FusedMs">Median fused step, with the non-finite guard (the default).</param>
+/// <param name="FusedUnguardedMs">Median fused step with the guard switched off.</param>
 /// <param name="LiteralMs">Median step of the reference translated literally into tensor ops.</param>
 /// <param name="InPlaceMs">Median step of the best in-place tensor ops.</param>
 /// <param name="CopyMs">Median plain copy of the bytes the fused step moves.</param>
 /// <param name="BytesPerElement">Bytes the fused step reads and writes per gradient element.</param>
 /// <param name="Elements">Gradient elements.</param>
-internal sealed record FilterThroughput(double FusedMs, double LiteralMs, double InPlaceMs, double CopyMs, int BytesPerElement, long Elements)
+internal sealed record FilterThroughput(double FusedMs, double FusedUnguardedMs, double LiteralMs, double InPlaceMs, double CopyMs, int BytesPerElement, long Elements)
 {
     public double FusedGBps => GBps(FusedMs);
+
+    /// <summary>What the non-finite guard adds to a fused step, as a fraction of the unguarded step.</summary>
+    public double GuardCost => FusedMs / FusedUnguardedMs - 1;
 
     public double CopyGBps => GBps(CopyMs);
 

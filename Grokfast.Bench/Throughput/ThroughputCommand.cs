@@ -35,6 +35,7 @@ internal static class ThroughputCommand
                 filters = filters.ToDictionary(f => f.Key, f => new
                 {
                     fused_ms = f.Value.FusedMs,
+                    fused_unguarded_ms = f.Value.FusedUnguardedMs,
                     literal_ms = f.Value.LiteralMs,
                     inplace_ms = f.Value.InPlaceMs,
                     copy_ms = f.Value.CopyMs,
@@ -49,11 +50,11 @@ internal static class ThroughputCommand
             return 0;
         }
         Console.WriteLine($"{machine}; {elements:N0} elements in 20 tensors; medians of 15 steps");
-        Console.WriteLine("filter  fused ms  GB/s   literal ms  in-place ms  copy ms  copy GB/s  vs literal  vs in-place  fused/copy");
+        Console.WriteLine("filter  fused ms  GB/s   no-guard ms  guard  literal ms  in-place ms  copy ms  copy GB/s  vs literal  vs in-place  fused/copy");
         foreach ((string name, FilterThroughput t) in filters)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{name,-6}  {t.FusedMs,8:F2}  {t.FusedGBps,5:F1}  {t.LiteralMs,10:F2}  {t.InPlaceMs,11:F2}  {t.CopyMs,7:F2}  {t.CopyGBps,9:F1}  {t.SpeedupVsLiteral,9:F1}x  {t.SpeedupVsInPlace,10:F1}x  {t.BandwidthRatio,9:F2}x"));
+                $"{name,-6}  {t.FusedMs,8:F2}  {t.FusedGBps,5:F1}  {t.FusedUnguardedMs,11:F2}  {t.GuardCost,5:P0}  {t.LiteralMs,10:F2}  {t.InPlaceMs,11:F2}  {t.CopyMs,7:F2}  {t.CopyGBps,9:F1}  {t.SpeedupVsLiteral,9:F1}x  {t.SpeedupVsInPlace,10:F1}x  {t.BandwidthRatio,9:F2}x"));
         }
         return 0;
     }
