@@ -56,13 +56,8 @@ public sealed class EmaFilter : GradientFilter
     private protected override IReadOnlyDictionary<string, double> Hyperparameters =>
         new Dictionary<string, double> { [nameof(alpha)] = alpha, [nameof(lamb)] = lamb };
 
-    private protected override IReadOnlyDictionary<string, long> StateLayout =>
-        new Dictionary<string, long> { [nameof(average)] = TensorBytes.Length(average) };
-
-    private protected override IReadOnlyDictionary<string, byte[]> ExportState() =>
-        new Dictionary<string, byte[]> { [nameof(average)] = TensorBytes.Read(average) };
-
-    private protected override void ImportState(IReadOnlyDictionary<string, byte[]> buffers) => TensorBytes.Write(average, buffers[nameof(average)]);
+    private protected override IReadOnlyDictionary<string, Tensor> StateTensors =>
+        new Dictionary<string, Tensor> { [nameof(average)] = average };
 
     private protected override void DisposeState()
     {

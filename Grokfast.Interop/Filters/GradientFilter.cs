@@ -18,6 +18,7 @@ public abstract class GradientFilter : IDisposable
     private readonly bool[] hasGradient;
     private readonly long[] stepsFiltered;
     private bool disposed;
+    private int stepping;
 
     /// <summary>ILGPU's CPU accelerator when the backend is <see cref="KernelBackend.IlgpuCpu"/>, else null.</summary>
     private protected IlgpuAccelerator? Accelerator { get; }
@@ -55,6 +56,13 @@ public abstract class GradientFilter : IDisposable
     /// </summary>
     public bool SkipNonFinite { get; }
 
+    /// <summary>
+    /// When false, <see cref="step"/> does nothing — the gradients pass through and the state stays as it
+    /// is — so a filter can be switched off and on again without losing what it has learned, or held off
+    /// until a given step (<c>grokfast.Enabled = step &gt;= start</c>).
+    /// </summary>
+    public bool Enabled { get; set; } = true;
+
     /// <summary>True when the last <see cref="step"/> found a non-finite gradient and did nothing.</summary>
     public bool LastStepSkipped { get; private set; }
 
@@ -77,6 +85,22 @@ public abstract class GradientFilter : IDisposable
     public void step()
     {
         ObjectDisposedException.ThrowIf(disposed, this);
+        if (!Enabled) return;
+        // One step at a time: two threads stepping one filter would race on its state and the gradients.
+        if (Interlocked.Exchange(ref stepping, 1) != 0)
+            throw new InvalidOperationException("step() was called from two threads at once; a filter may be used by one thread at a time.");
+        try
+        {
+            FilterAll();
+        }
+        finally
+        {
+            Volatile.Write(ref stepping, 0);
+        }
+    }
+
+    private void FilterAll()
+    {
         gradients.Refresh(hasGradient);
         IReadOnlyList<TrainableParameter> parameters = gradients.Parameters;
         LastStepSkipped = SkipNonFinite && !GradientsAreFinite(parameters);
@@ -129,14 +153,33 @@ public abstract class GradientFilter : IDisposable
     /// <summary>The hyperparameters a checkpoint records and a load must match, by their Python names.</summary>
     private protected abstract IReadOnlyDictionary<string, double> Hyperparameters { get; }
 
-    /// <summary>The state buffers by name, with their lengths in bytes.</summary>
-    private protected abstract IReadOnlyDictionary<string, long> StateLayout { get; }
+    /// <summary>The state tensors by name (the EMA's average; the MA's ring and sums; the Kalman estimates).</summary>
+    private protected abstract IReadOnlyDictionary<string, Tensor> StateTensors { get; }
+
+    /// <summary>The state buffers a checkpoint holds, by name, with their lengths in bytes.</summary>
+    private protected virtual IReadOnlyDictionary<string, long> StateLayout =>
+        StateTensors.ToDictionary(t => t.Key, t => TensorBytes.Length(t.Value));
 
     /// <summary>Copies each state buffer's bytes out.</summary>
-    private protected abstract IReadOnlyDictionary<string, byte[]> ExportState();
+    private protected virtual IReadOnlyDictionary<string, byte[]> ExportState() =>
+        StateTensors.ToDictionary(t => t.Key, t => TensorBytes.Read(t.Value));
 
     /// <summary>Overwrites the state buffers; the names and lengths have been checked against <see cref="StateLayout"/>.</summary>
-    private protected abstract void ImportState(IReadOnlyDictionary<string, byte[]> buffers);
+    private protected virtual void ImportState(IReadOnlyDictionary<string, byte[]> buffers)
+    {
+        foreach ((string name, Tensor tensor) in StateTensors) TensorBytes.Write(tensor, buffers[name]);
+    }
+
+    /// <summary>
+    /// Copies of the filter's current state tensors by name, flat in the parameters' order — e.g. the EMA's
+    /// <c>average</c>, for plotting the slow component. The caller owns (and disposes) the copies.
+    /// </summary>
+    public IReadOnlyDictionary<string, Tensor> state()
+    {
+        ThrowIfDisposed();
+        using (torch.no_grad())
+            return StateTensors.ToDictionary(t => t.Key, t => t.Value.detach().clone().DetachFromDisposeScope());
+    }
 
     /// <summary>A snapshot of the filter's whole state, to save or to load into a filter for the same model.</summary>
     public GradientFilterState state_dict()

@@ -72,21 +72,19 @@ public sealed class KalmanFilter : GradientFilter
         [nameof(lamb)] = lamb,
     };
 
-    private protected override IReadOnlyDictionary<string, long> StateLayout => new Dictionary<string, long>
-    {
-        [nameof(estimates)] = TensorBytes.Length(estimates),
-        [nameof(covariances)] = covariances.Length * sizeof(float),
-    };
+    private protected override IReadOnlyDictionary<string, Tensor> StateTensors =>
+        new Dictionary<string, Tensor> { [nameof(estimates)] = estimates };
 
-    private protected override IReadOnlyDictionary<string, byte[]> ExportState() => new Dictionary<string, byte[]>
-    {
-        [nameof(estimates)] = TensorBytes.Read(estimates),
-        [nameof(covariances)] = MemoryMarshal.AsBytes(covariances.AsSpan()).ToArray(),
-    };
+    // The per-parameter covariances live on the host; checkpoints carry them beside the estimates.
+    private protected override IReadOnlyDictionary<string, long> StateLayout =>
+        new Dictionary<string, long>(base.StateLayout) { [nameof(covariances)] = covariances.Length * sizeof(float) };
+
+    private protected override IReadOnlyDictionary<string, byte[]> ExportState() =>
+        new Dictionary<string, byte[]>(base.ExportState()) { [nameof(covariances)] = MemoryMarshal.AsBytes(covariances.AsSpan()).ToArray() };
 
     private protected override void ImportState(IReadOnlyDictionary<string, byte[]> buffers)
     {
-        TensorBytes.Write(estimates, buffers[nameof(estimates)]);
+        base.ImportState(buffers);
         MemoryMarshal.Cast<byte, float>(buffers[nameof(covariances)]).CopyTo(covariances);
     }
 

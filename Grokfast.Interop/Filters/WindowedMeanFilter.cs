@@ -84,17 +84,8 @@ public sealed class WindowedMeanFilter : GradientFilter
         [nameof(trigger)] = trigger ? 1 : 0,
     };
 
-    private protected override IReadOnlyDictionary<string, long> StateLayout =>
-        new Dictionary<string, long> { [nameof(ring)] = TensorBytes.Length(ring), [nameof(sums)] = TensorBytes.Length(sums) };
-
-    private protected override IReadOnlyDictionary<string, byte[]> ExportState() =>
-        new Dictionary<string, byte[]> { [nameof(ring)] = TensorBytes.Read(ring), [nameof(sums)] = TensorBytes.Read(sums) };
-
-    private protected override void ImportState(IReadOnlyDictionary<string, byte[]> buffers)
-    {
-        TensorBytes.Write(ring, buffers[nameof(ring)]);
-        TensorBytes.Write(sums, buffers[nameof(sums)]);
-    }
+    private protected override IReadOnlyDictionary<string, Tensor> StateTensors =>
+        new Dictionary<string, Tensor> { [nameof(ring)] = ring, [nameof(sums)] = sums };
 
     private protected override void DisposeState()
     {

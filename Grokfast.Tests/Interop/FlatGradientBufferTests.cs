@@ -7,6 +7,8 @@ using static TorchSharp.torch.nn;
 
 namespace Grokfast.Tests.Interop;
 
+/// <summary>Runs alone: one test watches the process-wide tensor count.</summary>
+[Collection(nameof(ProcessWideCounters))]
 public sealed class FlatGradientBufferTests : IDisposable
 {
     private const double Lamb = 2.0;
