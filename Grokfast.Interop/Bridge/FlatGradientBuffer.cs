@@ -120,6 +120,8 @@ internal sealed class FlatGradientBuffer : IDisposable
     /// <summary>Copies <paramref name="grad"/> into the parameter's slice and makes the slice its gradient.</summary>
     private void Adopt(TrainableParameter p, Tensor grad)
     {
+        if (grad.is_sparse)
+            throw new NotSupportedException($"The gradient of '{p.Name}' is sparse; Grokfast filters take dense gradients (e.g. Embedding(..., sparse: false)).");
         if (!IsOnDevice(grad))
             throw new NotSupportedException($"The gradient of '{p.Name}' is on {grad.device} but the filter was built for {Device}; moving a model after building its filter is not supported.");
         if (!grad.shape.SequenceEqual(p.Shape))

@@ -1,0 +1,78 @@
+using Grokfast.Filters;
+using Grokfast.Tests.Support;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace Grokfast.Tests.Robustness;
+
+public sealed class ParameterSetTests
+{
+    [Fact]
+    public void ParameterWithoutGradient_KeepsItsStateWhileTheOthersAreFiltered()
+    {
+        using var model = TinyMlp.Create();
+        (Tensor x, Tensor y) = TinyMlp.Data();
+        TinyMlp.Backward(model, x, y);
+        using var filter = new KalmanFilter(model);
+        filter.step();
+        Parameter last = model.parameters().Last();
+        long lastLength = last.numel();
+        using Tensor before = filter.state()["estimates"];
+        last.grad = null;
+        TinyMlp.Backward(model, x, y);
+        last.grad = null;
+
+        filter.step();
+
+        using Tensor after = filter.state()["estimates"];
+        long total = after.numel();
+        Assert.True(Same(before.narrow(0, total - lastLength, lastLength), after.narrow(0, total - lastLength, lastLength)));
+        Assert.False(Same(before.narrow(0, 0, total - lastLength), after.narrow(0, 0, total - lastLength)));
+        Assert.Equal(1, filter.SkippedParameterCount);
+    }
+
+    [Fact]
+    public void RequiresGradSwitchedOff_MakesStepThrowNamingTheParameter()
+    {
+        using var model = TinyMlp.Create();
+        (Tensor x, Tensor y) = TinyMlp.Data();
+        TinyMlp.Backward(model, x, y);
+        using var filter = new EmaFilter(model);
+        model.parameters().First().requires_grad = false;
+
+        var error = Assert.Throws<InvalidOperationException>(filter.step);
+        Assert.Contains("requires_grad", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void SparseGradient_IsRefusedNamingTheParameter()
+    {
+        using var model = Sequential(("table", Embedding(10, 4, sparse: true)), ("head", Linear(4, 1)));
+        using var filter = new EmaFilter(model);
+        using (var scope = torch.NewDisposeScope())
+            model.forward(torch.tensor(new long[] { 1, 2, 3 })).sum().backward();
+
+        var error = Assert.Throws<NotSupportedException>(filter.step);
+        Assert.Contains("table.weight", error.Message, StringComparison.Ordinal);
+        Assert.Contains("sparse", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ParametersOnDifferentDtypes_AreRefusedNamingTheParameter()
+    {
+        using var model = TinyMlp.Create();
+        var first = (Linear)model.children().First();
+        first.to(ScalarType.Float64);
+
+        var error = Assert.Throws<NotSupportedException>(() => new EmaFilter(model));
+        Assert.Contains("0.weight", error.Message, StringComparison.Ordinal);
+    }
+
+    private static bool Same(Tensor a, Tensor b)
+    {
+        using Tensor equal = a.eq(b).all();
+        return equal.item<bool>();
+    }
+}
