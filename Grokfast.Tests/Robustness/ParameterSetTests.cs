@@ -70,6 +70,22 @@ public sealed class ParameterSetTests
         Assert.Contains("0.weight", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(ScalarType.Float16)]
+    [InlineData(ScalarType.BFloat16)]
+    [InlineData(ScalarType.Float64)]
+    [InlineData(ScalarType.ComplexFloat32)]
+    public void UnsupportedParameterDtype_IsRefusedNamingTheParameterAndTheSupportedDtype(ScalarType dtype)
+    {
+        using var model = TinyMlp.Create();
+        model.to(dtype);
+
+        var error = Assert.Throws<NotSupportedException>(() => new KalmanFilter(model));
+        Assert.Contains("'0.weight'", error.Message, StringComparison.Ordinal);
+        Assert.Contains(dtype.ToString(), error.Message, StringComparison.Ordinal);
+        Assert.Contains("float32", error.Message, StringComparison.Ordinal);
+    }
+
     private static bool Same(Tensor a, Tensor b)
     {
         using Tensor equal = a.eq(b).all();
