@@ -39,6 +39,17 @@ public sealed class ReadmeExampleTests
     }
 
     [Fact]
+    public void Readme_ShowsTheGettingStartedExampleVerbatim()
+    {
+        string program = File.ReadAllText(Path.Combine(Repository.Root, "examples", "GettingStarted", "Program.cs"));
+        string readme = File.ReadAllText(Path.Combine(Repository.Root, "README.md"));
+        int begin = program.IndexOf('\n', program.IndexOf("// README:begin", StringComparison.Ordinal)) + 1;
+        string example = program[begin..program.IndexOf("// README:end", StringComparison.Ordinal)];
+
+        Assert.Contains(example, readme.Replace("\r\n", "\n", StringComparison.Ordinal), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Readme_ShowsTheUsageExampleVerbatim()
     {
         string source = File.ReadAllText(Path.Combine(Repository.Root, "Grokfast.Tests", "Interop", "ReadmeExampleTests.cs"));
