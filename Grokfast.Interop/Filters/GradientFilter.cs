@@ -17,6 +17,7 @@ public abstract class GradientFilter : IDisposable
     private readonly FlatGradientBuffer gradients;
     private readonly bool[] hasGradient;
     private readonly long[] stepsFiltered;
+    private readonly List<ParameterRun> runs = [];
     private bool disposed;
     private int stepping;
 
@@ -102,17 +103,30 @@ public abstract class GradientFilter : IDisposable
     private void FilterAll()
     {
         gradients.Refresh(hasGradient);
-        IReadOnlyList<TrainableParameter> parameters = gradients.Parameters;
-        LastStepSkipped = SkipNonFinite && !GradientsAreFinite(parameters);
+        CollectRuns();
+        LastStepSkipped = SkipNonFinite && !RunsAreFinite();
         if (LastStepSkipped) return;
-        int skipped = 0;
-        // Launch once per run of consecutive parameters that have a gradient and have been filtered equally
-        // often (so share one set of step constants): one launch for the whole model in a normal loop.
+        foreach (ParameterRun run in runs)
+        {
+            FilterRun(run);
+            for (int i = run.First; i < run.End; i++) stepsFiltered[i]++;
+        }
+        SkippedParameterCount = hasGradient.Count(has => !has);
+        StepCount++;
+    }
+
+    /// <summary>
+    /// Splits the parameters that have a gradient into runs of consecutive ones filtered equally often, which
+    /// share one set of step constants: one launch each, one for the whole model in a normal loop.
+    /// </summary>
+    private void CollectRuns()
+    {
+        IReadOnlyList<TrainableParameter> parameters = gradients.Parameters;
+        runs.Clear();
         for (int first = 0; first < parameters.Count;)
         {
             if (!hasGradient[first])
             {
-                skipped++;
                 first++;
                 continue;
             }
@@ -120,26 +134,16 @@ public abstract class GradientFilter : IDisposable
             while (end < parameters.Count && hasGradient[end] && stepsFiltered[end] == stepsFiltered[first]) end++;
             long offset = parameters[first].Offset;
             long length = parameters[end - 1].Offset + parameters[end - 1].Length - offset;
-            FilterRun(new ParameterRun(first, end, offset, length, stepsFiltered[first]));
-            for (int i = first; i < end; i++) stepsFiltered[i]++;
+            runs.Add(new ParameterRun(first, end, offset, length, stepsFiltered[first]));
             first = end;
         }
-        SkippedParameterCount = skipped;
-        StepCount++;
     }
 
-    private bool GradientsAreFinite(IReadOnlyList<TrainableParameter> parameters)
+    private bool RunsAreFinite()
     {
-        for (int i = 0; i < parameters.Count; i++)
+        foreach (ParameterRun run in runs)
         {
-            if (!hasGradient[i]) continue;
-            int end = i + 1;
-            while (end < parameters.Count && hasGradient[end]) end++;
-            long offset = parameters[i].Offset;
-            long length = parameters[end - 1].Offset + parameters[end - 1].Length - offset;
-            if (!FiniteScan.AllFinite(FlatGradientsAddress + (nint)(offset * sizeof(float)), length)) return false;
-            i = end; // parameter end has no gradient (or is past the last), so the loop's i++ skips nothing
-
+            if (!FiniteScan.AllFinite(FlatGradientsAddress + (nint)(run.Offset * sizeof(float)), run.Length)) return false;
         }
         return true;
     }
