@@ -5,8 +5,10 @@ using static TorchSharp.torch;
 namespace Grokfast.Bench.Throughput;
 
 /// <summary>
-/// The bandwidth ceiling a streaming pass is compared with: a plain copy of the same number of bytes,
-/// the faster of torch's <c>copy_</c> and a span copy split over all cores (each reads and writes 8 bytes per float).
+/// The bandwidth ceilings a streaming pass is compared with, each moving the same number of bytes: a plain
+/// copy (the faster of torch's <c>copy_</c> and a span copy split over all cores), and an in-place
+/// read-modify-write pass (torch's <c>add_</c>), which — like the filters, and unlike a copy — writes back
+/// to the lines it has just read and so pays no read-for-ownership on its stores.
 /// </summary>
 internal static class BandwidthReference
 {
@@ -23,6 +25,14 @@ internal static class BandwidthReference
         }
         double spanCopy = StepTimer.MedianMilliseconds(() => ParallelCopy((float*)from, (float*)to, floats), () => { });
         return Math.Min(torchCopy, spanCopy);
+    }
+
+    /// <summary>An in-place <c>x += 1</c> over <paramref name="floats"/> floats: it reads and writes 8 bytes per float.</summary>
+    public static double ReadModifyWriteMilliseconds(long floats)
+    {
+        using Tensor data = torch.zeros(floats);
+        using Scalar one = 1.0f;
+        return StepTimer.MedianMilliseconds(() => data.add_(one), () => { });
     }
 
     private static unsafe void ParallelCopy(float* from, float* to, long length)

@@ -14,8 +14,10 @@ internal static class FilterMeasurement
         double unguarded = Time(m => filter.Fused(m, false), filter.WarmupSteps, elements, tensors);
         double literal = Time(filter.Literal, filter.WarmupSteps, elements, tensors);
         double inPlace = Time(filter.InPlace, filter.WarmupSteps, elements, tensors);
-        double copy = BandwidthReference.CopyMilliseconds(elements * filter.BytesPerElement / 2 / sizeof(float));
-        return new FilterThroughput(fused, unguarded, literal, inPlace, copy, filter.BytesPerElement, elements);
+        long floats = elements * filter.BytesPerElement / 2 / sizeof(float);
+        double copy = BandwidthReference.CopyMilliseconds(floats);
+        double readModifyWrite = BandwidthReference.ReadModifyWriteMilliseconds(floats);
+        return new FilterThroughput(fused, unguarded, literal, inPlace, copy, readModifyWrite, filter.BytesPerElement, elements);
     }
 
     private static double Time(Func<Module, (Action Step, IDisposable Owner)> create, int warmupSteps, long elements, int tensors)

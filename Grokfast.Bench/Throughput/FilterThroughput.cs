@@ -6,9 +6,10 @@ namespace Grokfast.Bench.Throughput;
 /// <param name="LiteralMs">Median step of the reference translated literally into tensor ops.</param>
 /// <param name="InPlaceMs">Median step of the best in-place tensor ops.</param>
 /// <param name="CopyMs">Median plain copy of the bytes the fused step moves.</param>
+/// <param name="ReadModifyWriteMs">Median in-place read-modify-write pass over the same bytes.</param>
 /// <param name="BytesPerElement">Bytes the fused step reads and writes per gradient element.</param>
 /// <param name="Elements">Gradient elements.</param>
-internal sealed record FilterThroughput(double FusedMs, double FusedUnguardedMs, double LiteralMs, double InPlaceMs, double CopyMs, int BytesPerElement, long Elements)
+internal sealed record FilterThroughput(double FusedMs, double FusedUnguardedMs, double LiteralMs, double InPlaceMs, double CopyMs, double ReadModifyWriteMs, int BytesPerElement, long Elements)
 {
     public double FusedGBps => GBps(FusedMs);
 
@@ -22,6 +23,11 @@ internal sealed record FilterThroughput(double FusedMs, double FusedUnguardedMs,
     public double SpeedupVsInPlace => InPlaceMs / FusedMs;
 
     public double BandwidthRatio => FusedGBps / CopyGBps;
+
+    public double ReadModifyWriteGBps => GBps(ReadModifyWriteMs);
+
+    /// <summary>Fused bandwidth over an in-place pass's: the fairer ceiling for a filter that writes where it reads.</summary>
+    public double ReadModifyWriteRatio => FusedGBps / ReadModifyWriteGBps;
 
     private double GBps(double milliseconds) => (double)BytesPerElement * Elements / (milliseconds * 1e6);
 }

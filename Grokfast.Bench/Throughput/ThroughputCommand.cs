@@ -44,17 +44,20 @@ internal static class ThroughputCommand
                     speedup_vs_literal = f.Value.SpeedupVsLiteral,
                     speedup_vs_inplace = f.Value.SpeedupVsInPlace,
                     bandwidth_ratio = f.Value.BandwidthRatio,
+                    rmw_ms = f.Value.ReadModifyWriteMs,
+                    rmw_gbps = f.Value.ReadModifyWriteGBps,
+                    bandwidth_ratio_rmw = f.Value.ReadModifyWriteRatio,
                 }),
             };
             Console.WriteLine(JsonSerializer.Serialize(report));
             return 0;
         }
         Console.WriteLine($"{machine}; {elements:N0} elements in 20 tensors; medians of 15 steps");
-        Console.WriteLine("filter  fused ms  GB/s   no-guard ms  guard  literal ms  in-place ms  copy ms  copy GB/s  vs literal  vs in-place  fused/copy");
+        Console.WriteLine("filter  fused ms  GB/s   no-guard ms  guard  literal ms  in-place ms  copy ms  copy GB/s  vs literal  vs in-place  fused/copy  rmw GB/s  fused/rmw");
         foreach ((string name, FilterThroughput t) in filters)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{name,-6}  {t.FusedMs,8:F2}  {t.FusedGBps,5:F1}  {t.FusedUnguardedMs,11:F2}  {t.GuardCost,5:P0}  {t.LiteralMs,10:F2}  {t.InPlaceMs,11:F2}  {t.CopyMs,7:F2}  {t.CopyGBps,9:F1}  {t.SpeedupVsLiteral,9:F1}x  {t.SpeedupVsInPlace,10:F1}x  {t.BandwidthRatio,9:F2}x"));
+                $"{name,-6}  {t.FusedMs,8:F2}  {t.FusedGBps,5:F1}  {t.FusedUnguardedMs,11:F2}  {t.GuardCost,5:P0}  {t.LiteralMs,10:F2}  {t.InPlaceMs,11:F2}  {t.CopyMs,7:F2}  {t.CopyGBps,9:F1}  {t.SpeedupVsLiteral,9:F1}x  {t.SpeedupVsInPlace,10:F1}x  {t.BandwidthRatio,9:F2}x  {t.ReadModifyWriteGBps,8:F1}  {t.ReadModifyWriteRatio,8:F2}x"));
         }
         return 0;
     }

@@ -6,7 +6,7 @@ namespace Grokfast.Tests.Bench;
 public sealed class ThroughputCommandTests
 {
     private static readonly string[] Fields =
-        ["fused_ms", "fused_unguarded_ms", "literal_ms", "inplace_ms", "copy_ms", "fused_gbps", "copy_gbps", "speedup_vs_literal", "speedup_vs_inplace", "bandwidth_ratio"];
+        ["fused_ms", "fused_unguarded_ms", "literal_ms", "inplace_ms", "copy_ms", "fused_gbps", "copy_gbps", "speedup_vs_literal", "speedup_vs_inplace", "bandwidth_ratio", "rmw_ms", "rmw_gbps", "bandwidth_ratio_rmw"];
 
     [Fact]
     public void ThroughputJson_OnASmallSize_HasEveryFieldWithPositiveFigures()
