@@ -39,7 +39,7 @@ public sealed class EmaFilter : GradientFilter
         this.lamb = lamb;
         average = torch.empty(ElementCount, ScalarType.Float32, FlatGradients.device);
         kernel = Accelerator is null ? EmaKernels.CreateCpu() : EmaKernels.CreateIlgpu(Accelerator);
-        kernel.Bind(FlatGradientsAddress, Bridge.TensorAddress.OfFloat32(average), ElementCount);
+        kernel.Bind(FlatGradientsAddress, TensorAddress.OfFloat32(average), ElementCount);
     }
 
     /// <summary>Momentum of the average.</summary>

@@ -111,7 +111,6 @@ public abstract class GradientFilter : IDisposable
             FilterRun(run);
             for (int i = run.First; i < run.End; i++) stepsFiltered[i]++;
         }
-        SkippedParameterCount = hasGradient.Count(has => !has);
         StepCount++;
     }
 
@@ -123,10 +122,12 @@ public abstract class GradientFilter : IDisposable
     {
         IReadOnlyList<TrainableParameter> parameters = gradients.Parameters;
         runs.Clear();
+        int skipped = 0;
         for (int first = 0; first < parameters.Count;)
         {
             if (!hasGradient[first])
             {
+                skipped++;
                 first++;
                 continue;
             }
@@ -137,6 +138,7 @@ public abstract class GradientFilter : IDisposable
             runs.Add(new ParameterRun(first, end, offset, length, stepsFiltered[first]));
             first = end;
         }
+        SkippedParameterCount = skipped;
     }
 
     private bool RunsAreFinite()

@@ -77,17 +77,6 @@ public sealed class EmaFilterArgumentTests
     }
 
     [Fact]
-    public void Step_AfterDispose_ThrowsObjectDisposed_AndDisposeIsIdempotent()
-    {
-        using var model = TinyMlp.Create();
-        var filter = new EmaFilter(model);
-        filter.Dispose();
-        filter.Dispose();
-
-        Assert.Throws<ObjectDisposedException>(filter.step);
-    }
-
-    [Fact]
     public void Constructor_Float64Parameters_ThrowsNamingTheParameterAndDtype()
     {
         using var model = TinyMlp.Create();

@@ -62,14 +62,16 @@ public sealed class FilterArgumentTests
     }
 
     [Fact]
-    public void EveryFilter_AfterDispose_ThrowsObjectDisposed()
+    public void EveryFilter_AfterDispose_ThrowsObjectDisposed_AndDisposeIsIdempotent()
     {
         using var model = TinyMlp.Create();
         GradientFilter[] filters = [new EmaFilter(model), new WindowedMeanFilter(model, window_size: 3), new KalmanFilter(model)];
         foreach (GradientFilter filter in filters)
         {
             filter.Dispose();
+            filter.Dispose();
             Assert.Throws<ObjectDisposedException>(filter.step);
+            Assert.Throws<ObjectDisposedException>(() => filter.state_dict());
         }
     }
 }
