@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using Grokfast.Bench.Throughput;
+using Grokfast.Filters;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -19,7 +20,8 @@ namespace Grokfast.Bench.Micro;
 public class FilterStepBenchmarks
 {
     private Module? fusedModel, literalModel, inPlaceModel;
-    private (Action Step, IDisposable Owner) fused, literal, inPlace;
+    private GradientFilter? fused;
+    private (Action Step, IDisposable Owner) literal, inPlace;
     private Tensor? copySource, copyTarget;
 
     /// <summary>ema, ma (window 100) or kalman.</summary>
@@ -45,13 +47,13 @@ public class FilterStepBenchmarks
         literalModel = BenchmarkShapes.Create(Shape);
         inPlaceModel = BenchmarkShapes.Create(Shape);
         Elements = fusedModel.parameters().Sum(p => p.numel());
-        fused = Versions.Fused(fusedModel, true);
+        fused = Versions.Fused(fusedModel);
         literal = Versions.Literal(literalModel);
         inPlace = Versions.InPlace(inPlaceModel);
         // The MA window fills before measuring, so every version is in its steady state.
         for (int i = 0; i < Versions.WarmupSteps; i++)
         {
-            fused.Step();
+            fused.step();
             literal.Step();
             inPlace.Step();
         }
@@ -66,7 +68,7 @@ public class FilterStepBenchmarks
     public void InPlace() => inPlace.Step();
 
     [Benchmark(Description = "fused")]
-    public void Fused() => fused.Step();
+    public void Fused() => fused!.step();
 
     [Benchmark(Description = "copy of the fused bytes")]
     public void Copy() => copyTarget!.copy_(copySource!);
@@ -74,7 +76,7 @@ public class FilterStepBenchmarks
     [GlobalCleanup]
     public void Cleanup()
     {
-        fused.Owner.Dispose();
+        fused?.Dispose();
         literal.Owner.Dispose();
         inPlace.Owner.Dispose();
         fusedModel?.Dispose();

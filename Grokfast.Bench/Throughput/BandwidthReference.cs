@@ -5,44 +5,42 @@ using static TorchSharp.torch;
 namespace Grokfast.Bench.Throughput;
 
 /// <summary>
-/// The bandwidth ceilings a streaming pass is compared with, each moving the same number of bytes: a plain
-/// copy (the faster of torch's <c>copy_</c> and a span copy split over all cores), and an in-place
+/// The bandwidth ceilings a streaming pass is compared with, each moving a given number of bytes: a plain
+/// copy (torch's <c>copy_</c>), and an in-place
 /// read-modify-write pass (torch's <c>add_</c>), which — like the filters, and unlike a copy — writes back
 /// to the lines it has just read and so pays no read-for-ownership on its stores.
 /// </summary>
-internal static class BandwidthReference
+internal sealed class BandwidthReference : IDisposable
 {
-    public static unsafe double CopyMilliseconds(long floats)
+    private readonly Tensor source;
+    private readonly Tensor target;
+    private readonly Scalar one = 1.0f;
+
+    /// <summary>Buffers for passes that move <paramref name="bytes"/> bytes: a copy reads half and writes half.</summary>
+    public BandwidthReference(long bytes)
     {
-        using Tensor source = torch.randn(floats, generator: new torch.Generator(1));
-        using Tensor target = torch.empty_like(source);
-        double torchCopy = StepTimer.MedianMilliseconds(() => target.copy_(source), () => { });
-        nint from, to;
-        using (torch.NewDisposeScope())
-        {
-            from = source.storage<float>().data_ptr();
-            to = target.storage<float>().data_ptr();
-        }
-        double spanCopy = StepTimer.MedianMilliseconds(() => ParallelCopy((float*)from, (float*)to, floats), () => { });
-        return Math.Min(torchCopy, spanCopy);
+        long floats = bytes / 2 / sizeof(float);
+        source = torch.randn(floats, generator: new torch.Generator(1));
+        target = torch.empty_like(source);
     }
 
-    /// <summary>An in-place <c>x += 1</c> over <paramref name="floats"/> floats: it reads and writes 8 bytes per float.</summary>
-    public static double ReadModifyWriteMilliseconds(long floats)
-    {
-        using Tensor data = torch.zeros(floats);
-        using Scalar one = 1.0f;
-        return StepTimer.MedianMilliseconds(() => data.add_(one), () => { });
-    }
+    /// <summary>The two passes, to time beside the filters.</summary>
+    public IReadOnlyList<TimedOperation> Operations =>
+    [
+        new(() => target.copy_(source), static () => { }),
+        new(() => target.add_(one), static () => { }),
+    ];
 
-    private static unsafe void ParallelCopy(float* from, float* to, long length)
+    /// <summary>The copy's time from the medians of <see cref="Operations"/>.</summary>
+    public static double CopyMilliseconds(ReadOnlySpan<double> medians) => medians[0];
+
+    /// <summary>The read-modify-write pass's time from the medians of <see cref="Operations"/>.</summary>
+    public static double ReadModifyWriteMilliseconds(ReadOnlySpan<double> medians) => medians[1];
+
+    public void Dispose()
     {
-        int chunks = Environment.ProcessorCount;
-        long chunk = (length + chunks - 1) / chunks;
-        Parallel.For(0, chunks, c =>
-        {
-            long start = c * chunk, count = Math.Min(chunk, length - start);
-            if (count > 0) new ReadOnlySpan<float>(from + start, checked((int)count)).CopyTo(new Span<float>(to + start, checked((int)count)));
-        });
+        source.Dispose();
+        target.Dispose();
+        one.Dispose();
     }
 }

@@ -1,4 +1,5 @@
 using Grokfast.Bench.Support;
+using Grokfast.Filters;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -8,27 +9,74 @@ namespace Grokfast.Bench.Throughput;
 /// <summary>Times one filter's fused step, its two tensor-op versions and a copy of the same bytes, side by side.</summary>
 internal static class FilterMeasurement
 {
+    private const int Runs = 15;
+
     public static FilterThroughput Measure(FilterVersions filter, long elements, int tensors)
     {
-        double fused = Time(m => filter.Fused(m, true), filter.WarmupSteps, elements, tensors);
-        double unguarded = Time(m => filter.Fused(m, false), filter.WarmupSteps, elements, tensors);
-        double literal = Time(filter.Literal, filter.WarmupSteps, elements, tensors);
-        double inPlace = Time(filter.InPlace, filter.WarmupSteps, elements, tensors);
-        long floats = elements * filter.BytesPerElement / 2 / sizeof(float);
-        double copy = BandwidthReference.CopyMilliseconds(floats);
-        double readModifyWrite = BandwidthReference.ReadModifyWriteMilliseconds(floats);
-        return new FilterThroughput(fused, unguarded, literal, inPlace, copy, readModifyWrite, filter.BytesPerElement, elements);
+        // The literal port is 30-200x slower than the rest, so noise cannot move its ratio: it runs on its
+        // own, and the peak memory stays at two filters' state (MA's window is 4 GB at 10 M elements).
+        double literal;
+        using (var literalModel = new SyntheticModel(elements, tensors))
+        {
+            (Action step, IDisposable owner) = filter.Literal(literalModel);
+            using (owner) literal = TimeWithFreshGradients(literalModel, step, filter.WarmupSteps);
+        }
+        // The literal port leaves tensors to finalizers; freeing them (and unmapping their pages) while the
+        // others are timed would land on whichever operation is running.
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+
+        using var fusedModel = new SyntheticModel(elements, tensors);
+        using var inPlaceModel = new SyntheticModel(elements, tensors);
+        using GradientFilter fused = filter.Fused(fusedModel);
+        (Action inPlaceStep, IDisposable inPlaceOwner) = filter.InPlace(inPlaceModel);
+        using IDisposable inPlace = inPlaceOwner;
+        using var reference = new BandwidthReference(elements * filter.BytesPerElement);
+        using var cache = new CacheEviction();
+        Tensor[] pristine = fusedModel.SnapshotGradients();
+        try
+        {
+            // Fresh gradients before every timed step, as backward() would leave them, from the same cache
+            // state for every operation; neither is timed.
+            void RestoreFused()
+            {
+                cache.Evict();
+                fusedModel.RestoreGradients(pristine);
+            }
+            void RestoreInPlace()
+            {
+                cache.Evict();
+                inPlaceModel.RestoreGradients(pristine);
+            }
+            TimedOperation[] operations =
+            [
+                .. reference.Operations.Select(o => o with { Prepare = cache.Evict }),
+                new(() => { fused.SkipNonFinite = true; fused.step(); }, RestoreFused),
+                new(() => { fused.SkipNonFinite = false; fused.step(); }, RestoreFused),
+                new(inPlaceStep, RestoreInPlace),
+            ];
+            double[] medians = StepTimer.MedianMilliseconds(operations, filter.WarmupSteps, Runs);
+            return new FilterThroughput(medians[2], medians[3], literal, medians[4],
+                BandwidthReference.CopyMilliseconds(medians), BandwidthReference.ReadModifyWriteMilliseconds(medians),
+                filter.BytesPerElement, elements);
+        }
+        finally
+        {
+            foreach (Tensor t in pristine) t.Dispose();
+        }
     }
 
-    private static double Time(Func<Module, (Action Step, IDisposable Owner)> create, int warmupSteps, long elements, int tensors)
+    private static double TimeWithFreshGradients(SyntheticModel model, Action step, int warmupSteps)
     {
-        using var model = new SyntheticModel(elements, tensors);
         Tensor[] pristine = model.SnapshotGradients();
-        (Action step, IDisposable owner) = create(model);
-        using IDisposable filter = owner;
-        // Fresh gradients before every timed step, as backward() would leave them; the restore is not timed.
-        double milliseconds = StepTimer.MedianMilliseconds(step, () => model.RestoreGradients(pristine), warmupSteps);
-        foreach (Tensor t in pristine) t.Dispose();
-        return milliseconds;
+        try
+        {
+            return StepTimer.MedianMilliseconds(step, () => model.RestoreGradients(pristine), warmupSteps, Runs);
+        }
+        finally
+        {
+            foreach (Tensor t in pristine) t.Dispose();
+        }
     }
 }

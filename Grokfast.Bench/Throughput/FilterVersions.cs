@@ -5,15 +5,14 @@ using static TorchSharp.torch.nn;
 namespace Grokfast.Bench.Throughput;
 
 /// <summary>
-/// One filter's three versions under test — fused (with or without its non-finite guard), the literal
-/// tensor-op port, the best in-place ops — with
+/// One filter's three versions under test — fused, the literal tensor-op port, the best in-place ops — with
 /// the paper's hyperparameters, and the bytes per element the fused pass moves (kernels.md).
 /// </summary>
 internal sealed record FilterVersions(
     string Name,
     int BytesPerElement,
     int WarmupSteps,
-    Func<Module, bool, (Action Step, IDisposable Owner)> Fused,
+    Func<Module, GradientFilter> Fused,
     Func<Module, (Action Step, IDisposable Owner)> Literal,
     Func<Module, (Action Step, IDisposable Owner)> InPlace)
 {
@@ -23,19 +22,17 @@ internal sealed record FilterVersions(
     public static IReadOnlyList<FilterVersions> All { get; } =
     [
         new("ema", 16, 3,
-            (m, guard) => Of(new EmaFilter(m, alpha: 0.98, lamb: 2.0, skip_non_finite: guard)),
+            m => new EmaFilter(m, alpha: 0.98, lamb: 2.0),
             m => { var f = new ReferenceEma(m, alpha: 0.98, lamb: 2.0); return (f.step, f); },
             m => { var f = new InPlaceEma(m, alpha: 0.98, lamb: 2.0); return (f.step, f); }),
         // The window must fill before the steady state (and the literal port's O(window) re-sum) begins.
         new("ma", 32, Window + 2,
-            (m, guard) => Of(new WindowedMeanFilter(m, window_size: Window, lamb: 5.0, skip_non_finite: guard)),
+            m => new WindowedMeanFilter(m, window_size: Window, lamb: 5.0),
             m => { var f = new ReferenceWindowedMean(m, windowSize: Window, lamb: 5.0); return (f.step, f); },
             m => { var f = new InPlaceWindowedMean(m, windowSize: Window, lamb: 5.0); return (f.step, f); }),
         new("kalman", 16, 3,
-            (m, guard) => Of(new KalmanFilter(m, skip_non_finite: guard)),
+            m => new KalmanFilter(m),
             m => { var f = new ReferenceKalman(m); return (f.step, f); },
             m => { var f = new InPlaceKalman(m); return (f.step, f); }),
     ];
-
-    private static (Action, IDisposable) Of(GradientFilter filter) => (filter.step, filter);
 }

@@ -10,21 +10,31 @@ internal static class ThroughputCommand
 {
     public static Command Create()
     {
-        var elements = new Option<long>("--elements") { Description = "Gradient elements, spread over 20 tensors.", DefaultValueFactory = _ => 10_000_000 };
+        var elements = new Option<long>("--elements") { Description = "Gradient elements, spread evenly over the tensors.", DefaultValueFactory = _ => 10_000_000 };
+        var tensors = new Option<int>("--tensors") { Description = "Parameter tensors the elements are spread over.", DefaultValueFactory = _ => 20 };
         var json = new Option<bool>("--json") { Description = "Print the figures as one JSON object." };
-        var command = new Command("throughput", "Time each fused filter against tensor ops and a plain copy of the same bytes.") { elements, json };
+        var command = new Command("throughput", "Time each fused filter against tensor ops and a plain copy of the same bytes.") { elements, tensors, json };
         elements.Validators.Add(result =>
         {
             if (result.GetValueOrDefault<long>() < 1) result.AddError("--elements must be at least 1.");
         });
-        command.SetAction(parse => Run(parse.GetValue(elements), parse.GetValue(json)));
+        tensors.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() < 1) result.AddError("--tensors must be at least 1.");
+        });
+        command.SetAction(parse => Run(parse.GetValue(elements), parse.GetValue(tensors), parse.GetValue(json)));
         return command;
     }
 
-    private static int Run(long elements, bool json)
+    private static int Run(long elements, int tensors, bool json)
     {
+        if (tensors > elements)
+        {
+            Console.Error.WriteLine($"--tensors ({tensors}) must not exceed --elements ({elements}).");
+            return 2;
+        }
         NativeHeap.ReturnLargeBlocksToTheSystem();
-        var filters = FilterVersions.All.ToDictionary(f => f.Name, f => FilterMeasurement.Measure(f, elements, tensors: 20));
+        var filters = FilterVersions.All.ToDictionary(f => f.Name, f => FilterMeasurement.Measure(f, elements, tensors));
         string machine = MachineInfo.Describe();
         if (json)
         {
@@ -32,6 +42,7 @@ internal static class ThroughputCommand
             {
                 machine,
                 elements,
+                tensors,
                 filters = filters.ToDictionary(f => f.Key, f => new
                 {
                     fused_ms = f.Value.FusedMs,
@@ -52,7 +63,7 @@ internal static class ThroughputCommand
             Console.WriteLine(JsonSerializer.Serialize(report));
             return 0;
         }
-        Console.WriteLine($"{machine}; {elements:N0} elements in 20 tensors; medians of 15 steps");
+        Console.WriteLine($"{machine}; {elements:N0} elements in {tensors:N0} tensors; medians of 15 steps, taken in turn");
         Console.WriteLine("filter  fused ms  GB/s   no-guard ms  guard  literal ms  in-place ms  copy ms  copy GB/s  vs literal  vs in-place  fused/copy  rmw GB/s  fused/rmw");
         foreach ((string name, FilterThroughput t) in filters)
         {

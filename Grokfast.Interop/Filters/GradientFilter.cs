@@ -34,6 +34,7 @@ public abstract class GradientFilter : IDisposable
         gradients = new FlatGradientBuffer(module);
         Backend = ResolveBackend(backend, gradients.Device);
         Accelerator = Backend == KernelBackend.IlgpuCpu ? IlgpuAccelerator.CreateCpu() : null;
+        LibTorchThreads.EnsureBound();
         hasGradient = new bool[gradients.Parameters.Count];
         stepsFiltered = new long[gradients.Parameters.Count];
     }
@@ -53,9 +54,9 @@ public abstract class GradientFilter : IDisposable
     /// <summary>
     /// Whether a step whose gradients hold a NaN or ±Inf is skipped — state and gradients left exactly as they
     /// were, so a loss scaler's own skip logic still sees them. On by default; off saves one read of the
-    /// gradients per step.
+    /// gradients per step. Can be switched between steps.
     /// </summary>
-    public bool SkipNonFinite { get; }
+    public bool SkipNonFinite { get; set; }
 
     /// <summary>
     /// When false, <see cref="step"/> does nothing — the gradients pass through and the state stays as it

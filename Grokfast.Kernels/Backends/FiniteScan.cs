@@ -12,13 +12,21 @@ public static unsafe class FiniteScan
     public static bool AllFinite(nint data, long length)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(length);
-        float* start = (float*)data;
-        int nonFinite = 0;
-        CpuParallel.For(length, (offset, count) =>
+        var job = new ScanJob((float*)data);
+        CpuParallel.For(length, ref job);
+        return !job.FoundNonFinite;
+    }
+
+    // Chunks only ever set the flag, and CpuParallel.For returns after every chunk is done, so plain
+    // writes are enough.
+    private struct ScanJob(float* data) : IRangeJob
+    {
+        public bool FoundNonFinite;
+
+        public void Run(long start, long count)
         {
-            if (!RangeIsFinite(start + offset, count)) Interlocked.Exchange(ref nonFinite, 1);
-        });
-        return nonFinite == 0;
+            if (!RangeIsFinite(data + start, count)) FoundNonFinite = true;
+        }
     }
 
     // x - x is 0 for every finite x and NaN for NaN and ±Inf; summing those differences stays 0 exactly

@@ -30,15 +30,18 @@ public sealed unsafe class GradientStateCpuKernel<TConstants> : IGradientStateKe
     {
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(length, this.length - offset);
-        float* g = gradients + offset;
-        float* s = state + offset;
-        delegate*<float*, float*, long, TConstants, void> run = filterRange;
-        CpuParallel.For(length, (start, count) => run(g + start, s + start, count, constants));
+        var job = new FilterJob(filterRange, gradients + offset, state + offset, constants);
+        CpuParallel.For(length, ref job);
     }
 
     /// <inheritdoc />
     public void Dispose()
     {
         // Owns no memory: the buffers belong to the caller.
+    }
+
+    private readonly struct FilterJob(delegate*<float*, float*, long, TConstants, void> filterRange, float* gradients, float* state, TConstants constants) : IRangeJob
+    {
+        public void Run(long start, long count) => filterRange(gradients + start, state + start, count, constants);
     }
 }

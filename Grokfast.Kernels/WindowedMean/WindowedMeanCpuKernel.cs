@@ -29,15 +29,18 @@ public sealed unsafe class WindowedMeanCpuKernel : IWindowedMeanKernel
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(length, this.length - offset);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(constants.Slot, windowSize);
-        float* g = gradients + offset;
-        float* slot = ring + constants.Slot * this.length + offset;
-        double* s = sums + offset;
-        CpuParallel.For(length, (start, count) => WindowedMeanKernels.FilterRange(g + start, slot + start, s + start, count, constants));
+        var job = new FilterJob(gradients + offset, ring + constants.Slot * this.length + offset, sums + offset, constants);
+        CpuParallel.For(length, ref job);
     }
 
     /// <inheritdoc />
     public void Dispose()
     {
         // Owns no memory: the buffers belong to the caller.
+    }
+
+    private readonly struct FilterJob(float* gradients, float* slot, double* sums, WindowedMeanConstants constants) : IRangeJob
+    {
+        public void Run(long start, long count) => WindowedMeanKernels.FilterRange(gradients + start, slot + start, sums + start, count, constants);
     }
 }
