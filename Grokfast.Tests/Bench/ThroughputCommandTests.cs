@@ -11,18 +11,30 @@ public sealed class ThroughputCommandTests
     [Fact]
     public void ThroughputJson_OnASmallSize_HasEveryFieldWithPositiveFigures()
     {
-        var (exitCode, output, error) = BenchProcess.Run("throughput", "--elements", "20000", "--json");
+        var (exitCode, output, error) = BenchProcess.Run("throughput", "--elements", "20000", "--tensors", "3", "--json");
 
         Assert.True(exitCode == 0, error);
         using JsonDocument report = JsonDocument.Parse(output);
         JsonElement root = report.RootElement;
         Assert.False(string.IsNullOrWhiteSpace(root.GetProperty("machine").GetString()));
         Assert.Equal(20000, root.GetProperty("elements").GetInt64());
+        Assert.Equal(3, root.GetProperty("tensors").GetInt32());
         foreach (string filter in new[] { "ema", "ma", "kalman" })
         {
             JsonElement figures = root.GetProperty("filters").GetProperty(filter);
             foreach (string field in Fields)
                 Assert.True(figures.GetProperty(field).GetDouble() > 0, $"{filter}.{field} is not positive");
         }
+    }
+
+    [Theory]
+    [InlineData("--tensors", "0", "--tensors must be at least 1")]
+    [InlineData("--elements", "5", "--tensors (20) must not exceed --elements (5)")]
+    public void Throughput_BadSizes_ExitsWithTwoNamingTheOption(string option, string value, string message)
+    {
+        var (exitCode, output, error) = BenchProcess.Run("throughput", option, value);
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains(message, output + error);
     }
 }
