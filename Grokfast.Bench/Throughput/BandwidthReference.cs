@@ -24,11 +24,11 @@ internal sealed class BandwidthReference : IDisposable
         target = torch.empty_like(source);
     }
 
-    /// <summary>The two passes, to time beside the filters.</summary>
-    public IReadOnlyList<TimedOperation> Operations =>
+    /// <summary>The two passes, to time beside the filters, each after <paramref name="prepare"/>.</summary>
+    public IReadOnlyList<TimedOperation> Operations(Action prepare) =>
     [
-        new(() => target.copy_(source), static () => { }),
-        new(() => target.add_(one), static () => { }),
+        new(() => target.copy_(source), prepare),
+        new(() => target.add_(one), prepare),
     ];
 
     /// <summary>The copy's time from the medians of <see cref="Operations"/>.</summary>

@@ -13,66 +13,50 @@ internal static class FilterMeasurement
 
     public static FilterThroughput Measure(FilterVersions filter, long elements, int tensors)
     {
-        // The literal port is 30-200x slower than the rest, so noise cannot move its ratio: it runs on its
-        // own, and the peak memory stays at two filters' state (MA's window is 4 GB at 10 M elements).
-        double literal;
-        using (var literalModel = new SyntheticModel(elements, tensors))
-        {
-            (Action step, IDisposable owner) = filter.Literal(literalModel);
-            using (owner) literal = TimeWithFreshGradients(literalModel, step, filter.WarmupSteps);
-        }
-        // The literal port leaves tensors to finalizers; freeing them (and unmapping their pages) while the
-        // others are timed would land on whichever operation is running.
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        GC.Collect();
-
-        using var fusedModel = new SyntheticModel(elements, tensors);
-        using var inPlaceModel = new SyntheticModel(elements, tensors);
-        using GradientFilter fused = filter.Fused(fusedModel);
-        (Action inPlaceStep, IDisposable inPlaceOwner) = filter.InPlace(inPlaceModel);
-        using IDisposable inPlace = inPlaceOwner;
-        using var reference = new BandwidthReference(elements * filter.BytesPerElement);
-        using var cache = new CacheEviction();
-        Tensor[] pristine = fusedModel.SnapshotGradients();
+        // Every synthetic model of this size starts from the same fixed-seed gradients, so one snapshot
+        // restores them all: fresh gradients before every timed step, as backward() would leave them.
+        Tensor[] pristine = [];
         try
         {
-            // Fresh gradients before every timed step, as backward() would leave them, from the same cache
-            // state for every operation; neither is timed.
-            void RestoreFused()
+            // The literal port is 30-200x slower than the rest, so noise cannot move its ratio: it runs on its
+            // own, and the peak memory stays at two filters' state (MA's window is 4 GB at 10 M elements).
+            double literal;
+            using (var literalModel = new SyntheticModel(elements, tensors))
+            {
+                pristine = literalModel.SnapshotGradients();
+                (Action step, IDisposable owner) = filter.Literal(literalModel);
+                using (owner) literal = StepTimer.MedianMilliseconds(step, () => literalModel.RestoreGradients(pristine), filter.WarmupSteps, Runs);
+            }
+            // The literal port leaves tensors to finalizers; freeing them (and unmapping their pages) while the
+            // others are timed would land on whichever operation is running.
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            GC.Collect();
+
+            using var fusedModel = new SyntheticModel(elements, tensors);
+            using var inPlaceModel = new SyntheticModel(elements, tensors);
+            using GradientFilter fused = filter.Fused(fusedModel);
+            (Action inPlaceStep, IDisposable inPlaceOwner) = filter.InPlace(inPlaceModel);
+            using IDisposable inPlace = inPlaceOwner;
+            using var reference = new BandwidthReference(elements * filter.BytesPerElement);
+            using var cache = new CacheEviction();
+            // Every operation starts from the same cache state; neither the eviction nor the restore is timed.
+            Action FreshGradients(SyntheticModel model) => () =>
             {
                 cache.Evict();
-                fusedModel.RestoreGradients(pristine);
-            }
-            void RestoreInPlace()
-            {
-                cache.Evict();
-                inPlaceModel.RestoreGradients(pristine);
-            }
+                model.RestoreGradients(pristine);
+            };
             TimedOperation[] operations =
             [
-                .. reference.Operations.Select(o => o with { Prepare = cache.Evict }),
-                new(() => { fused.SkipNonFinite = true; fused.step(); }, RestoreFused),
-                new(() => { fused.SkipNonFinite = false; fused.step(); }, RestoreFused),
-                new(inPlaceStep, RestoreInPlace),
+                .. reference.Operations(cache.Evict),
+                new(() => { fused.SkipNonFinite = true; fused.step(); }, FreshGradients(fusedModel)),
+                new(() => { fused.SkipNonFinite = false; fused.step(); }, FreshGradients(fusedModel)),
+                new(inPlaceStep, FreshGradients(inPlaceModel)),
             ];
             double[] medians = StepTimer.MedianMilliseconds(operations, filter.WarmupSteps, Runs);
             return new FilterThroughput(medians[2], medians[3], literal, medians[4],
                 BandwidthReference.CopyMilliseconds(medians), BandwidthReference.ReadModifyWriteMilliseconds(medians),
                 filter.BytesPerElement, elements);
-        }
-        finally
-        {
-            foreach (Tensor t in pristine) t.Dispose();
-        }
-    }
-
-    private static double TimeWithFreshGradients(SyntheticModel model, Action step, int warmupSteps)
-    {
-        Tensor[] pristine = model.SnapshotGradients();
-        try
-        {
-            return StepTimer.MedianMilliseconds(step, () => model.RestoreGradients(pristine), warmupSteps, Runs);
         }
         finally
         {

@@ -16,7 +16,7 @@ internal static unsafe class CpuParallel
     internal static void For<TJob>(long length, ref TJob job)
         where TJob : unmanaged, IRangeJob
     {
-        int chunks = (int)Math.Clamp(length / MinElementsPerChunk, 1, Math.Max(1, OpenMpTeam.MaxThreads));
+        int chunks = (int)Math.Clamp(length / MinElementsPerChunk, 1, OpenMpTeam.MaxThreads);
         if (chunks == 1)
         {
             job.Run(0, length);

@@ -63,7 +63,7 @@ public sealed class EmaKernelTests
         FloatAssert.Close(values.Select(v => v * 6f).ToArray(), g.Span, 1e-7, 0);
     }
 
-    private static void AssertMatchesScalarLoop(IGradientStateKernel<EmaConstants> kernel, int length)
+    internal static void AssertMatchesScalarLoop(IGradientStateKernel<EmaConstants> kernel, int length)
     {
         var oracle = new ScalarEma(length, Alpha, Lamb);
         KernelHarness.AssertMatchesOverSteps(kernel, length, Steps,

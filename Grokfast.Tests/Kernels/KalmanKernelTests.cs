@@ -45,7 +45,7 @@ public sealed class KalmanKernelTests
         Assert.Equal(1f / 101f, previousGain, 1e-6f);
     }
 
-    private static void AssertMatchesScalarLoop(IGradientStateKernel<KalmanConstants> kernel, int length, float processNoise)
+    internal static void AssertMatchesScalarLoop(IGradientStateKernel<KalmanConstants> kernel, int length, float processNoise)
     {
         const float measurementNoise = 1e-2f;
         const float lamb = 2f;

@@ -13,10 +13,6 @@ public sealed class OpenMpTeamTests : IDisposable
 {
     // Over two chunks of CpuParallel's minimum, so a two-core machine splits it.
     private const int Length = (1 << 20) + 7;
-    private const float Alpha = 0.98f;
-    private const float Lamb = 2f;
-    private const float ProcessNoise = 1e-4f;
-    private const float MeasurementNoise = 1e-2f;
 
     public OpenMpTeamTests() => BindByBuildingAFilter();
 
@@ -43,14 +39,9 @@ public sealed class OpenMpTeamTests : IDisposable
         Assert.Equal(onOpenMp, OpenMpTeam.IsBound);
 
         using IGradientStateKernel<EmaConstants> ema = EmaKernels.CreateCpu();
-        var emaOracle = new ScalarEma(Length, Alpha, Lamb);
-        KernelHarness.AssertMatchesOverSteps(ema, Length, steps: 5, step => EmaConstants.For(Alpha, Lamb, firstStep: step == 0), emaOracle.Step, rtol: 1e-6);
-
+        EmaKernelTests.AssertMatchesScalarLoop(ema, Length);
         using IGradientStateKernel<KalmanConstants> kalman = KalmanKernels.CreateCpu();
-        var kalmanOracle = new ScalarKalman(Length, ProcessNoise, MeasurementNoise, Lamb);
-        float covariance = MeasurementNoise;
-        KernelHarness.AssertMatchesOverSteps(kalman, Length, steps: 5,
-            _ => KalmanConstants.For(covariance, ProcessNoise, MeasurementNoise, Lamb, out covariance), kalmanOracle.Step, rtol: 1e-6);
+        KalmanKernelTests.AssertMatchesScalarLoop(kalman, Length, processNoise: 1e-4f);
 
         using var data = new NativeFloats(Length);
         Gradients.Random(Length, seed: 2).CopyTo(data.Span);
@@ -66,7 +57,7 @@ public sealed class OpenMpTeamTests : IDisposable
         using var g = new NativeFloats(Length);
         using var ema = new NativeFloats(Length);
         kernel.Bind(g.Address, ema.Address, Length);
-        EmaConstants constants = EmaConstants.For(Alpha, Lamb, firstStep: false);
+        EmaConstants constants = EmaConstants.For(0.98, 2.0, firstStep: false);
         kernel.Filter(0, Length, constants);
 
         long before = GC.GetAllocatedBytesForCurrentThread();
