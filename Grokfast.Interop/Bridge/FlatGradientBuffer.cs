@@ -21,6 +21,7 @@ internal sealed class FlatGradientBuffer : IDisposable
     private readonly Module module;
     private readonly TrainableParameter[] parameters;
     private readonly nint[] viewAddresses;
+    private ModuleRegistrations? registrations;
 
     /// <summary>Lays out the trainable parameters of <paramref name="module"/> and binds their gradients.</summary>
     public FlatGradientBuffer(Module module)
@@ -51,6 +52,7 @@ internal sealed class FlatGradientBuffer : IDisposable
         Tensor = torch.zeros(Length, ScalarType.Float32, Device);
         Address = TensorAddress.OfFloat32(Tensor);
         viewAddresses = parameters.Select(p => Address + (nint)(p.Offset * sizeof(float))).ToArray();
+        registrations = ModuleRegistrations.TryCapture(module, parameters.Select(p => p.Parameter));
         foreach (TrainableParameter p in parameters)
         {
             using Tensor? grad = p.Parameter.grad;
@@ -98,7 +100,19 @@ internal sealed class FlatGradientBuffer : IDisposable
     /// Moving a TorchSharp module to another device or dtype, or assigning a parameter, replaces the
     /// Parameter objects; filtering the old ones' gradients would filter a buffer nobody reads.
     /// </summary>
+    /// <remarks>
+    /// The registration snapshot answers the usual "nothing changed" without allocating. Any change it sees
+    /// (a frozen parameter replaced, say) gets the authoritative walk over <c>named_parameters()</c>, which
+    /// either names the trainable parameter that changed or confirms the layout and takes a new snapshot.
+    /// </remarks>
     private void ThrowIfParametersReplaced()
+    {
+        if (registrations?.Unchanged() == true) return;
+        ThrowIfLayoutChanged();
+        registrations = ModuleRegistrations.TryCapture(module, parameters.Select(p => p.Parameter));
+    }
+
+    private void ThrowIfLayoutChanged()
     {
         int index = 0;
         foreach ((string name, Parameter parameter) in module.named_parameters())

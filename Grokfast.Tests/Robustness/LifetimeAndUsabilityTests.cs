@@ -82,12 +82,7 @@ public sealed class LifetimeAndUsabilityTests
         using var model = TinyMlp.Create();
         (Tensor x, Tensor y) = TinyMlp.Data();
         using var optimizer = torch.optim.SGD(model.parameters(), 1e-3);
-        using GradientFilter filter = kind switch
-        {
-            "ema" => new EmaFilter(model),
-            "ma" => new WindowedMeanFilter(model, window_size: 50),
-            _ => new KalmanFilter(model),
-        };
+        using GradientFilter filter = Create(kind, model);
         void Steps(int count)
         {
             for (int i = 0; i < count; i++)
@@ -107,4 +102,33 @@ public sealed class LifetimeAndUsabilityTests
         Assert.Equal(tensors, tensorsAfter);
         Assert.True(heapAfter - heap < 1 << 20, $"managed heap grew by {heapAfter - heap} bytes over 9,000 steps");
     }
+
+    [Theory]
+    [InlineData("ema", true)]
+    [InlineData("ema", false)]
+    [InlineData("ma", true)]
+    [InlineData("kalman", true)]
+    public void Step_AfterTheFirst_AllocatesNoManagedMemory(string kind, bool skipNonFinite)
+    {
+        using var model = TinyMlp.Create();
+        (Tensor x, Tensor y) = TinyMlp.Data();
+        TinyMlp.Backward(model, x, y);
+        using GradientFilter filter = Create(kind, model);
+        filter.SkipNonFinite = skipNonFinite;
+        filter.step();
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        filter.step();
+        filter.step();
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Equal(0, allocated);
+    }
+
+    private static GradientFilter Create(string kind, nn.Module model) => kind switch
+    {
+        "ema" => new EmaFilter(model),
+        "ma" => new WindowedMeanFilter(model, window_size: 50),
+        _ => new KalmanFilter(model),
+    };
 }

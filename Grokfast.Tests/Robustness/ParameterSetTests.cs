@@ -47,6 +47,48 @@ public sealed class ParameterSetTests
     }
 
     [Fact]
+    public void ModuleMovedToAnotherDtypeAfterBuilding_MakesStepThrowNamingTheParameter()
+    {
+        using var model = TinyMlp.Create();
+        using var filter = new EmaFilter(model);
+        model.to(ScalarType.Float64);
+
+        var error = Assert.Throws<InvalidOperationException>(filter.step);
+        Assert.Contains("'0.weight'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TrainableParameterAssignedAfterBuilding_MakesStepThrowNamingIt()
+    {
+        using var model = TinyMlp.Create();
+        using var filter = new KalmanFilter(model);
+        var last = (Linear)model.children().Last();
+        last.bias = new Parameter(torch.zeros(3));
+
+        var error = Assert.Throws<InvalidOperationException>(filter.step);
+        Assert.Contains("'4.bias'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void FrozenParameterAssignedAfterBuilding_LeavesTheFilterWorking()
+    {
+        using var model = TinyMlp.Create();
+        var first = (Linear)model.children().First();
+        first.bias!.requires_grad = false;
+        (Tensor x, Tensor y) = TinyMlp.Data();
+        TinyMlp.Backward(model, x, y);
+        using var filter = new EmaFilter(model);
+        filter.step();
+        first.bias = new Parameter(torch.ones(31), requires_grad: false);
+
+        TinyMlp.Backward(model, x, y);
+        filter.step();
+        filter.step();
+
+        Assert.Equal(3, filter.StepCount);
+    }
+
+    [Fact]
     public void SparseGradient_IsRefusedNamingTheParameter()
     {
         using var model = Sequential(("table", Embedding(10, 4, sparse: true)), ("head", Linear(4, 1)));
