@@ -38,7 +38,7 @@ public sealed class EmaFilter : GradientFilter
         this.alpha = alpha;
         this.lamb = lamb;
         average = torch.empty(ElementCount, ScalarType.Float32, FlatGradients.device);
-        kernel = Accelerator is null ? EmaKernels.CreateCpu() : EmaKernels.CreateIlgpu(Accelerator);
+        kernel = CreateKernel(EmaKernels.CreateCpu, EmaKernels.CreateIlgpu, EmaKernels.CreateCuda);
         kernel.Bind(FlatGradientsAddress, TensorAddress.OfFloat32(average), ElementCount);
     }
 

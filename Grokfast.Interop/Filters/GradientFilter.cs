@@ -1,6 +1,7 @@
 using Grokfast.Bridge;
 using Grokfast.Checkpoints;
 using Grokfast.Kernels.Backends;
+using Grokfast.Kernels.Backends.Cuda;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -18,11 +19,15 @@ public abstract class GradientFilter : IDisposable
     private readonly bool[] hasGradient;
     private readonly long[] stepsFiltered;
     private readonly List<ParameterRun> runs = [];
+    private readonly CudaFiniteScan? cudaScan;
     private bool disposed;
     private int stepping;
 
     /// <summary>ILGPU's CPU accelerator when the backend is <see cref="KernelBackend.IlgpuCpu"/>, else null.</summary>
-    private protected IlgpuAccelerator? Accelerator { get; }
+    private IlgpuAccelerator? Accelerator { get; }
+
+    /// <summary>The parameters' device's primary context when the backend is <see cref="KernelBackend.Cuda"/>, else null.</summary>
+    private CudaPrimaryContext? CudaContext { get; }
 
     /// <summary>Builds the flat gradient buffer for the trainable parameters of <paramref name="module"/>.</summary>
     private protected GradientFilter(Module module, KernelBackend backend, bool skipNonFinite)
@@ -34,6 +39,12 @@ public abstract class GradientFilter : IDisposable
         gradients = new FlatGradientBuffer(module);
         Backend = ResolveBackend(backend, gradients.Device);
         Accelerator = Backend == KernelBackend.IlgpuCpu ? IlgpuAccelerator.CreateCpu() : null;
+        if (Backend == KernelBackend.Cuda)
+        {
+            CudaContext = CudaPrimaryContext.TryOpen(Math.Max(0, gradients.Device.index))
+                ?? throw new InvalidOperationException($"The parameters are on {gradients.Device}, but the CUDA driver (libcuda.so.1) cannot be loaded or does not see that device.");
+            cudaScan = new CudaFiniteScan(CudaContext);
+        }
         LibTorchThreads.EnsureBound();
         hasGradient = new bool[gradients.Parameters.Count];
         stepsFiltered = new long[gradients.Parameters.Count];
@@ -144,12 +155,27 @@ public abstract class GradientFilter : IDisposable
 
     private bool RunsAreFinite()
     {
+        if (cudaScan is not null)
+        {
+            cudaScan.Reset();
+            foreach (ParameterRun run in runs) cudaScan.Scan(FlatGradientsAddress + (nint)(run.Offset * sizeof(float)), run.Length);
+            return cudaScan.AllFinite();
+        }
         foreach (ParameterRun run in runs)
         {
             if (!FiniteScan.AllFinite(FlatGradientsAddress + (nint)(run.Offset * sizeof(float)), run.Length)) return false;
         }
         return true;
     }
+
+    /// <summary>The filter kind's kernel for this filter's backend: the CPU twin, ILGPU's CPU accelerator, or CUDA.</summary>
+    private protected TKernel CreateKernel<TKernel>(Func<TKernel> cpu, Func<IlgpuAccelerator, TKernel> ilgpuCpu, Func<CudaPrimaryContext, TKernel> cuda) =>
+        Backend switch
+        {
+            KernelBackend.Cuda => cuda(CudaContext!),
+            KernelBackend.IlgpuCpu => ilgpuCpu(Accelerator!),
+            _ => cpu(),
+        };
 
     /// <summary>Runs the fused pass over one run of parameters that share their step count.</summary>
     private protected abstract void FilterRun(ParameterRun run);
@@ -259,6 +285,8 @@ public abstract class GradientFilter : IDisposable
         if (disposed) return;
         disposed = true;
         DisposeState();
+        cudaScan?.Dispose();
+        CudaContext?.Dispose();
         Accelerator?.Dispose();
         gradients.Dispose();
         GC.SuppressFinalize(this);
@@ -273,14 +301,19 @@ public abstract class GradientFilter : IDisposable
     private static KernelBackend ResolveBackend(KernelBackend backend, Device device)
     {
         bool onCpu = device.type == DeviceType.CPU;
+        bool onCuda = device.type == DeviceType.CUDA;
         return backend switch
         {
             KernelBackend.Auto when onCpu => KernelBackend.Cpu,
+            KernelBackend.Auto when onCuda => KernelBackend.Cuda,
             KernelBackend.Cpu or KernelBackend.IlgpuCpu when onCpu => backend,
-            KernelBackend.Cpu or KernelBackend.IlgpuCpu => throw new ArgumentException(
-                $"Backend {backend} filters host memory, but the parameters are on {device}.", nameof(backend)),
+            KernelBackend.Cuda when onCuda => backend,
+            KernelBackend.Cpu or KernelBackend.IlgpuCpu when onCuda => throw new ArgumentException(
+                $"Backend {backend} filters host memory, but the parameters are on {device}; use Auto or Cuda.", nameof(backend)),
+            KernelBackend.Cuda when onCpu => throw new ArgumentException(
+                $"Backend Cuda filters CUDA device memory, but the parameters are on {device}; use Auto, Cpu or IlgpuCpu.", nameof(backend)),
             _ => throw new NotSupportedException(
-                $"The parameters are on {device} and backend {backend} was requested: this release filters CPU tensors only (backends Cpu and IlgpuCpu)."),
+                $"The parameters are on {device}: Grokfast filters CPU tensors (backends Cpu, IlgpuCpu) and CUDA tensors (backend Cuda)."),
         };
     }
 }

@@ -42,7 +42,7 @@ public sealed class KalmanFilter : GradientFilter
         this.lamb = lamb;
         estimates = torch.zeros(ElementCount, ScalarType.Float32, FlatGradients.device);
         covariances = Enumerable.Repeat((float)measurement_noise, ParameterCount).ToArray();
-        kernel = Accelerator is null ? KalmanKernels.CreateCpu() : KalmanKernels.CreateIlgpu(Accelerator);
+        kernel = CreateKernel(KalmanKernels.CreateCpu, KalmanKernels.CreateIlgpu, KalmanKernels.CreateCuda);
         kernel.Bind(FlatGradientsAddress, TensorAddress.OfFloat32(estimates), ElementCount);
     }
 

@@ -50,7 +50,7 @@ public sealed class WindowedMeanFilter : GradientFilter
         // Zeroed, so a slot not yet written subtracts nothing while the window fills.
         ring = torch.zeros(window_size * ElementCount, ScalarType.Float32, FlatGradients.device);
         sums = torch.zeros(ElementCount, ScalarType.Float64, FlatGradients.device);
-        kernel = Accelerator is null ? new WindowedMeanCpuKernel() : new WindowedMeanIlgpuKernel(Accelerator);
+        kernel = CreateKernel<IWindowedMeanKernel>(() => new WindowedMeanCpuKernel(), a => new WindowedMeanIlgpuKernel(a), c => new WindowedMeanCudaKernel(c));
         kernel.Bind(FlatGradientsAddress, TensorAddress.OfFloat32(ring), TensorAddress.OfFloat64(sums), ElementCount, window_size);
     }
 

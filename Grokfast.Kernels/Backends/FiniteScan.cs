@@ -1,10 +1,12 @@
+using ILGPU;
 using System.Numerics;
 
 namespace Grokfast.Kernels.Backends;
 
 /// <summary>
-/// Whether every float in host memory is finite: the guard a filter runs before its pass, so a loss-scaled
-/// step that overflowed leaves the filter's state untouched. One read of the gradients: 4 bytes per element.
+/// Whether every float is finite: the guard a filter runs before its pass, so a loss-scaled step that
+/// overflowed leaves the filter's state untouched. One read of the gradients: 4 bytes per element. The host
+/// scan is here; <see cref="Kernel"/> is its ILGPU twin, run on CUDA by <see cref="Cuda.CudaFiniteScan"/>.
 /// </summary>
 public static unsafe class FiniteScan
 {
@@ -54,5 +56,17 @@ public static unsafe class FiniteScan
         float tail = 0;
         for (; i < count; i++) tail += data[i] - data[i];
         return Vector.EqualsAll(sum0 + sum1 + sum2 + sum3, Vector<float>.Zero) && tail == 0;
+    }
+
+    /// <summary>
+    /// Thread <paramref name="thread"/> of a grid-stride scan: a thread that saw a NaN or ±Inf sets
+    /// <c>found[0]</c> to 1. Threads only ever write 1, so the race between them is harmless.
+    /// </summary>
+    internal static void Kernel(Index1D thread, ArrayView<float> data, ArrayView<int> found)
+    {
+        long stride = Grid.DimX * Group.DimX;
+        bool finite = true;
+        for (long i = thread.X; i < data.Length; i += stride) finite &= float.IsFinite(data[i]);
+        if (!finite) found[0] = 1;
     }
 }

@@ -9,19 +9,19 @@ namespace Grokfast.Kernels.Backends;
 
 /// <summary>
 /// Compiles a kernel to PTX for a given CUDA architecture without a GPU or a driver. It proves on every
-/// CI run that each kernel is valid CUDA code, and it is the first half of the route that runs the
-/// kernels in libtorch's own CUDA context (ILGPU's CudaAccelerator always creates a context of its own):
-/// load this PTX with the driver API into the device's primary context and launch it on libtorch's stream.
+/// CI run that each kernel is valid CUDA code, and it is the first half of the CUDA path: ILGPU's
+/// CudaAccelerator always creates a context of its own, so <see cref="Cuda.CudaKernelModule"/> loads this PTX
+/// with the driver API into the device's primary context, libtorch's, and launches it on libtorch's stream.
 /// </summary>
 public static class PtxCompiler
 {
-    /// <summary>The PTX assembly of an implicitly grouped kernel (first parameter the thread index).</summary>
-    public static string Compile(MethodInfo kernel, CudaArchitecture architecture, CudaInstructionSet instructionSet)
+    /// <summary>The PTX assembly of an implicitly grouped kernel (first parameter the thread index) and its entry point's name.</summary>
+    public static PtxKernel Compile(MethodInfo kernel, CudaArchitecture architecture, CudaInstructionSet instructionSet)
     {
         ArgumentNullException.ThrowIfNull(kernel);
         using Context context = Context.Create(builder => builder.Default());
         using var backend = new PTXBackend(context, architecture, instructionSet, nvvmAPI: null!);
         var compiled = (PTXCompiledKernel)backend.Compile(EntryPointDescription.FromImplicitlyGroupedKernel(kernel), KernelSpecialization.Empty);
-        return compiled.PTXAssembly;
+        return new PtxKernel(compiled.PTXAssembly, compiled.Name);
     }
 }

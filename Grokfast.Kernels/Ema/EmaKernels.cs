@@ -3,6 +3,7 @@
 // Versions, side by side: Kernel (ILGPU; the GPU path, checked on ILGPU's CPU accelerator in tests) and
 // FilterRange (its twin: Vector<float>, split over cores by GradientStateCpuKernel; the fast CPU path).
 using Grokfast.Kernels.Backends;
+using Grokfast.Kernels.Backends.Cuda;
 using ILGPU;
 using System.Numerics;
 
@@ -17,6 +18,10 @@ public static unsafe class EmaKernels
     /// <summary>The ILGPU kernel on <paramref name="accelerator"/>, compiled now.</summary>
     public static IGradientStateKernel<EmaConstants> CreateIlgpu(IlgpuAccelerator accelerator) =>
         new GradientStateIlgpuKernel<EmaConstants>(accelerator, Kernel);
+
+    /// <summary>The ILGPU kernel on libtorch's CUDA device, compiled to PTX and loaded into its primary context now.</summary>
+    public static IGradientStateKernel<EmaConstants> CreateCuda(CudaPrimaryContext context) =>
+        new GradientStateCudaKernel<EmaConstants>(context, Kernel);
 
     /// <summary>
     /// Thread <paramref name="thread"/> of a grid-stride loop: it visits elements thread, thread + stride, …

@@ -3,6 +3,7 @@
 // Versions, side by side: Kernel (ILGPU; the GPU path, checked on ILGPU's CPU accelerator in tests) and
 // FilterRange (its twin: Vector<float>, split over cores by GradientStateCpuKernel; the fast CPU path).
 using Grokfast.Kernels.Backends;
+using Grokfast.Kernels.Backends.Cuda;
 using ILGPU;
 using System.Numerics;
 
@@ -17,6 +18,10 @@ public static unsafe class KalmanKernels
     /// <summary>The ILGPU kernel on <paramref name="accelerator"/>, compiled now.</summary>
     public static IGradientStateKernel<KalmanConstants> CreateIlgpu(IlgpuAccelerator accelerator) =>
         new GradientStateIlgpuKernel<KalmanConstants>(accelerator, Kernel);
+
+    /// <summary>The ILGPU kernel on libtorch's CUDA device, compiled to PTX and loaded into its primary context now.</summary>
+    public static IGradientStateKernel<KalmanConstants> CreateCuda(CudaPrimaryContext context) =>
+        new GradientStateCudaKernel<KalmanConstants>(context, Kernel);
 
     /// <summary>Thread <paramref name="thread"/> of a grid-stride loop (see EmaKernels.Kernel).</summary>
     internal static void Kernel(Index1D thread, ArrayView<float> g, ArrayView<float> x, KalmanConstants c)

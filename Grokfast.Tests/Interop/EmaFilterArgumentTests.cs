@@ -60,11 +60,13 @@ public sealed class EmaFilterArgumentTests
     }
 
     [Fact]
-    public void Constructor_CudaBackendForCpuParameters_ThrowsNotSupported()
+    public void Constructor_CudaBackendForCpuParameters_ThrowsNamingTheBackendAndDevice()
     {
         using var model = TinyMlp.Create();
 
-        Assert.Throws<NotSupportedException>(() => new EmaFilter(model, backend: KernelBackend.Cuda));
+        var error = Assert.Throws<ArgumentException>(() => new EmaFilter(model, backend: KernelBackend.Cuda));
+        Assert.Equal("backend", error.ParamName);
+        Assert.Contains("cpu", error.Message, StringComparison.OrdinalIgnoreCase);
     }
 
     [Fact]

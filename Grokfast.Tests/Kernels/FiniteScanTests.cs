@@ -1,5 +1,7 @@
 using Grokfast.Kernels.Backends;
 using Grokfast.Tests.Support;
+using ILGPU;
+using ILGPU.Runtime;
 
 namespace Grokfast.Tests.Kernels;
 
@@ -35,5 +37,34 @@ public sealed class FiniteScanTests
         data.Span[7] = float.Epsilon;
 
         Assert.True(FiniteScan.AllFinite(data.Address, 40));
+    }
+
+    [Theory]
+    [InlineData(1, 0)]
+    [InlineData(100_003, 0)]
+    [InlineData(100_003, 50_000)]
+    [InlineData(100_003, 100_002)]
+    public void IlgpuKernel_OnIlgpuCpuAccelerator_FlagsNaNAndInfinitiesAnywhere(int length, int position)
+    {
+        using IlgpuAccelerator ilgpu = IlgpuAccelerator.CreateCpu();
+        var scan = ilgpu.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>>(FiniteScan.Kernel);
+        float[] data = Gradients.Random(length, seed: 2);
+        using MemoryBuffer1D<float, Stride1D.Dense> device = ilgpu.Accelerator.Allocate1D(data);
+        using MemoryBuffer1D<int, Stride1D.Dense> found = ilgpu.Accelerator.Allocate1D<int>(1);
+        int Run()
+        {
+            found.MemSetToZero();
+            scan(ilgpu.GridStrideThreads(length), device.View, found.View);
+            return found.GetAsArray1D()[0];
+        }
+
+        Assert.Equal(0, Run());
+        foreach (float bad in new[] { float.NaN, float.PositiveInfinity, float.NegativeInfinity })
+        {
+            float[] poisoned = (float[])data.Clone();
+            poisoned[position] = bad;
+            device.CopyFromCPU(poisoned);
+            Assert.True(Run() == 1, $"{bad} at {position} of {length} was not flagged");
+        }
     }
 }

@@ -1,5 +1,8 @@
+using System.Globalization;
 using System.Reflection;
+using System.Text.RegularExpressions;
 using Grokfast.Kernels.Backends;
+using Grokfast.Kernels.Backends.Cuda;
 using Grokfast.Kernels.Ema;
 using Grokfast.Kernels.Kalman;
 using Grokfast.Kernels.WindowedMean;
@@ -7,37 +10,69 @@ using ILGPU.Runtime.Cuda;
 
 namespace Grokfast.Tests.Kernels;
 
-/// <summary>Every ILGPU kernel compiles to PTX for the GPUs we target, with no GPU or driver on the machine.</summary>
-public sealed class PtxGenerationTests
+/// <summary>
+/// Every ILGPU kernel compiles to PTX for the GPUs we target, with no GPU or driver on the machine, and declares
+/// the parameters the driver-API launcher passes.
+/// </summary>
+public sealed partial class PtxGenerationTests
 {
     public static TheoryData<string> Kernels() => new(KernelMethods.Keys);
 
     private static readonly Dictionary<string, MethodInfo> KernelMethods = new()
     {
-        ["ema"] = typeof(EmaKernels).GetMethod("Kernel", BindingFlags.NonPublic | BindingFlags.Static)!,
-        ["ma"] = typeof(WindowedMeanKernels).GetMethod("Kernel", BindingFlags.NonPublic | BindingFlags.Static)!,
-        ["kalman"] = typeof(KalmanKernels).GetMethod("Kernel", BindingFlags.NonPublic | BindingFlags.Static)!,
+        ["ema"] = Method(typeof(EmaKernels)),
+        ["ma"] = Method(typeof(WindowedMeanKernels)),
+        ["kalman"] = Method(typeof(KalmanKernels)),
+        ["finite-scan"] = Method(typeof(FiniteScan)),
+    };
+
+    /// <summary>Bytes of each parameter after the thread count, as the CUDA launchers pass them.</summary>
+    private static readonly Dictionary<string, int[]> LaunchedParameterSizes = new()
+    {
+        ["ema"] = GradientStateCudaKernel<EmaConstants>.ParameterSizes,
+        ["ma"] = WindowedMeanCudaKernel.ParameterSizes,
+        ["kalman"] = GradientStateCudaKernel<KalmanConstants>.ParameterSizes,
+        ["finite-scan"] = CudaFiniteScan.ParameterSizes,
     };
 
     [Theory]
     [MemberData(nameof(Kernels))]
     public void Kernel_CompilesToPtxForHopper_WithA64BitGridStrideLoop(string name)
     {
-        string ptx = PtxCompiler.Compile(KernelMethods[name], CudaArchitecture.SM_90, CudaInstructionSet.ISA_80);
+        string ptx = Compile(name).Assembly;
 
         Assert.Contains(".target sm_", ptx, StringComparison.Ordinal);
         Assert.Contains(".entry", ptx, StringComparison.Ordinal);
         Assert.Matches(@"\bld(\.global)?\.f32", ptx);
-        Assert.Matches(@"\bst(\.global)?\.f32", ptx);
         // The element index is 64-bit: buffers over 2^31 elements need no second launch.
         Assert.Matches(@"add\.s64|add\.u64", ptx);
+    }
+
+    [Theory]
+    [MemberData(nameof(Kernels))]
+    public void Kernel_DeclaresTheParametersItsCudaLauncherPasses(string name)
+    {
+        PtxKernel kernel = Compile(name);
+
+        Assert.Contains($".entry {kernel.EntryName}(", kernel.Assembly, StringComparison.Ordinal);
+        int[] declared = ParameterDeclaration().Matches(kernel.Assembly)
+            .Select(m => m.Groups["bytes"].Success ? int.Parse(m.Groups["bytes"].Value, CultureInfo.InvariantCulture) : int.Parse(m.Groups["bits"].Value, CultureInfo.InvariantCulture) / 8)
+            .ToArray();
+        // First the launch's thread count (a 32-bit integer), then the kernel's own parameters.
+        Assert.Equal([sizeof(int), .. LaunchedParameterSizes[name]], declared);
     }
 
     [Fact]
     public void WindowedMeanKernel_KeepsItsRunningSumInDoublePrecision()
     {
-        string ptx = PtxCompiler.Compile(KernelMethods["ma"], CudaArchitecture.SM_90, CudaInstructionSet.ISA_80);
-
-        Assert.Contains(".f64", ptx, StringComparison.Ordinal);
+        Assert.Contains(".f64", Compile("ma").Assembly, StringComparison.Ordinal);
     }
+
+    private static PtxKernel Compile(string name) =>
+        PtxCompiler.Compile(KernelMethods[name], CudaArchitecture.SM_90, CudaInstructionSet.ISA_80);
+
+    private static MethodInfo Method(Type kernels) => kernels.GetMethod("Kernel", BindingFlags.NonPublic | BindingFlags.Static)!;
+
+    [GeneratedRegex(@"\.param\s+(?:\.align\s+\d+\s+)?\.b(?<bits>\d+)\s+\w+(?:\[(?<bytes>\d+)\])?")]
+    private static partial Regex ParameterDeclaration();
 }

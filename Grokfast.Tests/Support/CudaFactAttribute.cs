@@ -1,15 +1,15 @@
-using Grokfast.Kernels.Backends;
+using Grokfast.Kernels.Backends.Cuda;
 
 namespace Grokfast.Tests.Support;
 
-/// <summary>A fact that needs a CUDA device: reported as skipped, never as passed, where there is none.</summary>
+/// <summary>A fact that needs a CUDA device and driver: reported as skipped, never as passed, where there is none.</summary>
 [AttributeUsage(AttributeTargets.Method)]
 public sealed class CudaFactAttribute : FactAttribute
 {
-    private static readonly Lazy<bool> HasCudaDevice = new(() =>
+    internal static readonly Lazy<bool> HasCudaDevice = new(() =>
     {
-        using IlgpuAccelerator? cuda = IlgpuAccelerator.TryCreateCuda();
-        return cuda is not null;
+        using CudaPrimaryContext? context = CudaPrimaryContext.TryOpen(0);
+        return context is not null;
     });
 
     public CudaFactAttribute()

@@ -1,0 +1,73 @@
+using System.Reflection;
+using System.Text;
+
+namespace Grokfast.Kernels.Backends.Cuda;
+
+/// <summary>
+/// One ILGPU kernel compiled to PTX for a device and loaded into its primary context, launched as one
+/// grid-stride pass per call on the legacy default stream — libtorch's stream — with no synchronisation.
+/// </summary>
+public sealed unsafe class CudaKernelModule : IDisposable
+{
+    /// <summary>Threads per block: a multiple of the warp that lets every multiprocessor hold several blocks.</summary>
+    private const int ThreadsPerBlock = 256;
+
+    private readonly CudaPrimaryContext context;
+    private readonly nint module;
+    private readonly nint function;
+    private readonly long maxResidentBlocks;
+    private bool disposed;
+
+    /// <summary>Compiles <paramref name="kernel"/> (an ILGPU kernel's delegate) for the context's device and loads it; compilation never happens per step.</summary>
+    public CudaKernelModule(CudaPrimaryContext context, Delegate kernel)
+        : this(context, (kernel ?? throw new ArgumentNullException(nameof(kernel))).Method)
+    {
+    }
+
+    private CudaKernelModule(CudaPrimaryContext context, MethodInfo kernel)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        this.context = context;
+        (ILGPU.Runtime.Cuda.CudaArchitecture architecture, ILGPU.Runtime.Cuda.CudaInstructionSet instructionSet) = context.PtxTarget;
+        PtxKernel ptx = PtxCompiler.Compile(kernel, architecture, instructionSet);
+        byte[] image = Encoding.ASCII.GetBytes(ptx.Assembly + '\0');
+        using (context.MakeCurrent())
+        {
+            fixed (byte* data = image) CudaDriver.Check(CudaDriver.cuModuleLoadData(out module, data), "cuModuleLoadData");
+            CudaDriver.Check(CudaDriver.cuModuleGetFunction(out function, module, ptx.EntryName), "cuModuleGetFunction");
+        }
+        maxResidentBlocks = (long)context.Multiprocessors * Math.Max(1, context.MaxThreadsPerMultiprocessor / ThreadsPerBlock);
+    }
+
+    /// <summary>
+    /// Queues one pass over <paramref name="elements"/> elements. <paramref name="arguments"/> point at the
+    /// kernel's parameters after its thread index, in order; the pass is ordered after earlier work on
+    /// libtorch's stream and before later work, and this call does not wait for it.
+    /// </summary>
+    public void Launch(long elements, ReadOnlySpan<nint> arguments)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(elements);
+        // Enough blocks to fill the device once, never more than the elements need; the grid-stride loop
+        // covers the rest, so any length (64-bit indices) is one launch.
+        long blocks = Math.Min((elements + ThreadsPerBlock - 1) / ThreadsPerBlock, maxResidentBlocks);
+        // ILGPU's implicitly grouped kernels take the launch's thread count first and retire threads past it.
+        int threads = (int)(blocks * ThreadsPerBlock);
+        void** parameters = stackalloc void*[arguments.Length + 1];
+        parameters[0] = &threads;
+        for (int i = 0; i < arguments.Length; i++) parameters[i + 1] = (void*)arguments[i];
+        using (context.MakeCurrent())
+        {
+            CudaDriver.Check(CudaDriver.cuLaunchKernel(function, (uint)blocks, 1, 1, ThreadsPerBlock, 1, 1, 0,
+                CudaDriver.LegacyDefaultStream, parameters, null), "cuLaunchKernel");
+        }
+    }
+
+    /// <summary>Unloads the module.</summary>
+    public void Dispose()
+    {
+        if (disposed) return;
+        disposed = true;
+        using (context.MakeCurrent()) CudaDriver.Check(CudaDriver.cuModuleUnload(module), "cuModuleUnload");
+    }
+}

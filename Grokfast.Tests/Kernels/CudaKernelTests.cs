@@ -1,0 +1,115 @@
+using Grokfast.Kernels.Backends;
+using Grokfast.Kernels.Backends.Cuda;
+using Grokfast.Kernels.Ema;
+using Grokfast.Kernels.Kalman;
+using Grokfast.Kernels.WindowedMean;
+using Grokfast.Tests.Support;
+
+namespace Grokfast.Tests.Kernels;
+
+/// <summary>
+/// The driver-API path on a GPU: each ILGPU kernel, loaded into the device's primary context, against its CPU
+/// twin over many steps of fresh gradients on multi-million-element buffers. Skipped without a GPU.
+/// </summary>
+public sealed class CudaKernelTests
+{
+    private const int Length = 3_000_017;
+    private const int Steps = 20;
+
+    [CudaFact]
+    public void EmaOnCuda_OverManySteps_MatchesTheCpuTwin()
+    {
+        AssertMatchesCpuTwin(EmaKernels.CreateCuda, EmaKernels.CreateCpu(), step => EmaConstants.For(0.98, 2.0, firstStep: step == 0));
+    }
+
+    [CudaFact]
+    public void KalmanOnCuda_OverManySteps_MatchesTheCpuTwin()
+    {
+        float covariance = 1e-2f;
+        var constants = new KalmanConstants[Steps];
+        for (int step = 0; step < Steps; step++) constants[step] = KalmanConstants.For(covariance, 1e-4f, 1e-2f, 2.0, out covariance);
+
+        AssertMatchesCpuTwin(KalmanKernels.CreateCuda, KalmanKernels.CreateCpu(), step => constants[step]);
+    }
+
+    [CudaFact]
+    public void WindowedMeanOnCuda_OverMoreStepsThanTheWindow_MatchesTheCpuTwin()
+    {
+        const int window = 7;
+        using CudaPrimaryContext context = CudaPrimaryContext.TryOpen(0)!;
+        using var cuda = new WindowedMeanCudaKernel(context);
+        using var g = new DeviceFloats(context, Length);
+        using var ring = new DeviceFloats(context, (long)Length * window);
+        using var sums = new DeviceFloats(context, Length, sizeof(double));
+        cuda.Bind(g.Address, ring.Address, sums.Address, Length, window);
+        using var twin = new WindowedMeanCpuKernel();
+        using var twinG = new NativeFloats(Length);
+        using var twinRing = new NativeFloats(Length * window);
+        using var twinSums = new NativeFloats(2 * Length);
+        twin.Bind(twinG.Address, twinRing.Address, twinSums.Address, Length, window);
+
+        for (int step = 0; step < Steps; step++)
+        {
+            float[] gradient = Gradients.Random(Length, seed: step);
+            g.CopyFrom(gradient);
+            gradient.CopyTo(twinG.Span);
+            WindowedMeanConstants constants = WindowedMeanConstants.For(step, window, mean: true, lamb: 5.0, warmup: true, trigger: false);
+
+            cuda.Filter(0, Length, constants);
+            twin.Filter(0, Length, constants);
+
+            FloatAssert.Close(twinG.Span, g.ToArray(Length), 1e-6, 1e-7, $"step {step}: ");
+        }
+    }
+
+    [CudaFact]
+    public void FiniteScanOnCuda_FindsNaNAndInfinitiesAnywhere()
+    {
+        using CudaPrimaryContext context = CudaPrimaryContext.TryOpen(0)!;
+        using var scan = new CudaFiniteScan(context);
+        using var data = new DeviceFloats(context, Length);
+        float[] values = Gradients.Random(Length, seed: 3);
+        data.CopyFrom(values);
+        scan.Reset();
+        scan.Scan(data.Address, Length);
+        Assert.True(scan.AllFinite());
+
+        foreach (int position in new[] { 0, Length / 2, Length - 1 })
+        {
+            float[] poisoned = (float[])values.Clone();
+            poisoned[position] = float.NaN;
+            data.CopyFrom(poisoned);
+            scan.Reset();
+            scan.Scan(data.Address, Length);
+            Assert.False(scan.AllFinite(), $"NaN at {position} was not found");
+        }
+    }
+
+    private static void AssertMatchesCpuTwin<TConstants>(Func<CudaPrimaryContext, IGradientStateKernel<TConstants>> createCuda,
+        IGradientStateKernel<TConstants> twin, Func<int, TConstants> constants)
+        where TConstants : unmanaged
+    {
+        using CudaPrimaryContext context = CudaPrimaryContext.TryOpen(0)!;
+        using IGradientStateKernel<TConstants> cuda = createCuda(context);
+        using var g = new DeviceFloats(context, Length);
+        using var state = new DeviceFloats(context, Length);
+        cuda.Bind(g.Address, state.Address, Length);
+        using (twin)
+        using (var twinG = new NativeFloats(Length))
+        using (var twinState = new NativeFloats(Length))
+        {
+            twin.Bind(twinG.Address, twinState.Address, Length);
+            for (int step = 0; step < Steps; step++)
+            {
+                float[] gradient = Gradients.Random(Length, seed: step);
+                g.CopyFrom(gradient);
+                gradient.CopyTo(twinG.Span);
+
+                cuda.Filter(0, Length, constants(step));
+                twin.Filter(0, Length, constants(step));
+
+                FloatAssert.Close(twinG.Span, g.ToArray(Length), 1e-6, 1e-7, $"step {step}: ");
+            }
+        }
+    }
+}

@@ -1,0 +1,45 @@
+using Grokfast.Kernels.Backends.Cuda;
+
+namespace Grokfast.Tests.Support;
+
+/// <summary>Device memory in a primary context, for the CUDA kernel tests: copied in and out through the driver.</summary>
+internal sealed unsafe class DeviceFloats : IDisposable
+{
+    private readonly CudaPrimaryContext context;
+
+    public DeviceFloats(CudaPrimaryContext context, long length, int elementSize = sizeof(float))
+    {
+        this.context = context;
+        Bytes = (nuint)(length * elementSize);
+        using (context.MakeCurrent())
+        {
+            CudaDriver.Check(CudaDriver.cuMemAlloc(out nint address, Bytes), "cuMemAlloc");
+            Address = address;
+            CudaDriver.Check(CudaDriver.cuMemsetD32Async(address, 0, Bytes / 4, CudaDriver.LegacyDefaultStream), "cuMemsetD32Async");
+        }
+    }
+
+    public nint Address { get; }
+
+    public nuint Bytes { get; }
+
+    public void CopyFrom(float[] source)
+    {
+        using (context.MakeCurrent())
+            fixed (float* data = source) CudaDriver.Check(CudaDriver.cuMemcpyHtoD(Address, data, (nuint)(source.Length * sizeof(float))), "cuMemcpyHtoD");
+    }
+
+    /// <summary>Waits for the work queued on the stream, then copies the first floats out.</summary>
+    public float[] ToArray(int length)
+    {
+        var result = new float[length];
+        using (context.MakeCurrent())
+            fixed (float* data = result) CudaDriver.Check(CudaDriver.cuMemcpyDtoH(data, Address, (nuint)(length * sizeof(float))), "cuMemcpyDtoH");
+        return result;
+    }
+
+    public void Dispose()
+    {
+        using (context.MakeCurrent()) CudaDriver.Check(CudaDriver.cuMemFree(Address), "cuMemFree");
+    }
+}
