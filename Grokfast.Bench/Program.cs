@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Grokfast.Bench.Gpu;
 using Grokfast.Bench.Grokking;
 using Grokfast.Bench.Micro;
 using Grokfast.Bench.Replay;
@@ -9,6 +10,7 @@ root.Subcommands.Add(GrokCommand.Create());
 root.Subcommands.Add(ThroughputCommand.Create());
 root.Subcommands.Add(ReplayCommand.Create());
 root.Subcommands.Add(MicroCommand.Create());
+root.Subcommands.Add(GpuCheckCommand.Create());
 // With no verb, run the main job: the grokking session with its defaults.
 root.SetAction(_ => GrokCommand.Run(GrokCommand.DefaultRuns, seed: 0, new TorchSharp.torch.Device(TorchSharp.torch.cuda.is_available() ? "cuda" : "cpu"), Path.Combine("out", "grok")));
 

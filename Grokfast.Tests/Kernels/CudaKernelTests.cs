@@ -38,9 +38,9 @@ public sealed class CudaKernelTests
         const int window = 7;
         using CudaPrimaryContext context = CudaPrimaryContext.TryOpen(0)!;
         using var cuda = new WindowedMeanCudaKernel(context);
-        using var g = new DeviceFloats(context, Length);
-        using var ring = new DeviceFloats(context, (long)Length * window);
-        using var sums = new DeviceFloats(context, Length, sizeof(double));
+        using var g = new CudaDeviceMemory(context, Length);
+        using var ring = new CudaDeviceMemory(context, (long)Length * window);
+        using var sums = new CudaDeviceMemory(context, Length, sizeof(double));
         cuda.Bind(g.Address, ring.Address, sums.Address, Length, window);
         using var twin = new WindowedMeanCpuKernel();
         using var twinG = new NativeFloats(Length);
@@ -67,7 +67,7 @@ public sealed class CudaKernelTests
     {
         using CudaPrimaryContext context = CudaPrimaryContext.TryOpen(0)!;
         using var scan = new CudaFiniteScan(context);
-        using var data = new DeviceFloats(context, Length);
+        using var data = new CudaDeviceMemory(context, Length);
         float[] values = Gradients.Random(Length, seed: 3);
         data.CopyFrom(values);
         scan.Reset();
@@ -91,8 +91,8 @@ public sealed class CudaKernelTests
     {
         using CudaPrimaryContext context = CudaPrimaryContext.TryOpen(0)!;
         using IGradientStateKernel<TConstants> cuda = createCuda(context);
-        using var g = new DeviceFloats(context, Length);
-        using var state = new DeviceFloats(context, Length);
+        using var g = new CudaDeviceMemory(context, Length);
+        using var state = new CudaDeviceMemory(context, Length);
         cuda.Bind(g.Address, state.Address, Length);
         using (twin)
         using (var twinG = new NativeFloats(Length))

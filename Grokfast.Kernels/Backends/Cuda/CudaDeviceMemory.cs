@@ -1,13 +1,14 @@
-using Grokfast.Kernels.Backends.Cuda;
+namespace Grokfast.Kernels.Backends.Cuda;
 
-namespace Grokfast.Tests.Support;
-
-/// <summary>Device memory in a primary context, for the CUDA kernel tests: copied in and out through the driver.</summary>
-internal sealed unsafe class DeviceFloats : IDisposable
+/// <summary>
+/// Device memory of a primary context, zeroed, copied in and out through the driver: for the GPU tests and the
+/// <c>gpu-check</c> benchmark, which run the kernels without libtorch. (The filters use libtorch's memory.)
+/// </summary>
+internal sealed unsafe class CudaDeviceMemory : IDisposable
 {
     private readonly CudaPrimaryContext context;
 
-    public DeviceFloats(CudaPrimaryContext context, long length, int elementSize = sizeof(float))
+    public CudaDeviceMemory(CudaPrimaryContext context, long length, int elementSize = sizeof(float))
     {
         this.context = context;
         Bytes = (nuint)(length * elementSize);

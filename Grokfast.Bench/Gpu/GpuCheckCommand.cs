@@ -1,0 +1,91 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Grokfast.Kernels.Backends.Cuda;
+using Grokfast.Kernels.Ema;
+using Grokfast.Kernels.Kalman;
+
+namespace Grokfast.Bench.Gpu;
+
+/// <summary>
+/// The <c>gpu-check</c> verb: each fused filter on a CUDA device through the library's driver-API path, checked
+/// against its CPU twin and timed against a device-to-device copy. It needs no libtorch, so it runs from a
+/// self-contained publish on a GPU machine without the .NET SDK (tools/gpu/README.md).
+/// </summary>
+internal static class GpuCheckCommand
+{
+    /// <summary>Exit code when there is no CUDA driver or device.</summary>
+    public const int NoDevice = 3;
+
+    public static Command Create()
+    {
+        var elements = new Option<long>("--elements") { Description = "Gradient elements per filter.", DefaultValueFactory = _ => 16_777_216 };
+        var steps = new Option<int>("--steps") { Description = "Steps compared with the CPU twin.", DefaultValueFactory = _ => 20 };
+        var json = new Option<bool>("--json") { Description = "Print the figures as one JSON object." };
+        var command = new Command("gpu-check", "Check each fused filter on a CUDA GPU against its CPU twin and time it against a device copy.") { elements, steps, json };
+        elements.Validators.Add(result =>
+        {
+            long value = result.GetValueOrDefault<long>();
+            if (value < 1 || value > int.MaxValue) result.AddError($"--elements must be in [1, {int.MaxValue}].");
+        });
+        steps.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() < 2) result.AddError("--steps must be at least 2.");
+        });
+        command.SetAction(parse => Run(parse.GetValue(elements), parse.GetValue(steps), parse.GetValue(json)));
+        return command;
+    }
+
+    private static int Run(long elements, int steps, bool json)
+    {
+        using CudaPrimaryContext? context = CudaPrimaryContext.TryOpen(0);
+        if (context is null)
+        {
+            Console.Error.WriteLine("No CUDA device or driver (libcuda.so.1) on this machine; gpu-check needs one.");
+            return NoDevice;
+        }
+        var check = new GpuFilterCheck(context, elements, steps);
+        float covariance = 1e-2f;
+        var kalman = new KalmanConstants[steps];
+        for (int s = 0; s < steps; s++) kalman[s] = KalmanConstants.For(covariance, 1e-4f, 1e-2f, 2.0, out covariance);
+        var figures = new Dictionary<string, GpuFigures>();
+        using (var cuda = EmaKernels.CreateCuda(context))
+        using (var twin = EmaKernels.CreateCpu())
+            figures["ema"] = check.GradientState(cuda, twin, s => EmaConstants.For(0.98, 2.0, firstStep: s == 0));
+        figures["ma"] = check.WindowedMean(window: 100 <= steps ? 100 : Math.Max(1, steps / 2));
+        using (var cuda = KalmanKernels.CreateCuda(context))
+        using (var twin = KalmanKernels.CreateCpu())
+            figures["kalman"] = check.GradientState(cuda, twin, s => kalman[Math.Min(s, steps - 1)]);
+
+        string device = $"CUDA device 0, compute capability {context.ComputeCapability.Major}.{context.ComputeCapability.Minor}, {context.Multiprocessors} SMs";
+        if (json)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(new
+            {
+                device,
+                elements,
+                filters = figures.ToDictionary(f => f.Key, f => new
+                {
+                    steps = f.Value.Steps,
+                    mismatches = f.Value.Mismatches,
+                    fused_ms = f.Value.FusedMs,
+                    fused_gbps = f.Value.FusedGBps,
+                    copy_ms = f.Value.CopyMs,
+                    copy_gbps = f.Value.CopyGBps,
+                    bandwidth_ratio = f.Value.BandwidthRatio,
+                }),
+            }));
+        }
+        else
+        {
+            Console.WriteLine($"{device}; {elements:N0} elements; GPU time from CUDA events");
+            Console.WriteLine("filter  steps  mismatches  fused ms  fused GB/s  copy ms  copy GB/s  fused/copy");
+            foreach ((string name, GpuFigures f) in figures)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{name,-6}  {f.Steps,5}  {f.Mismatches,10}  {f.FusedMs,8:F4}  {f.FusedGBps,10:F0}  {f.CopyMs,7:F4}  {f.CopyGBps,9:F0}  {f.BandwidthRatio,9:P0}"));
+            }
+        }
+        return figures.Values.All(f => f.Mismatches == 0) ? 0 : 1;
+    }
+}

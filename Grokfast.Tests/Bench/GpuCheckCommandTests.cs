@@ -1,0 +1,41 @@
+using System.Text.Json;
+using Grokfast.Tests.Support;
+
+namespace Grokfast.Tests.Bench;
+
+public sealed class GpuCheckCommandTests
+{
+    [NoCudaFact]
+    public void GpuCheck_WithoutAGpu_ExitsWithThreeSayingWhy()
+    {
+        var (exitCode, _, error) = BenchProcess.Run("gpu-check", "--elements", "1000");
+
+        Assert.Equal(3, exitCode);
+        Assert.Contains("No CUDA device or driver", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void GpuCheck_FewerThanTwoSteps_ExitsWithTwoNamingTheOption()
+    {
+        var (exitCode, output, error) = BenchProcess.Run("gpu-check", "--steps", "1");
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("--steps must be at least 2", output + error, StringComparison.Ordinal);
+    }
+
+    [CudaFact]
+    public void GpuCheckJson_OnAGpu_FindsNoMismatchAndPositiveFigures()
+    {
+        var (exitCode, output, error) = BenchProcess.Run("gpu-check", "--elements", "1000003", "--steps", "12", "--json");
+
+        Assert.True(exitCode == 0, error + output);
+        using JsonDocument report = JsonDocument.Parse(output);
+        foreach (string filter in new[] { "ema", "ma", "kalman" })
+        {
+            JsonElement figures = report.RootElement.GetProperty("filters").GetProperty(filter);
+            Assert.Equal(0, figures.GetProperty("mismatches").GetInt64());
+            foreach (string field in new[] { "fused_ms", "fused_gbps", "copy_ms", "copy_gbps", "bandwidth_ratio" })
+                Assert.True(figures.GetProperty(field).GetDouble() > 0, $"{filter}.{field} is not positive");
+        }
+    }
+}

@@ -1,0 +1,11 @@
+namespace Grokfast.Tests.Support;
+
+/// <summary>A fact about behaviour without a GPU: skipped where a CUDA device is present.</summary>
+[AttributeUsage(AttributeTargets.Method)]
+public sealed class NoCudaFactAttribute : FactAttribute
+{
+    public NoCudaFactAttribute()
+    {
+        if (CudaFactAttribute.HasCudaDevice.Value) Skip = "This machine has a CUDA device.";
+    }
+}
