@@ -55,7 +55,7 @@ internal static class GpuCheckCommand
         figures["ma"] = check.WindowedMean(window: 100 <= steps ? 100 : Math.Max(1, steps / 2));
         using (var cuda = KalmanKernels.CreateCuda(context))
         using (var twin = KalmanKernels.CreateCpu())
-            figures["kalman"] = check.GradientState(cuda, twin, s => kalman[Math.Min(s, steps - 1)]);
+            figures["kalman"] = check.GradientState(cuda, twin, s => kalman[s]);
 
         string device = $"CUDA device 0, compute capability {context.ComputeCapability.Major}.{context.ComputeCapability.Minor}, {context.Multiprocessors} SMs";
         if (json)

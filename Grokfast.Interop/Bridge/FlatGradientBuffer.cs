@@ -52,7 +52,7 @@ internal sealed class FlatGradientBuffer : IDisposable
         Tensor = torch.zeros(Length, ScalarType.Float32, Device);
         Address = TensorAddress.OfFloat32(Tensor);
         viewAddresses = parameters.Select(p => Address + (nint)(p.Offset * sizeof(float))).ToArray();
-        registrations = ModuleRegistrations.TryCapture(module, parameters.Select(p => p.Parameter));
+        registrations = CaptureRegistrations();
         foreach (TrainableParameter p in parameters)
         {
             using Tensor? grad = p.Parameter.grad;
@@ -109,8 +109,10 @@ internal sealed class FlatGradientBuffer : IDisposable
     {
         if (registrations?.Unchanged() == true) return;
         ThrowIfLayoutChanged();
-        registrations = ModuleRegistrations.TryCapture(module, parameters.Select(p => p.Parameter));
+        registrations = CaptureRegistrations();
     }
+
+    private ModuleRegistrations? CaptureRegistrations() => ModuleRegistrations.TryCapture(module, parameters.Select(p => p.Parameter));
 
     private void ThrowIfLayoutChanged()
     {

@@ -158,15 +158,17 @@ public abstract class GradientFilter : IDisposable
         if (cudaScan is not null)
         {
             cudaScan.Reset();
-            foreach (ParameterRun run in runs) cudaScan.Scan(FlatGradientsAddress + (nint)(run.Offset * sizeof(float)), run.Length);
+            foreach (ParameterRun run in runs) cudaScan.Scan(RunAddress(run), run.Length);
             return cudaScan.AllFinite();
         }
         foreach (ParameterRun run in runs)
         {
-            if (!FiniteScan.AllFinite(FlatGradientsAddress + (nint)(run.Offset * sizeof(float)), run.Length)) return false;
+            if (!FiniteScan.AllFinite(RunAddress(run), run.Length)) return false;
         }
         return true;
     }
+
+    private nint RunAddress(ParameterRun run) => FlatGradientsAddress + (nint)(run.Offset * sizeof(float));
 
     /// <summary>The filter kind's kernel for this filter's backend: the CPU twin, ILGPU's CPU accelerator, or CUDA.</summary>
     private protected TKernel CreateKernel<TKernel>(Func<TKernel> cpu, Func<IlgpuAccelerator, TKernel> ilgpuCpu, Func<CudaPrimaryContext, TKernel> cuda) =>

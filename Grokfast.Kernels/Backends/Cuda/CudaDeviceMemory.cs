@@ -11,18 +11,16 @@ internal sealed unsafe class CudaDeviceMemory : IDisposable
     public CudaDeviceMemory(CudaPrimaryContext context, long length, int elementSize = sizeof(float))
     {
         this.context = context;
-        Bytes = (nuint)(length * elementSize);
+        var bytes = (nuint)(length * elementSize);
         using (context.MakeCurrent())
         {
-            CudaDriver.Check(CudaDriver.cuMemAlloc(out nint address, Bytes), "cuMemAlloc");
+            CudaDriver.Check(CudaDriver.cuMemAlloc(out nint address, bytes), "cuMemAlloc");
             Address = address;
-            CudaDriver.Check(CudaDriver.cuMemsetD32Async(address, 0, Bytes / 4, CudaDriver.LegacyDefaultStream), "cuMemsetD32Async");
+            CudaDriver.Check(CudaDriver.cuMemsetD32Async(address, 0, bytes / 4, CudaDriver.LegacyDefaultStream), "cuMemsetD32Async");
         }
     }
 
     public nint Address { get; }
-
-    public nuint Bytes { get; }
 
     public void CopyFrom(float[] source)
     {

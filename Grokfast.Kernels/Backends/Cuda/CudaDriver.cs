@@ -110,9 +110,6 @@ internal static unsafe partial class CudaDriver
     internal static partial int cuMemcpyDtoDAsync(nint destination, nint source, nuint bytes, nint stream);
 
     [LibraryImport(Library)]
-    internal static partial int cuStreamSynchronize(nint stream);
-
-    [LibraryImport(Library)]
     internal static partial int cuEventCreate(out nint @event, uint flags);
 
     [LibraryImport(Library, EntryPoint = "cuEventDestroy_v2")]

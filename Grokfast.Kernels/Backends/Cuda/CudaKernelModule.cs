@@ -1,4 +1,3 @@
-using System.Reflection;
 using System.Text;
 
 namespace Grokfast.Kernels.Backends.Cuda;
@@ -20,16 +19,12 @@ public sealed unsafe class CudaKernelModule : IDisposable
 
     /// <summary>Compiles <paramref name="kernel"/> (an ILGPU kernel's delegate) for the context's device and loads it; compilation never happens per step.</summary>
     public CudaKernelModule(CudaPrimaryContext context, Delegate kernel)
-        : this(context, (kernel ?? throw new ArgumentNullException(nameof(kernel))).Method)
-    {
-    }
-
-    private CudaKernelModule(CudaPrimaryContext context, MethodInfo kernel)
     {
         ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(kernel);
         this.context = context;
         (ILGPU.Runtime.Cuda.CudaArchitecture architecture, ILGPU.Runtime.Cuda.CudaInstructionSet instructionSet) = context.PtxTarget;
-        PtxKernel ptx = PtxCompiler.Compile(kernel, architecture, instructionSet);
+        PtxKernel ptx = PtxCompiler.Compile(kernel.Method, architecture, instructionSet);
         byte[] image = Encoding.ASCII.GetBytes(ptx.Assembly + '\0');
         using (context.MakeCurrent())
         {
