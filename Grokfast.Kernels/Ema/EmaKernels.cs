@@ -6,6 +6,7 @@ using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.Backends.Cuda;
 using ILGPU;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Grokfast.Kernels.Ema;
 
@@ -24,6 +25,21 @@ public static unsafe class EmaKernels
         new GradientStateCudaKernel<EmaConstants>(context, Kernel);
 
     /// <summary>
+    /// One element's step, written once for every version: the ILGPU kernel and the twin's scalar tail call it,
+    /// and the twin's vector body performs the same operations in the same order. Each product and sum rounds on
+    /// its own, as in the reference's separate tensor operations (no fused multiply-add; see PtxRounding).
+    /// </summary>
+    /// <param name="g">The raw gradient.</param>
+    /// <param name="average">The average before the step (the gradient itself on the first step).</param>
+    /// <param name="c">The step's constants.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static FilteredElement Element(float g, float average, EmaConstants c)
+    {
+        float next = c.Alpha * average + c.OneMinusAlpha * g;
+        return new FilteredElement(g + c.Lamb * next, next);
+    }
+
+    /// <summary>
     /// Thread <paramref name="thread"/> of a grid-stride loop: it visits elements thread, thread + stride, …
     /// so consecutive threads touch consecutive floats (coalesced) and any length fits one launch.
     /// </summary>
@@ -33,10 +49,9 @@ public static unsafe class EmaKernels
         for (long i = thread.X; i < g.Length; i += stride)
         {
             float gi = g[i];
-            float ei = c.Initialize != 0 ? gi : ema[i];
-            ei = c.Alpha * ei + c.OneMinusAlpha * gi;
-            ema[i] = ei;
-            g[i] = gi + c.Lamb * ei;
+            FilteredElement e = Element(gi, c.Initialize != 0 ? gi : ema[i], c);
+            ema[i] = e.State;
+            g[i] = e.Gradient;
         }
     }
 
@@ -59,10 +74,9 @@ public static unsafe class EmaKernels
         for (; i < count; i++)
         {
             float gi = g[i];
-            float ei = initialize ? gi : ema[i];
-            ei = c.Alpha * ei + c.OneMinusAlpha * gi;
-            ema[i] = ei;
-            g[i] = gi + c.Lamb * ei;
+            FilteredElement e = Element(gi, initialize ? gi : ema[i], c);
+            ema[i] = e.State;
+            g[i] = e.Gradient;
         }
     }
 }

@@ -6,6 +6,7 @@ using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.Backends.Cuda;
 using ILGPU;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Grokfast.Kernels.Kalman;
 
@@ -23,17 +24,29 @@ public static unsafe class KalmanKernels
     public static IGradientStateKernel<KalmanConstants> CreateCuda(CudaPrimaryContext context) =>
         new GradientStateCudaKernel<KalmanConstants>(context, Kernel);
 
+    /// <summary>
+    /// One element's step, written once for every version (see EmaKernels.Element): the kernel and the twin's
+    /// scalar tail call it, the vector body performs the same operations in the same order.
+    /// </summary>
+    /// <param name="g">The raw gradient.</param>
+    /// <param name="estimate">The estimate x before the step.</param>
+    /// <param name="c">The step's constants.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static FilteredElement Element(float g, float estimate, KalmanConstants c)
+    {
+        float next = estimate + c.Gain * (g - estimate);
+        return new FilteredElement(g + c.Lamb * next, next);
+    }
+
     /// <summary>Thread <paramref name="thread"/> of a grid-stride loop (see EmaKernels.Kernel).</summary>
     internal static void Kernel(Index1D thread, ArrayView<float> g, ArrayView<float> x, KalmanConstants c)
     {
         long stride = Grid.DimX * Group.DimX;
         for (long i = thread.X; i < g.Length; i += stride)
         {
-            float gi = g[i];
-            float xi = x[i];
-            xi += c.Gain * (gi - xi);
-            x[i] = xi;
-            g[i] = gi + c.Lamb * xi;
+            FilteredElement e = Element(g[i], x[i], c);
+            x[i] = e.State;
+            g[i] = e.Gradient;
         }
     }
 
@@ -53,11 +66,9 @@ public static unsafe class KalmanKernels
         }
         for (; i < count; i++)
         {
-            float gi = g[i];
-            float xi = x[i];
-            xi += c.Gain * (gi - xi);
-            x[i] = xi;
-            g[i] = gi + c.Lamb * xi;
+            FilteredElement e = Element(g[i], x[i], c);
+            x[i] = e.State;
+            g[i] = e.Gradient;
         }
     }
 }

@@ -6,12 +6,28 @@
 // twin; run over cores by WindowedMeanCpuKernel).
 using ILGPU;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Grokfast.Kernels.WindowedMean;
 
 /// <summary>The fused windowed-mean pass: the ILGPU kernel and its vectorised CPU twin.</summary>
 public static unsafe class WindowedMeanKernels
 {
+    /// <summary>
+    /// One element's step, written once for every version (see EmaKernels.Element): the oldest gradient leaves the
+    /// running sum, the new one joins it, and the amplified gradient is what the step writes when it applies.
+    /// </summary>
+    /// <param name="g">The raw gradient.</param>
+    /// <param name="oldest">The ring slot's value: the gradient leaving the window (zero while it fills).</param>
+    /// <param name="sum">The running sum before the step.</param>
+    /// <param name="c">The step's constants.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static WindowedMeanElement Element(float g, float oldest, double sum, WindowedMeanConstants c)
+    {
+        double next = sum - oldest + g;
+        return new WindowedMeanElement(g + c.Lamb * (float)(next * c.Scale), next);
+    }
+
     /// <summary>Thread <paramref name="thread"/> of a grid-stride loop over the range (see EmaKernels.Kernel).</summary>
     internal static void Kernel(Index1D thread, ArrayView<float> g, ArrayView<float> slot, ArrayView<double> sum, WindowedMeanConstants c)
     {
@@ -19,10 +35,10 @@ public static unsafe class WindowedMeanKernels
         for (long i = thread.X; i < g.Length; i += stride)
         {
             float gi = g[i];
-            double s = sum[i] - slot[i] + gi;
+            WindowedMeanElement e = Element(gi, slot[i], sum[i], c);
             slot[i] = gi;
-            sum[i] = s;
-            if (c.Apply != 0) g[i] = gi + c.Lamb * (float)(s * c.Scale);
+            sum[i] = e.Sum;
+            if (c.Apply != 0) g[i] = e.Gradient;
         }
     }
 
@@ -50,10 +66,10 @@ public static unsafe class WindowedMeanKernels
         for (; i < count; i++)
         {
             float gi = g[i];
-            double s = sum[i] - slot[i] + gi;
+            WindowedMeanElement e = Element(gi, slot[i], sum[i], c);
             slot[i] = gi;
-            sum[i] = s;
-            if (apply) g[i] = gi + c.Lamb * (float)(s * c.Scale);
+            sum[i] = e.Sum;
+            if (apply) g[i] = e.Gradient;
         }
     }
 }

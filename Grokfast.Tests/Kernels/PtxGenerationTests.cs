@@ -62,6 +62,38 @@ public sealed partial class PtxGenerationTests
         Assert.Equal([sizeof(int), .. LaunchedParameterSizes[name]], declared);
     }
 
+    [Theory]
+    [MemberData(nameof(Kernels))]
+    public void Kernel_Ptx_HasNoFloatOperationPtxasMayFuse(string name)
+    {
+        string ptx = Compile(name).Assembly;
+
+        // A mul and an add without a rounding modifier may become one fma, rounding once where the CPU twins round twice.
+        Assert.DoesNotMatch(@"\b(add|sub|mul)\.f(32|64)\b", ptx);
+        Assert.DoesNotMatch(@"\b(fma|mad)(\.\w+)*\.f(32|64)\b", ptx);
+    }
+
+    [Theory]
+    [InlineData("ema")]
+    [InlineData("ma")]
+    [InlineData("kalman")]
+    public void FilterKernel_Ptx_RoundsEveryProductAndSumToNearest(string name)
+    {
+        string ptx = Compile(name).Assembly;
+
+        Assert.Matches(@"\bmul\.rn\.f32\b", ptx);
+        Assert.Matches(@"\badd\.rn\.f32\b", ptx);
+    }
+
+    [Fact]
+    public void RoundEachOperation_GivesFloatAddSubAndMulRoundToNearest_AndLeavesTheRest()
+    {
+        const string ptx = "add.f32 %f3, %f1, %f2;\nsub.f64 %fd2, %fd1, %fd0;\nmul.f32 %f4, %f3, %f0;\nadd.s64 %rd2, %rd1, 4;\nmul.lo.u64 %rd3, %rd2, 4;\nmul.rn.f32 %f5, %f4, %f4;";
+
+        Assert.Equal("add.rn.f32 %f3, %f1, %f2;\nsub.rn.f64 %fd2, %fd1, %fd0;\nmul.rn.f32 %f4, %f3, %f0;\nadd.s64 %rd2, %rd1, 4;\nmul.lo.u64 %rd3, %rd2, 4;\nmul.rn.f32 %f5, %f4, %f4;",
+            PtxRounding.RoundEachOperation(ptx));
+    }
+
     [Fact]
     public void WindowedMeanKernel_KeepsItsRunningSumInDoublePrecision()
     {

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.WindowedMean;
 using Grokfast.Tests.Support;
@@ -33,6 +34,33 @@ public sealed class WindowedMeanKernelTests
         using IlgpuAccelerator accelerator = IlgpuAccelerator.CreateCpu();
         using var kernel = new WindowedMeanIlgpuKernel(accelerator);
         AssertMatchesResummingLoop(kernel, length: 517, windowSize: 7, steps: 30, mean, warmup, trigger);
+    }
+
+    [Theory]
+    [MemberData(nameof(EveryOption))]
+    public void CpuTwinAndIlgpuKernel_EveryOption_AgreeBitForBit(bool mean, bool warmup, bool trigger)
+    {
+        const int length = 1031;
+        const int windowSize = 7;
+        using IlgpuAccelerator accelerator = IlgpuAccelerator.CreateCpu();
+        using var ilgpu = new WindowedMeanIlgpuKernel(accelerator);
+        using var twin = new WindowedMeanCpuKernel();
+        using var ilgpuBuffers = new WindowedMeanBuffers(ilgpu, length, windowSize);
+        using var twinBuffers = new WindowedMeanBuffers(twin, length, windowSize);
+        for (int step = 0; step < 3 * windowSize; step++)
+        {
+            float[] gradient = Gradients.Random(length, seed: step);
+            WindowedMeanConstants constants = WindowedMeanConstants.For(step, windowSize, mean, Lamb, warmup, trigger);
+            gradient.CopyTo(ilgpuBuffers.Gradients.Span);
+            gradient.CopyTo(twinBuffers.Gradients.Span);
+
+            ilgpu.Filter(0, length, constants);
+            twin.Filter(0, length, constants);
+
+            FloatAssert.Close(twinBuffers.Gradients.Span, ilgpuBuffers.Gradients.Span, 0, 0, $"step {step}, gradients: ");
+            Assert.True(MemoryMarshal.Cast<float, long>(twinBuffers.Sums.Span).SequenceEqual(MemoryMarshal.Cast<float, long>(ilgpuBuffers.Sums.Span)),
+                $"step {step}: the running sums differ");
+        }
     }
 
     [Theory]
@@ -116,6 +144,32 @@ public sealed class WindowedMeanKernelTests
                     FloatAssert.Close(expected, g.Span, 1e-5, 1e-5, $"step {step}: ");
                 }
             }
+        }
+    }
+
+    /// <summary>A windowed-mean kernel's gradients, ring and running sums in native memory, bound to it.</summary>
+    private sealed class WindowedMeanBuffers : IDisposable
+    {
+        public WindowedMeanBuffers(IWindowedMeanKernel kernel, int length, int windowSize)
+        {
+            Gradients = new NativeFloats(length);
+            Ring = new NativeFloats(length * windowSize);
+            Sums = new NativeFloats(2 * length);
+            kernel.Bind(Gradients.Address, Ring.Address, Sums.Address, length, windowSize);
+        }
+
+        public NativeFloats Gradients { get; }
+
+        public NativeFloats Ring { get; }
+
+        /// <summary>The float64 sums, in memory held as float pairs.</summary>
+        public NativeFloats Sums { get; }
+
+        public void Dispose()
+        {
+            Gradients.Dispose();
+            Ring.Dispose();
+            Sums.Dispose();
         }
     }
 }

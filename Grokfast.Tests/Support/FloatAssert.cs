@@ -1,6 +1,9 @@
 namespace Grokfast.Tests.Support;
 
-/// <summary>Relative-plus-absolute float comparison that names the first mismatching elements.</summary>
+/// <summary>
+/// Relative-plus-absolute float comparison that names the first mismatching elements. With both tolerances 0 it
+/// asks for equal values: what differs in one rounding fails (NaN matches NaN).
+/// </summary>
 internal static class FloatAssert
 {
     public static void Close(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, double rtol, double atol, string context = "")

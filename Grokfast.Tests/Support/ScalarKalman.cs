@@ -1,9 +1,8 @@
 namespace Grokfast.Tests.Support;
 
 /// <summary>The pull request's Kalman filter as a plain loop, with a covariance P per element as it keeps them.</summary>
-internal sealed class ScalarKalman
+internal sealed class ScalarKalman : IScalarFilter
 {
-    private readonly float[] x;
     private readonly float[] p;
     private readonly float q;
     private readonly float r;
@@ -11,12 +10,15 @@ internal sealed class ScalarKalman
 
     public ScalarKalman(int length, float processNoise, float measurementNoise, float lamb)
     {
-        x = new float[length];
+        State = new float[length];
         p = Enumerable.Repeat(measurementNoise, length).ToArray();
         q = processNoise;
         r = measurementNoise;
         this.lamb = lamb;
     }
+
+    /// <summary>The estimates x.</summary>
+    public float[] State { get; }
 
     public void Step(float[] gradient)
     {
@@ -24,9 +26,9 @@ internal sealed class ScalarKalman
         {
             float predicted = p[i] + q;
             float gain = predicted / (predicted + r);
-            x[i] += gain * (gradient[i] - x[i]);
+            State[i] += gain * (gradient[i] - State[i]);
             p[i] = (1 - gain) * predicted;
-            gradient[i] += x[i] * lamb;
+            gradient[i] += State[i] * lamb;
         }
     }
 }
