@@ -9,8 +9,9 @@ namespace Grokfast.Tests.Kernels;
 
 /// <summary>
 /// The driver-API path on a GPU: each ILGPU kernel, loaded into the device's primary context, against its CPU
-/// twin over many steps of fresh gradients on multi-million-element buffers. Skipped without a GPU.
+/// twin over many steps of fresh gradients on multi-million-element buffers, bit for bit. Skipped without a GPU.
 /// </summary>
+[Trait(CudaFactAttribute.Trait, CudaFactAttribute.TraitValue)]
 public sealed class CudaKernelTests
 {
     private const int Length = 3_000_017;
@@ -19,17 +20,17 @@ public sealed class CudaKernelTests
     [CudaFact]
     public void EmaOnCuda_OverManySteps_MatchesTheCpuTwin()
     {
-        AssertMatchesCpuTwin(EmaKernels.CreateCuda, EmaKernels.CreateCpu(), step => EmaConstants.For(0.98, 2.0, firstStep: step == 0));
+        AssertMatchesCpuTwin(EmaKernels.CreateCuda, EmaKernels.CreateCpu(), EmaKernelTests.Constants, EmaKernelTests.CancellingGradients);
     }
 
     [CudaFact]
     public void KalmanOnCuda_OverManySteps_MatchesTheCpuTwin()
     {
-        float covariance = 1e-2f;
         var constants = new KalmanConstants[Steps];
-        for (int step = 0; step < Steps; step++) constants[step] = KalmanConstants.For(covariance, 1e-4f, 1e-2f, 2.0, out covariance);
+        Func<int, KalmanConstants> next = KalmanKernelTests.ConstantsFrom(processNoise: 1e-4f);
+        for (int step = 0; step < Steps; step++) constants[step] = next(step);
 
-        AssertMatchesCpuTwin(KalmanKernels.CreateCuda, KalmanKernels.CreateCpu(), step => constants[step]);
+        AssertMatchesCpuTwin(KalmanKernels.CreateCuda, KalmanKernels.CreateCpu(), step => constants[step], KalmanKernelTests.CancellingGradients);
     }
 
     [CudaFact]
@@ -58,8 +59,9 @@ public sealed class CudaKernelTests
             cuda.Filter(0, Length, constants);
             twin.Filter(0, Length, constants);
 
-            FloatAssert.Close(twinG.Span, g.ToArray(Length), 1e-6, 1e-7, $"step {step}: ");
+            FloatAssert.Close(twinG.Span, g.ToArray(Length), 0, 0, $"step {step}: ");
         }
+        Assert.Equal(twinSums.Span.ToArray(), sums.ToArray(2 * Length));
     }
 
     [CudaFact]
@@ -74,19 +76,22 @@ public sealed class CudaKernelTests
         scan.Scan(data.Address, Length);
         Assert.True(scan.AllFinite());
 
-        foreach (int position in new[] { 0, Length / 2, Length - 1 })
+        foreach (float poison in new[] { float.NaN, float.PositiveInfinity, float.NegativeInfinity })
         {
-            float[] poisoned = (float[])values.Clone();
-            poisoned[position] = float.NaN;
-            data.CopyFrom(poisoned);
-            scan.Reset();
-            scan.Scan(data.Address, Length);
-            Assert.False(scan.AllFinite(), $"NaN at {position} was not found");
+            foreach (int position in new[] { 0, Length / 2, Length - 1 })
+            {
+                float[] poisoned = (float[])values.Clone();
+                poisoned[position] = poison;
+                data.CopyFrom(poisoned);
+                scan.Reset();
+                scan.Scan(data.Address, Length);
+                Assert.False(scan.AllFinite(), $"{poison} at {position} was not found");
+            }
         }
     }
 
     private static void AssertMatchesCpuTwin<TConstants>(Func<CudaPrimaryContext, IGradientStateKernel<TConstants>> createCuda,
-        IGradientStateKernel<TConstants> twin, Func<int, TConstants> constants)
+        IGradientStateKernel<TConstants> twin, Func<int, TConstants> constants, Func<int, TConstants, float[], float[]> gradients)
         where TConstants : unmanaged
     {
         using CudaPrimaryContext context = CudaPrimaryContext.TryOpen(0)!;
@@ -101,14 +106,15 @@ public sealed class CudaKernelTests
             twin.Bind(twinG.Address, twinState.Address, Length);
             for (int step = 0; step < Steps; step++)
             {
-                float[] gradient = Gradients.Random(Length, seed: step);
+                float[] gradient = gradients(step, constants(step), twinState.Span.ToArray());
                 g.CopyFrom(gradient);
                 gradient.CopyTo(twinG.Span);
 
                 cuda.Filter(0, Length, constants(step));
                 twin.Filter(0, Length, constants(step));
 
-                FloatAssert.Close(twinG.Span, g.ToArray(Length), 1e-6, 1e-7, $"step {step}: ");
+                FloatAssert.Close(twinG.Span, g.ToArray(Length), 0, 0, $"step {step}, gradients: ");
+                FloatAssert.Close(twinState.Span, state.ToArray(Length), 0, 0, $"step {step}, state: ");
             }
         }
     }

@@ -1,18 +1,29 @@
+using System.Runtime.CompilerServices;
 using Grokfast.Kernels.Backends.Cuda;
 
 namespace Grokfast.Tests.Support;
 
-/// <summary>A fact that needs a CUDA device and driver: reported as skipped, never as passed, where there is none.</summary>
+/// <summary>
+/// A fact that needs a CUDA device and driver: reported as skipped, never as passed, where there is none. Classes of
+/// such facts carry the trait <c>Requires=Cuda</c>, which tools/gpu/run.sh selects on a GPU machine.
+/// </summary>
 [AttributeUsage(AttributeTargets.Method)]
 public sealed class CudaFactAttribute : FactAttribute
 {
+    /// <summary>The trait's name.</summary>
+    public const string Trait = "Requires";
+
+    /// <summary>The trait's value.</summary>
+    public const string TraitValue = "Cuda";
+
     internal static readonly Lazy<bool> HasCudaDevice = new(() =>
     {
         using CudaPrimaryContext? context = CudaPrimaryContext.TryOpen(0);
         return context is not null;
     });
 
-    public CudaFactAttribute()
+    public CudaFactAttribute([CallerFilePath] string? sourceFilePath = null, [CallerLineNumber] int sourceLineNumber = -1)
+        : base(sourceFilePath, sourceLineNumber)
     {
         if (!HasCudaDevice.Value) Skip = "No CUDA device or driver on this machine.";
     }

@@ -1,10 +1,13 @@
+using System.Runtime.CompilerServices;
+
 namespace Grokfast.Tests.Support;
 
 /// <summary>A fact about behaviour without a GPU: skipped where a CUDA device is present.</summary>
 [AttributeUsage(AttributeTargets.Method)]
 public sealed class NoCudaFactAttribute : FactAttribute
 {
-    public NoCudaFactAttribute()
+    public NoCudaFactAttribute([CallerFilePath] string? sourceFilePath = null, [CallerLineNumber] int sourceLineNumber = -1)
+        : base(sourceFilePath, sourceLineNumber)
     {
         if (CudaFactAttribute.HasCudaDevice.Value) Skip = "This machine has a CUDA device.";
     }

@@ -1,0 +1,108 @@
+using Grokfast.Checkpoints;
+using Grokfast.Filters;
+using Grokfast.Kernels.Backends;
+using Grokfast.Tests.Support;
+using TorchSharp;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+using Parameter = TorchSharp.Modules.Parameter;
+
+namespace Grokfast.Tests.Interop;
+
+/// <summary>
+/// The filters on TorchSharp CUDA tensors, end to end: libtorch's gradients filtered in place by the CUDA kernels,
+/// bit for bit as the CPU twins filter the same gradients, and the non-finite guard on the GPU. Skipped without a
+/// GPU, and without a CUDA build of libtorch (tools/gpu/run.sh puts the GPU machine's PyTorch libraries first).
+/// </summary>
+[Trait(CudaFactAttribute.Trait, CudaFactAttribute.TraitValue)]
+public sealed class CudaFilterTests
+{
+    private const int Steps = 12;
+
+    [CudaFact]
+    public void EmaOnCudaTensors_OverManySteps_MatchesTheCpuFilterOnTheSameGradients() => AssertMatchesCpuFilter("ema");
+
+    [CudaFact]
+    public void WindowedMeanOnCudaTensors_OverManySteps_MatchesTheCpuFilterOnTheSameGradients() => AssertMatchesCpuFilter("ma");
+
+    [CudaFact]
+    public void KalmanOnCudaTensors_OverManySteps_MatchesTheCpuFilterOnTheSameGradients() => AssertMatchesCpuFilter("kalman");
+
+    [CudaFact]
+    public void GuardedStepOnCudaTensors_WithANaN_LeavesStateAndGradientsBitIdentical()
+    {
+        SkipUnlessLibTorchHasCuda();
+        foreach (string kind in new[] { "ema", "ma", "kalman" })
+        {
+            using var model = TinyMlp.Create().to(torch.CUDA);
+            (Tensor x, Tensor y) = TinyMlp.Data();
+            using Tensor gx = x.cuda(), gy = y.cuda();
+            TinyMlp.Backward(model, gx, gy);
+            using GradientFilter grokfast = Create(kind, model, KernelBackend.Auto);
+            grokfast.step();
+            TinyMlp.Backward(model, gx, gy);
+            using (torch.no_grad()) model.parameters().ToArray()[2].grad!.view(-1)[5] = float.NaN;
+            GradientFilterState before = grokfast.state_dict();
+            float[] gradientsBefore = Gradients(model);
+
+            grokfast.step();
+
+            Assert.True(grokfast.LastStepSkipped, kind);
+            GradientFilterState after = grokfast.state_dict();
+            Assert.Equal(before.StepCount, after.StepCount);
+            foreach (string name in before.Buffers.Keys) Assert.Equal(before.Buffers[name], after.Buffers[name]);
+            Assert.Equal(gradientsBefore, Gradients(model));
+        }
+    }
+
+    private static void AssertMatchesCpuFilter(string kind)
+    {
+        SkipUnlessLibTorchHasCuda();
+        using var cpuModel = TinyMlp.Create();
+        using var gpuModel = TinyMlp.Create().to(torch.CUDA);
+        (Tensor x, Tensor y) = TinyMlp.Data();
+        using Tensor gx = x.cuda(), gy = y.cuda();
+        TinyMlp.Backward(cpuModel, x, y);
+        TinyMlp.Backward(gpuModel, gx, gy);
+        using GradientFilter cpu = Create(kind, cpuModel, KernelBackend.Cpu);
+        using GradientFilter gpu = Create(kind, gpuModel, KernelBackend.Auto);
+        Assert.Equal(KernelBackend.Cuda, gpu.Backend);
+        using var optimizer = torch.optim.SGD(gpuModel.parameters(), 0.05);
+        Parameter[] cpuParameters = cpuModel.parameters().ToArray();
+        Parameter[] gpuParameters = gpuModel.parameters().ToArray();
+
+        for (int step = 0; step < Steps; step++)
+        {
+            optimizer.zero_grad();
+            TinyMlp.Backward(gpuModel, gx, gy);
+            // The CPU filter gets libtorch's CUDA gradients, copied into its own flat buffer's views.
+            using (torch.no_grad())
+                for (int i = 0; i < cpuParameters.Length; i++) cpuParameters[i].grad!.copy_(gpuParameters[i].grad!);
+
+            gpu.step();
+            cpu.step();
+
+            Assert.Equal(Gradients(cpuModel), Gradients(gpuModel));
+            optimizer.step();
+        }
+        Assert.Equal(0, gpu.GradientCopies);
+        GradientFilterState cpuState = cpu.state_dict(), gpuState = gpu.state_dict();
+        foreach (string name in cpuState.Buffers.Keys) Assert.Equal(cpuState.Buffers[name], gpuState.Buffers[name]);
+    }
+
+    private static void SkipUnlessLibTorchHasCuda() =>
+        Assert.SkipUnless(torch.cuda.is_available(), "This libtorch has no CUDA; tools/gpu/run.sh loads the GPU machine's PyTorch libraries.");
+
+    private static GradientFilter Create(string kind, Module model, KernelBackend backend) => kind switch
+    {
+        "ema" => new EmaFilter(model, alpha: 0.98, lamb: 5.0, backend: backend),
+        "ma" => new WindowedMeanFilter(model, window_size: 5, lamb: 5.0, backend: backend),
+        _ => new KalmanFilter(model, lamb: 5.0, backend: backend),
+    };
+
+    private static float[] Gradients(Module model)
+    {
+        using var scope = torch.NewDisposeScope();
+        return TinyMlp.Flatten(model.parameters().Select(p => p.grad!.cpu()));
+    }
+}
