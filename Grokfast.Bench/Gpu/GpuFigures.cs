@@ -2,7 +2,7 @@ namespace Grokfast.Bench.Gpu;
 
 /// <summary>One filter's result on the GPU: agreement with its CPU twin, then its speed against a device copy of the same bytes.</summary>
 /// <param name="Steps">Steps compared with the CPU twin.</param>
-/// <param name="Mismatches">Gradient elements, over all steps, outside |cuda − twin| ≤ 1e-7 + 1e-6·|twin|.</param>
+/// <param name="Mismatches">Gradient elements, over all steps, where the CUDA kernel's value differs from the twin's at all.</param>
 /// <param name="FusedMs">GPU time of one fused step (CUDA events, mean of the timed launches).</param>
 /// <param name="FusedGBps">The step's bytes per element × elements / time.</param>
 /// <param name="CopyMs">GPU time of a device-to-device copy moving the same bytes (reads plus writes).</param>

@@ -24,6 +24,7 @@ public sealed class GpuCheckCommandTests
     }
 
     [CudaFact]
+    [Trait(CudaFactAttribute.Trait, CudaFactAttribute.TraitValue)]
     public void GpuCheckJson_OnAGpu_FindsNoMismatchAndPositiveFigures()
     {
         var (exitCode, output, error) = BenchProcess.Run("gpu-check", "--elements", "1000003", "--steps", "12", "--json");

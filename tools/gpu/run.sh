@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs on the GPU machine, from the folder pack.sh filled (.gpu/ in the repository, carried by the device tool):
+# the GPU tests, gpu-check at 16 M and 64 M elements, the grokking run on CUDA end to end, and a PyTorch anchor of
+# the same filters. Writes everything under $OUT (default /tmp/grokfast-gpu-out). Exits non-zero when a GPU test
+# fails or is skipped, or when gpu-check finds a mismatch.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+out=${OUT:-/tmp/grokfast-gpu-out}
+app=/tmp/grokfast-gpu/app
+mkdir -p "$out" && rm -rf /tmp/grokfast-gpu && mkdir -p /tmp/grokfast-gpu
+tar -xJf "$here/app.tar.xz" -C /tmp/grokfast-gpu
+# TorchSharp's libLibTorchSharp.so (in the app) binds to the libtorch it finds first: PyTorch's CUDA build.
+torch_lib=$(python3 -c 'import os, torch; print(os.path.join(os.path.dirname(torch.__file__), "lib"))')
+export LD_LIBRARY_PATH="$torch_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+status=0
+step() { echo "== $1 ($(date -u +%T))"; }
+
+step "machine"
+{ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader; python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda)'; nproc; } | tee "$out/machine.txt"
+
+step "GPU tests"
+"$app/Grokfast.Tests" -trait "Requires=Cuda" -failSkips -noColor -xml "$out/gpu-tests.xml" 2>&1 | tee "$out/gpu-tests.txt"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+
+step "gpu-check"
+"$app/Grokfast.Bench" gpu-check --elements 16777216 --steps 20 --json > "$out/gpu-check-16m.json" || status=1
+"$app/Grokfast.Bench" gpu-check --elements 67108864 --steps 3 --json > "$out/gpu-check-64m.json" || status=1
+cat "$out"/gpu-check-*.json
+
+step "grok --device cuda"
+"$app/Grokfast.Bench" grok --device cuda --out "$out/grok" > "$out/grok.txt" 2>&1 || status=1
+tail -n 12 "$out/grok.txt"
+
+step "PyTorch anchor"
+python3 "$here/torch_anchor.py" 2>&1 | tee "$out/torch-anchor.txt"
+
+step "done, status $status"
+exit $status
