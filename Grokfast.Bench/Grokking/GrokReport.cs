@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Grokfast.Bench.Plotting;
 using ScottPlot;
 
 namespace Grokfast.Bench.Grokking;
@@ -58,7 +59,7 @@ internal static class GrokReport
     /// <summary>Train (dashed) and validation (solid) accuracy against steps on a log axis, a colour per run, as the paper's figure.</summary>
     private static void WriteCurves(string path, IReadOnlyList<GrokRunResult> results)
     {
-        var plot = new Plot();
+        Plot plot = PlotFont.NewPlot();
         var palette = new ScottPlot.Palettes.Category10();
         for (int i = 0; i < results.Count; i++)
         {

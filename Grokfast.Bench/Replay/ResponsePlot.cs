@@ -1,3 +1,4 @@
+using Grokfast.Bench.Plotting;
 using ScottPlot;
 
 namespace Grokfast.Bench.Replay;
@@ -14,7 +15,7 @@ internal static class ResponsePlot
             rawValues[step] = raw[step * width + element];
             filteredValues[step] = filtered[step * width + element];
         }
-        var plot = new Plot();
+        Plot plot = PlotFont.NewPlot();
         var rawLine = plot.Add.ScatterLine(xs, rawValues);
         rawLine.LegendText = "raw gradient";
         rawLine.LineWidth = 1;
