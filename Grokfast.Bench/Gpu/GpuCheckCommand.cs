@@ -38,12 +38,13 @@ internal static class GpuCheckCommand
 
     private static int Run(long elements, int steps, bool json)
     {
-        using CudaPrimaryContext? context = CudaPrimaryContext.TryOpen(0);
-        if (context is null)
+        string? why = CudaPrimaryContext.WhyUnavailable(0);
+        if (why is not null)
         {
-            Console.Error.WriteLine("No CUDA device or driver (libcuda.so.1) on this machine; gpu-check needs one.");
+            Console.Error.WriteLine($"gpu-check needs a CUDA device, and {why}.");
             return NoDevice;
         }
+        using CudaPrimaryContext context = CudaPrimaryContext.Open(0);
         var check = new GpuFilterCheck(context, elements, steps);
         float covariance = 1e-2f;
         var kalman = new KalmanConstants[steps];

@@ -29,17 +29,21 @@ public sealed class EmaFilter : GradientFilter
     /// <param name="backend">Where the fused pass runs; <see cref="KernelBackend.Auto"/> follows the parameters' device.</param>
     /// <param name="skip_non_finite">Skip a step whose gradients hold a NaN or ±Inf, leaving state and gradients untouched (see <see cref="GradientFilter.SkipNonFinite"/>).</param>
     public EmaFilter(Module module, double alpha = 0.99, double lamb = 5.0, KernelBackend backend = KernelBackend.Auto, bool skip_non_finite = true)
-        : base(module, backend, skip_non_finite)
+        : base(module, backend, skip_non_finite, () => Validate(alpha, lamb))
     {
-        if (!(alpha >= 0 && alpha < 1))
-            throw new ArgumentOutOfRangeException(nameof(alpha), alpha, $"Invalid alpha: {alpha}; alpha must be in [0, 1).");
-        if (!double.IsFinite(lamb))
-            throw new ArgumentOutOfRangeException(nameof(lamb), lamb, $"Invalid lamb: {lamb}; lamb must be finite.");
         this.alpha = alpha;
         this.lamb = lamb;
-        average = torch.empty(ElementCount, ScalarType.Float32, FlatGradients.device);
-        kernel = CreateKernel(EmaKernels.CreateCpu, EmaKernels.CreateIlgpu, EmaKernels.CreateCuda);
-        kernel.Bind(FlatGradientsAddress, TensorAddress.OfFloat32(average), ElementCount);
+        try
+        {
+            average = torch.empty(ElementCount, ScalarType.Float32, FlatGradients.device);
+            kernel = CreateKernel(EmaKernels.CreateCpu, EmaKernels.CreateIlgpu, EmaKernels.CreateCuda);
+            kernel.Bind(FlatGradientsAddress, TensorAddress.OfFloat32(average), ElementCount);
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
     }
 
     /// <summary>Momentum of the average.</summary>
@@ -61,7 +65,15 @@ public sealed class EmaFilter : GradientFilter
 
     private protected override void DisposeState()
     {
-        kernel.Dispose();
-        average.Dispose();
+        kernel?.Dispose();
+        average?.Dispose();
+    }
+
+    private static void Validate(double alpha, double lamb)
+    {
+        if (!(alpha >= 0 && alpha < 1))
+            throw new ArgumentOutOfRangeException(nameof(alpha), alpha, $"Invalid alpha: {alpha}; alpha must be in [0, 1).");
+        if (!double.IsFinite(lamb))
+            throw new ArgumentOutOfRangeException(nameof(lamb), lamb, $"Invalid lamb: {lamb}; lamb must be finite.");
     }
 }

@@ -29,23 +29,35 @@ public abstract class GradientFilter : IDisposable
     /// <summary>The parameters' device's primary context when the backend is <see cref="KernelBackend.Cuda"/>, else null.</summary>
     private CudaPrimaryContext? CudaContext { get; }
 
-    /// <summary>Builds the flat gradient buffer for the trainable parameters of <paramref name="module"/>.</summary>
-    private protected GradientFilter(Module module, KernelBackend backend, bool skipNonFinite)
+    /// <summary>
+    /// Checks the arguments (<paramref name="validateHyperparameters"/> throws for the filter kind's own), then builds
+    /// the flat gradient buffer for the trainable parameters of <paramref name="module"/>: nothing is allocated or
+    /// rebound before every argument is known good, and what was taken is released if a later step fails.
+    /// </summary>
+    private protected GradientFilter(Module module, KernelBackend backend, bool skipNonFinite, Action validateHyperparameters)
     {
-        SkipNonFinite = skipNonFinite;
         ArgumentNullException.ThrowIfNull(module);
         if (!Enum.IsDefined(backend))
             throw new ArgumentOutOfRangeException(nameof(backend), backend, "Unknown backend.");
+        validateHyperparameters();
+        SkipNonFinite = skipNonFinite;
         gradients = new FlatGradientBuffer(module);
-        Backend = ResolveBackend(backend, gradients.Device);
-        Accelerator = Backend == KernelBackend.IlgpuCpu ? IlgpuAccelerator.CreateCpu() : null;
-        if (Backend == KernelBackend.Cuda)
+        try
         {
-            CudaContext = CudaPrimaryContext.TryOpen(Math.Max(0, gradients.Device.index))
-                ?? throw new InvalidOperationException($"The parameters are on {gradients.Device}, but the CUDA driver (libcuda.so.1) cannot be loaded or does not see that device.");
-            cudaScan = new CudaFiniteScan(CudaContext);
+            Backend = ResolveBackend(backend, gradients.Device);
+            Accelerator = Backend == KernelBackend.IlgpuCpu ? IlgpuAccelerator.CreateCpu() : null;
+            if (Backend == KernelBackend.Cuda)
+            {
+                CudaContext = OpenCudaContext(gradients.Device);
+                cudaScan = new CudaFiniteScan(CudaContext);
+            }
+            LibTorchThreads.EnsureBound();
         }
-        LibTorchThreads.EnsureBound();
+        catch
+        {
+            Dispose();
+            throw;
+        }
         hasGradient = new bool[gradients.Parameters.Count];
         stepsFiltered = new long[gradients.Parameters.Count];
     }
@@ -290,15 +302,27 @@ public abstract class GradientFilter : IDisposable
         cudaScan?.Dispose();
         CudaContext?.Dispose();
         Accelerator?.Dispose();
-        gradients.Dispose();
+        gradients?.Dispose();
         GC.SuppressFinalize(this);
     }
 
-    /// <summary>Frees what the filter kind allocated.</summary>
+    /// <summary>Frees what the filter kind allocated, tolerating what a failed constructor never allocated.</summary>
     private protected abstract void DisposeState();
 
     /// <summary>Throws if this filter has been disposed.</summary>
     private protected void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(disposed, this);
+
+    private static CudaPrimaryContext OpenCudaContext(Device device)
+    {
+        try
+        {
+            return CudaPrimaryContext.Open(Math.Max(0, device.index));
+        }
+        catch (CudaUnavailableException error)
+        {
+            throw new CudaUnavailableException($"The parameters are on {device}, but {error.Message}");
+        }
+    }
 
     private static KernelBackend ResolveBackend(KernelBackend backend, Device device)
     {

@@ -29,21 +29,23 @@ public sealed class KalmanFilter : GradientFilter
     /// <param name="skip_non_finite">Skip a step whose gradients hold a NaN or ±Inf, leaving state and gradients untouched (see <see cref="GradientFilter.SkipNonFinite"/>).</param>
     public KalmanFilter(Module module, double process_noise = 1e-4, double measurement_noise = 1e-2, double lamb = 2.0,
         KernelBackend backend = KernelBackend.Auto, bool skip_non_finite = true)
-        : base(module, backend, skip_non_finite)
+        : base(module, backend, skip_non_finite, () => Validate(process_noise, measurement_noise, lamb))
     {
-        if (!(process_noise >= 0 && double.IsFinite(process_noise)))
-            throw new ArgumentOutOfRangeException(nameof(process_noise), process_noise, $"Invalid process_noise: {process_noise}; it must be finite and >= 0.");
-        if (!(measurement_noise > 0 && double.IsFinite(measurement_noise)))
-            throw new ArgumentOutOfRangeException(nameof(measurement_noise), measurement_noise, $"Invalid measurement_noise: {measurement_noise}; it must be finite and > 0.");
-        if (!double.IsFinite(lamb))
-            throw new ArgumentOutOfRangeException(nameof(lamb), lamb, $"Invalid lamb: {lamb}; lamb must be finite.");
         this.process_noise = process_noise;
         this.measurement_noise = measurement_noise;
         this.lamb = lamb;
-        estimates = torch.zeros(ElementCount, ScalarType.Float32, FlatGradients.device);
         covariances = Enumerable.Repeat((float)measurement_noise, ParameterCount).ToArray();
-        kernel = CreateKernel(KalmanKernels.CreateCpu, KalmanKernels.CreateIlgpu, KalmanKernels.CreateCuda);
-        kernel.Bind(FlatGradientsAddress, TensorAddress.OfFloat32(estimates), ElementCount);
+        try
+        {
+            estimates = torch.zeros(ElementCount, ScalarType.Float32, FlatGradients.device);
+            kernel = CreateKernel(KalmanKernels.CreateCpu, KalmanKernels.CreateIlgpu, KalmanKernels.CreateCuda);
+            kernel.Bind(FlatGradientsAddress, TensorAddress.OfFloat32(estimates), ElementCount);
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
     }
 
     /// <summary>Q, the process noise.</summary>
@@ -90,7 +92,17 @@ public sealed class KalmanFilter : GradientFilter
 
     private protected override void DisposeState()
     {
-        kernel.Dispose();
-        estimates.Dispose();
+        kernel?.Dispose();
+        estimates?.Dispose();
+    }
+
+    private static void Validate(double process_noise, double measurement_noise, double lamb)
+    {
+        if (!(process_noise >= 0 && double.IsFinite(process_noise)))
+            throw new ArgumentOutOfRangeException(nameof(process_noise), process_noise, $"Invalid process_noise: {process_noise}; it must be finite and >= 0.");
+        if (!(measurement_noise > 0 && double.IsFinite(measurement_noise)))
+            throw new ArgumentOutOfRangeException(nameof(measurement_noise), measurement_noise, $"Invalid measurement_noise: {measurement_noise}; it must be finite and > 0.");
+        if (!double.IsFinite(lamb))
+            throw new ArgumentOutOfRangeException(nameof(lamb), lamb, $"Invalid lamb: {lamb}; lamb must be finite.");
     }
 }

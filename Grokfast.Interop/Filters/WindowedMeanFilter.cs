@@ -35,23 +35,26 @@ public sealed class WindowedMeanFilter : GradientFilter
     /// <param name="skip_non_finite">Skip a step whose gradients hold a NaN or ±Inf, leaving state and gradients untouched (see <see cref="GradientFilter.SkipNonFinite"/>).</param>
     public WindowedMeanFilter(Module module, int window_size = 128, double lamb = 5.0, WindowAggregation filter_type = WindowAggregation.Mean,
         bool warmup = true, bool trigger = false, KernelBackend backend = KernelBackend.Auto, bool skip_non_finite = true)
-        : base(module, backend, skip_non_finite)
+        : base(module, backend, skip_non_finite, () => Validate(window_size, lamb, filter_type))
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(window_size, 1);
-        if (!double.IsFinite(lamb))
-            throw new ArgumentOutOfRangeException(nameof(lamb), lamb, $"Invalid lamb: {lamb}; lamb must be finite.");
-        if (!Enum.IsDefined(filter_type))
-            throw new ArgumentOutOfRangeException(nameof(filter_type), filter_type, "filter_type must be Mean or Sum.");
         this.window_size = window_size;
         this.lamb = lamb;
         this.filter_type = filter_type;
         this.warmup = warmup;
         this.trigger = trigger;
-        // Zeroed, so a slot not yet written subtracts nothing while the window fills.
-        ring = torch.zeros(window_size * ElementCount, ScalarType.Float32, FlatGradients.device);
-        sums = torch.zeros(ElementCount, ScalarType.Float64, FlatGradients.device);
-        kernel = CreateKernel<IWindowedMeanKernel>(() => new WindowedMeanCpuKernel(), a => new WindowedMeanIlgpuKernel(a), c => new WindowedMeanCudaKernel(c));
-        kernel.Bind(FlatGradientsAddress, TensorAddress.OfFloat32(ring), TensorAddress.OfFloat64(sums), ElementCount, window_size);
+        try
+        {
+            // Zeroed, so a slot not yet written subtracts nothing while the window fills.
+            ring = torch.zeros(window_size * ElementCount, ScalarType.Float32, FlatGradients.device);
+            sums = torch.zeros(ElementCount, ScalarType.Float64, FlatGradients.device);
+            kernel = CreateKernel<IWindowedMeanKernel>(() => new WindowedMeanCpuKernel(), a => new WindowedMeanIlgpuKernel(a), c => new WindowedMeanCudaKernel(c));
+            kernel.Bind(FlatGradientsAddress, TensorAddress.OfFloat32(ring), TensorAddress.OfFloat64(sums), ElementCount, window_size);
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
     }
 
     /// <summary>Gradients in the window.</summary>
@@ -89,8 +92,17 @@ public sealed class WindowedMeanFilter : GradientFilter
 
     private protected override void DisposeState()
     {
-        kernel.Dispose();
-        ring.Dispose();
-        sums.Dispose();
+        kernel?.Dispose();
+        ring?.Dispose();
+        sums?.Dispose();
+    }
+
+    private static void Validate(int window_size, double lamb, WindowAggregation filter_type)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(window_size, 1);
+        if (!double.IsFinite(lamb))
+            throw new ArgumentOutOfRangeException(nameof(lamb), lamb, $"Invalid lamb: {lamb}; lamb must be finite.");
+        if (!Enum.IsDefined(filter_type))
+            throw new ArgumentOutOfRangeException(nameof(filter_type), filter_type, "filter_type must be Mean or Sum.");
     }
 }

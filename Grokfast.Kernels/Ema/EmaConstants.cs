@@ -10,6 +10,5 @@ namespace Grokfast.Kernels.Ema;
 public readonly record struct EmaConstants(float Alpha, float OneMinusAlpha, float Lamb, int Initialize)
 {
     /// <summary>The constants for one step.</summary>
-    public static EmaConstants For(double alpha, double lamb, bool firstStep) =>
-        new((float)alpha, (float)(1.0 - alpha), (float)lamb, firstStep ? 1 : 0);
+    public static EmaConstants For(double alpha, double lamb, bool firstStep) => EmaSettings.From(alpha, lamb).At(firstStep ? 0 : 1);
 }

@@ -15,9 +15,6 @@ public readonly record struct WindowedMeanConstants(long Slot, double Scale, flo
     public static WindowedMeanConstants For(long stepsBefore, int windowSize, bool mean, double lamb, bool warmup, bool trigger)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(stepsBefore);
-        ArgumentOutOfRangeException.ThrowIfLessThan(windowSize, 1);
-        long held = Math.Min(stepsBefore + 1, windowSize);
-        bool apply = !warmup || (held == windowSize && !trigger);
-        return new WindowedMeanConstants(stepsBefore % windowSize, mean ? 1.0 / held : 1.0, (float)lamb, apply ? 1 : 0);
+        return WindowedMeanSettings.From(windowSize, mean, lamb, warmup, trigger).At(stepsBefore);
     }
 }

@@ -11,7 +11,7 @@ public sealed class GpuCheckCommandTests
         var (exitCode, _, error) = BenchProcess.Run("gpu-check", "--elements", "1000");
 
         Assert.Equal(3, exitCode);
-        Assert.Contains("No CUDA device or driver", error, StringComparison.Ordinal);
+        Assert.Contains("gpu-check needs a CUDA device, and the CUDA driver", error, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,10 +1,35 @@
 using Grokfast.Filters;
 using Grokfast.Tests.Support;
+using TorchSharp;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
 
 namespace Grokfast.Tests.Interop;
 
 public sealed class FilterArgumentTests
 {
+    public static TheoryData<string> BadHyperparameters() => new("ema alpha", "ma window_size", "kalman measurement_noise");
+
+    [Theory]
+    [MemberData(nameof(BadHyperparameters))]
+    public void Constructor_WithABadHyperparameter_ThrowsBeforeTouchingTheGradients(string filter)
+    {
+        using var model = TinyMlp.Create();
+        (Tensor x, Tensor y) = TinyMlp.Data();
+        TinyMlp.Backward(model, x, y);
+        nint[] before = GradientAddresses(model);
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => filter switch
+        {
+            "ema alpha" => (GradientFilter)new EmaFilter(model, alpha: 1.5),
+            "ma window_size" => new WindowedMeanFilter(model, window_size: 0),
+            _ => new KalmanFilter(model, measurement_noise: 0),
+        });
+
+        // Building a filter makes every gradient a view of its flat buffer; a refused one must not have.
+        Assert.Equal(before, GradientAddresses(model));
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(-3)]
@@ -73,5 +98,11 @@ public sealed class FilterArgumentTests
             Assert.Throws<ObjectDisposedException>(filter.step);
             Assert.Throws<ObjectDisposedException>(() => filter.state_dict());
         }
+    }
+
+    private static nint[] GradientAddresses(Module model)
+    {
+        using var scope = torch.NewDisposeScope();
+        return model.parameters().Select(p => (nint)p.grad!.storage<float>().data_ptr()).ToArray();
     }
 }

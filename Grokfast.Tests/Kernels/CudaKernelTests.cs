@@ -37,7 +37,7 @@ public sealed class CudaKernelTests
     public void WindowedMeanOnCuda_OverMoreStepsThanTheWindow_MatchesTheCpuTwin()
     {
         const int window = 7;
-        using CudaPrimaryContext context = CudaPrimaryContext.TryOpen(0)!;
+        using CudaPrimaryContext context = CudaPrimaryContext.Open(0);
         using var cuda = new WindowedMeanCudaKernel(context);
         using var g = new CudaDeviceMemory(context, Length);
         using var ring = new CudaDeviceMemory(context, (long)Length * window);
@@ -67,7 +67,7 @@ public sealed class CudaKernelTests
     [CudaFact]
     public void FiniteScanOnCuda_FindsNaNAndInfinitiesAnywhere()
     {
-        using CudaPrimaryContext context = CudaPrimaryContext.TryOpen(0)!;
+        using CudaPrimaryContext context = CudaPrimaryContext.Open(0);
         using var scan = new CudaFiniteScan(context);
         using var data = new CudaDeviceMemory(context, Length);
         float[] values = Gradients.Random(Length, seed: 3);
@@ -94,7 +94,7 @@ public sealed class CudaKernelTests
         IGradientStateKernel<TConstants> twin, Func<int, TConstants> constants, Func<int, TConstants, float[], float[]> gradients)
         where TConstants : unmanaged
     {
-        using CudaPrimaryContext context = CudaPrimaryContext.TryOpen(0)!;
+        using CudaPrimaryContext context = CudaPrimaryContext.Open(0);
         using IGradientStateKernel<TConstants> cuda = createCuda(context);
         using var g = new CudaDeviceMemory(context, Length);
         using var state = new CudaDeviceMemory(context, Length);

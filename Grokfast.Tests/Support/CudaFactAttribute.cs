@@ -16,15 +16,14 @@ public sealed class CudaFactAttribute : FactAttribute
     /// <summary>The trait's value.</summary>
     public const string TraitValue = "Cuda";
 
-    internal static readonly Lazy<bool> HasCudaDevice = new(() =>
-    {
-        using CudaPrimaryContext? context = CudaPrimaryContext.TryOpen(0);
-        return context is not null;
-    });
+    /// <summary>Why CUDA device 0 cannot be used here; null on a GPU machine.</summary>
+    internal static readonly Lazy<string?> WhyNoCudaDevice = new(() => CudaPrimaryContext.WhyUnavailable(0));
+
+    internal static bool HasCudaDevice => WhyNoCudaDevice.Value is null;
 
     public CudaFactAttribute([CallerFilePath] string? sourceFilePath = null, [CallerLineNumber] int sourceLineNumber = -1)
         : base(sourceFilePath, sourceLineNumber)
     {
-        if (!HasCudaDevice.Value) Skip = "No CUDA device or driver on this machine.";
+        if (!HasCudaDevice) Skip = $"No CUDA device here: {WhyNoCudaDevice.Value}.";
     }
 }

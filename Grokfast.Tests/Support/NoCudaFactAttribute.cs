@@ -9,6 +9,6 @@ public sealed class NoCudaFactAttribute : FactAttribute
     public NoCudaFactAttribute([CallerFilePath] string? sourceFilePath = null, [CallerLineNumber] int sourceLineNumber = -1)
         : base(sourceFilePath, sourceLineNumber)
     {
-        if (CudaFactAttribute.HasCudaDevice.Value) Skip = "This machine has a CUDA device.";
+        if (CudaFactAttribute.HasCudaDevice) Skip = "This machine has a CUDA device.";
     }
 }

@@ -1,31 +1,39 @@
 namespace Grokfast.Kernels.Backends.Cuda;
 
 /// <summary>
-/// Device memory of a primary context, zeroed, copied in and out through the driver: for the GPU tests and the
-/// <c>gpu-check</c> benchmark, which run the kernels without libtorch. (The filters use libtorch's memory.)
+/// Zeroed device memory of a primary context, copied in and out through the driver: the finite scan's flag, and the
+/// buffers of the GPU tests and the <c>gpu-check</c> benchmark, which run the kernels without libtorch. (The filters
+/// themselves use libtorch's memory.)
 /// </summary>
 internal sealed unsafe class CudaDeviceMemory : IDisposable
 {
     private readonly CudaPrimaryContext context;
+    private readonly CudaMemoryHandle memory;
 
     public CudaDeviceMemory(CudaPrimaryContext context, long length, int elementSize = sizeof(float))
     {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
         this.context = context;
-        var bytes = (nuint)(length * elementSize);
+        var bytes = checked((nuint)(length * elementSize));
         using (context.MakeCurrent())
         {
-            CudaDriver.Check(CudaDriver.cuMemAlloc(out nint address, bytes), "cuMemAlloc");
-            Address = address;
-            CudaDriver.Check(CudaDriver.cuMemsetD32Async(address, 0, bytes / 4, CudaDriver.LegacyDefaultStream), "cuMemsetD32Async");
+            memory = CudaMemoryHandle.Allocate(context.Handle, bytes);
+            int zeroed = context.Driver.MemsetD32Async(memory.DangerousGetHandle(), 0, bytes / 4, CudaDriver.LegacyDefaultStream);
+            if (zeroed != 0)
+            {
+                memory.Dispose();
+                context.Driver.Check(zeroed, "cuMemsetD32Async");
+            }
         }
     }
 
-    public nint Address { get; }
+    public nint Address => memory.DangerousGetHandle();
 
     public void CopyFrom(float[] source)
     {
         using (context.MakeCurrent())
-            fixed (float* data = source) CudaDriver.Check(CudaDriver.cuMemcpyHtoD(Address, data, (nuint)(source.Length * sizeof(float))), "cuMemcpyHtoD");
+            fixed (float* data = source) context.Driver.Check(context.Driver.MemcpyHtoD(Address, data, (nuint)(source.Length * sizeof(float))), "cuMemcpyHtoD");
     }
 
     /// <summary>Waits for the work queued on the stream, then copies the first floats out.</summary>
@@ -33,12 +41,10 @@ internal sealed unsafe class CudaDeviceMemory : IDisposable
     {
         var result = new float[length];
         using (context.MakeCurrent())
-            fixed (float* data = result) CudaDriver.Check(CudaDriver.cuMemcpyDtoH(data, Address, (nuint)(length * sizeof(float))), "cuMemcpyDtoH");
+            fixed (float* data = result) context.Driver.Check(context.Driver.MemcpyDtoH(data, Address, (nuint)(length * sizeof(float))), "cuMemcpyDtoH");
         return result;
     }
 
-    public void Dispose()
-    {
-        using (context.MakeCurrent()) CudaDriver.Check(CudaDriver.cuMemFree(Address), "cuMemFree");
-    }
+    /// <summary>Frees the memory. Never throws.</summary>
+    public void Dispose() => memory.Dispose();
 }

@@ -4,29 +4,39 @@ namespace Grokfast.Kernels.Backends.Cuda;
 internal sealed class CudaEventTimer : IDisposable
 {
     private readonly CudaPrimaryContext context;
-    private readonly nint start;
-    private readonly nint stop;
+    private readonly CudaEventHandle start;
+    private readonly CudaEventHandle stop;
 
     public CudaEventTimer(CudaPrimaryContext context)
     {
+        ArgumentNullException.ThrowIfNull(context);
         this.context = context;
         using (context.MakeCurrent())
         {
-            CudaDriver.Check(CudaDriver.cuEventCreate(out start, 0), "cuEventCreate");
-            CudaDriver.Check(CudaDriver.cuEventCreate(out stop, 0), "cuEventCreate");
+            start = CudaEventHandle.Create(context.Handle);
+            try
+            {
+                stop = CudaEventHandle.Create(context.Handle);
+            }
+            catch
+            {
+                start.Dispose();
+                throw;
+            }
         }
     }
 
     /// <summary>Milliseconds the GPU spent on what <paramref name="enqueue"/> queued.</summary>
     public float Measure(Action enqueue)
     {
-        using (context.MakeCurrent()) CudaDriver.Check(CudaDriver.cuEventRecord(start, CudaDriver.LegacyDefaultStream), "cuEventRecord");
+        ICudaDriver driver = context.Driver;
+        using (context.MakeCurrent()) driver.Check(driver.EventRecord(start.DangerousGetHandle(), CudaDriver.LegacyDefaultStream), "cuEventRecord");
         enqueue();
         using (context.MakeCurrent())
         {
-            CudaDriver.Check(CudaDriver.cuEventRecord(stop, CudaDriver.LegacyDefaultStream), "cuEventRecord");
-            CudaDriver.Check(CudaDriver.cuEventSynchronize(stop), "cuEventSynchronize");
-            CudaDriver.Check(CudaDriver.cuEventElapsedTime(out float milliseconds, start, stop), "cuEventElapsedTime");
+            driver.Check(driver.EventRecord(stop.DangerousGetHandle(), CudaDriver.LegacyDefaultStream), "cuEventRecord");
+            driver.Check(driver.EventSynchronize(stop.DangerousGetHandle()), "cuEventSynchronize");
+            driver.Check(driver.EventElapsedTime(out float milliseconds, start.DangerousGetHandle(), stop.DangerousGetHandle()), "cuEventElapsedTime");
             return milliseconds;
         }
     }
@@ -35,15 +45,13 @@ internal sealed class CudaEventTimer : IDisposable
     public void EnqueueCopy(nint destination, nint source, long bytes)
     {
         using (context.MakeCurrent())
-            CudaDriver.Check(CudaDriver.cuMemcpyDtoDAsync(destination, source, (nuint)bytes, CudaDriver.LegacyDefaultStream), "cuMemcpyDtoDAsync");
+            context.Driver.Check(context.Driver.MemcpyDtoDAsync(destination, source, (nuint)bytes, CudaDriver.LegacyDefaultStream), "cuMemcpyDtoDAsync");
     }
 
+    /// <summary>Destroys both events. Never throws.</summary>
     public void Dispose()
     {
-        using (context.MakeCurrent())
-        {
-            CudaDriver.Check(CudaDriver.cuEventDestroy(start), "cuEventDestroy");
-            CudaDriver.Check(CudaDriver.cuEventDestroy(stop), "cuEventDestroy");
-        }
+        start.Dispose();
+        stop.Dispose();
     }
 }

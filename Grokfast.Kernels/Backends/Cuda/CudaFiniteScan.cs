@@ -9,7 +9,7 @@ public sealed unsafe class CudaFiniteScan : IDisposable
 {
     private readonly CudaPrimaryContext context;
     private readonly CudaKernelModule module;
-    private readonly nint flag;
+    private readonly CudaDeviceMemory flag;
     private bool disposed;
 
     /// <summary>Loads the scan kernel and allocates its 4-byte flag in the context.</summary>
@@ -18,7 +18,15 @@ public sealed unsafe class CudaFiniteScan : IDisposable
         ArgumentNullException.ThrowIfNull(context);
         this.context = context;
         module = new CudaKernelModule(context, FiniteScan.Kernel);
-        using (context.MakeCurrent()) CudaDriver.Check(CudaDriver.cuMemAlloc(out flag, sizeof(int)), "cuMemAlloc");
+        try
+        {
+            flag = new CudaDeviceMemory(context, 1, sizeof(int));
+        }
+        catch
+        {
+            module.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Bytes of each kernel parameter after the thread count, as the PTX must declare them.</summary>
@@ -29,7 +37,7 @@ public sealed unsafe class CudaFiniteScan : IDisposable
     {
         ObjectDisposedException.ThrowIf(disposed, this);
         using (context.MakeCurrent())
-            CudaDriver.Check(CudaDriver.cuMemsetD32Async(flag, 0, 1, CudaDriver.LegacyDefaultStream), "cuMemsetD32Async");
+            context.Driver.Check(context.Driver.MemsetD32Async(flag.Address, 0, 1, CudaDriver.LegacyDefaultStream), "cuMemsetD32Async");
     }
 
     /// <summary>Queues a scan of <paramref name="length"/> floats of device memory at <paramref name="data"/>.</summary>
@@ -39,7 +47,7 @@ public sealed unsafe class CudaFiniteScan : IDisposable
         ArgumentOutOfRangeException.ThrowIfNegative(length);
         if (length == 0) return;
         var view = new DeviceView(data, length);
-        var found = new DeviceView(flag, 1);
+        var found = new DeviceView(flag.Address, 1);
         module.Launch(length, [(nint)(&view), (nint)(&found)]);
     }
 
@@ -49,16 +57,15 @@ public sealed unsafe class CudaFiniteScan : IDisposable
         ObjectDisposedException.ThrowIf(disposed, this);
         int found;
         // A copy to pageable host memory runs on the legacy stream and returns when it is done.
-        using (context.MakeCurrent()) CudaDriver.Check(CudaDriver.cuMemcpyDtoH(&found, flag, sizeof(int)), "cuMemcpyDtoH");
+        using (context.MakeCurrent()) context.Driver.Check(context.Driver.MemcpyDtoH(&found, flag.Address, sizeof(int)), "cuMemcpyDtoH");
         return found == 0;
     }
 
-    /// <summary>Unloads the kernel and frees the flag.</summary>
+    /// <summary>Unloads the kernel and frees the flag. Never throws.</summary>
     public void Dispose()
     {
-        if (disposed) return;
         disposed = true;
         module.Dispose();
-        using (context.MakeCurrent()) CudaDriver.Check(CudaDriver.cuMemFree(flag), "cuMemFree");
+        flag.Dispose();
     }
 }

@@ -12,10 +12,9 @@ public sealed unsafe class CudaKernelModule : IDisposable
     private const int ThreadsPerBlock = 256;
 
     private readonly CudaPrimaryContext context;
-    private readonly nint module;
+    private readonly CudaModuleHandle module;
     private readonly nint function;
     private readonly long maxResidentBlocks;
-    private bool disposed;
 
     /// <summary>Compiles <paramref name="kernel"/> (an ILGPU kernel's delegate) for the context's device and loads it; compilation never happens per step.</summary>
     public CudaKernelModule(CudaPrimaryContext context, Delegate kernel)
@@ -28,8 +27,13 @@ public sealed unsafe class CudaKernelModule : IDisposable
         byte[] image = Encoding.ASCII.GetBytes(ptx.Assembly + '\0');
         using (context.MakeCurrent())
         {
-            fixed (byte* data = image) CudaDriver.Check(CudaDriver.cuModuleLoadData(out module, data), "cuModuleLoadData");
-            CudaDriver.Check(CudaDriver.cuModuleGetFunction(out function, module, ptx.EntryName), "cuModuleGetFunction");
+            module = CudaModuleHandle.Load(context.Handle, image);
+            int found = context.Driver.ModuleGetFunction(out function, module.DangerousGetHandle(), ptx.EntryName);
+            if (found != 0)
+            {
+                module.Dispose();
+                context.Driver.Check(found, "cuModuleGetFunction");
+            }
         }
         maxResidentBlocks = (long)context.Multiprocessors * Math.Max(1, context.MaxThreadsPerMultiprocessor / ThreadsPerBlock);
     }
@@ -41,7 +45,7 @@ public sealed unsafe class CudaKernelModule : IDisposable
     /// </summary>
     public void Launch(long elements, ReadOnlySpan<nint> arguments)
     {
-        ObjectDisposedException.ThrowIf(disposed, this);
+        ObjectDisposedException.ThrowIf(module.IsClosed, this);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(elements);
         // Enough blocks to fill the device once, never more than the elements need; the grid-stride loop
         // covers the rest, so any length (64-bit indices) is one launch.
@@ -52,17 +56,9 @@ public sealed unsafe class CudaKernelModule : IDisposable
         parameters[0] = &threads;
         for (int i = 0; i < arguments.Length; i++) parameters[i + 1] = (void*)arguments[i];
         using (context.MakeCurrent())
-        {
-            CudaDriver.Check(CudaDriver.cuLaunchKernel(function, (uint)blocks, 1, 1, ThreadsPerBlock, 1, 1, 0,
-                CudaDriver.LegacyDefaultStream, parameters, null), "cuLaunchKernel");
-        }
+            context.Driver.Check(context.Driver.LaunchKernel(function, (uint)blocks, ThreadsPerBlock, CudaDriver.LegacyDefaultStream, parameters), "cuLaunchKernel");
     }
 
-    /// <summary>Unloads the module.</summary>
-    public void Dispose()
-    {
-        if (disposed) return;
-        disposed = true;
-        using (context.MakeCurrent()) CudaDriver.Check(CudaDriver.cuModuleUnload(module), "cuModuleUnload");
-    }
+    /// <summary>Unloads the module. Never throws.</summary>
+    public void Dispose() => module.Dispose();
 }
