@@ -46,17 +46,22 @@ internal static class GpuCheckCommand
         }
         using CudaPrimaryContext context = CudaPrimaryContext.Open(0);
         var check = new GpuFilterCheck(context, elements, steps);
-        float covariance = 1e-2f;
-        var kalman = new KalmanConstants[steps];
-        for (int s = 0; s < steps; s++) kalman[s] = KalmanConstants.For(covariance, 1e-4f, 1e-2f, 2.0, out covariance);
+        EmaSettings ema = EmaSettings.From(0.98, 2.0);
+        KalmanSettings kalman = KalmanSettings.From(1e-4, 1e-2, 2.0);
+        float covariance = kalman.MeasurementNoise;
+        var kalmanSteps = new KalmanConstants[steps];
+        for (int s = 0; s < steps; s++)
+        {
+            KalmanStep next = kalman.Next(covariance);
+            kalmanSteps[s] = next.Constants;
+            covariance = next.NextCovariance;
+        }
         var figures = new Dictionary<string, GpuFigures>();
-        using (var cuda = EmaKernels.CreateCuda(context))
         using (var twin = EmaKernels.CreateCpu())
-            figures["ema"] = check.GradientState(cuda, twin, s => EmaConstants.For(0.98, 2.0, firstStep: s == 0));
+            figures["ema"] = check.GradientState(state => EmaKernels.CreateCuda(context, state), twin, s => ema.At(s), ema);
         figures["ma"] = check.WindowedMean(window: 100 <= steps ? 100 : Math.Max(1, steps / 2));
-        using (var cuda = KalmanKernels.CreateCuda(context))
         using (var twin = KalmanKernels.CreateCpu())
-            figures["kalman"] = check.GradientState(cuda, twin, s => kalman[s]);
+            figures["kalman"] = check.GradientState(state => KalmanKernels.CreateCuda(context, state), twin, s => kalmanSteps[s], kalman, kalman.MeasurementNoise);
 
         string device = $"CUDA device 0, compute capability {context.ComputeCapability.Major}.{context.ComputeCapability.Minor}, {context.Multiprocessors} SMs";
         if (json)

@@ -12,29 +12,40 @@ internal sealed unsafe class GpuFilterCheck(CudaPrimaryContext context, long ele
 {
     private const int TimedLaunches = 50;
 
-    /// <summary>EMA or Kalman: gradients and one float state, 16 bytes per element.</summary>
-    public GpuFigures GradientState<TConstants>(IGradientStateKernel<TConstants> cuda, IGradientStateKernel<TConstants> twin, Func<int, TConstants> constants)
+    /// <summary>
+    /// EMA or Kalman: gradients and one float state, 16 bytes per element. The CUDA kernel derives each step's
+    /// constants on the device from its step count (and <paramref name="covariance"/>, the Kalman filter's P before
+    /// the first step); the twin gets them from the host.
+    /// </summary>
+    public GpuFigures GradientState<TConstants, TSettings>(Func<CudaStepState, GradientStateCudaKernel<TConstants, TSettings>> createCuda,
+        IGradientStateKernel<TConstants> twin, Func<int, TConstants> constants, TSettings settings, float covariance = 0)
         where TConstants : unmanaged
+        where TSettings : unmanaged
     {
+        using var steps = new CudaStepState(context, 1);
+        steps.WriteCovariances([covariance]);
+        using GradientStateCudaKernel<TConstants, TSettings> cuda = createCuda(steps);
         using var g = new CudaDeviceMemory(context, elements);
         using var state = new CudaDeviceMemory(context, elements);
         using var hostG = new HostFloats(elements);
         using var hostState = new HostFloats(elements);
         cuda.Bind(g.Address, state.Address, elements);
         twin.Bind(hostG.Address, hostState.Address, elements);
+        var run = new DeviceRun(0, 0, 1, 0, elements);
         long mismatches = Compare(g, hostG, step =>
         {
-            cuda.Filter(0, elements, constants(step));
+            steps.BeginStep();
+            cuda.Filter(run, settings);
             twin.Filter(0, elements, constants(step));
         });
-        TConstants steady = constants(1);
-        return Time(16, () => cuda.Filter(0, elements, steady), mismatches);
+        return Time(16, () => cuda.Filter(run, settings), mismatches);
     }
 
     /// <summary>The windowed mean: gradients, a ring slot and a float64 sum, 32 bytes per element.</summary>
     public GpuFigures WindowedMean(int window)
     {
-        using var cuda = new WindowedMeanCudaKernel(context);
+        using var steps = new CudaStepState(context, 1);
+        using var cuda = new WindowedMeanCudaKernel(context, steps);
         using var twin = new WindowedMeanCpuKernel();
         using var g = new CudaDeviceMemory(context, elements);
         using var ring = new CudaDeviceMemory(context, elements * window);
@@ -44,14 +55,17 @@ internal sealed unsafe class GpuFilterCheck(CudaPrimaryContext context, long ele
         using var hostSums = new HostFloats(2 * elements);
         cuda.Bind(g.Address, ring.Address, sums.Address, elements, window);
         twin.Bind(hostG.Address, hostRing.Address, hostSums.Address, elements, window);
-        WindowedMeanConstants For(int step) => WindowedMeanConstants.For(step, window, mean: true, lamb: 5.0, warmup: true, trigger: false);
+        WindowedMeanSettings settings = WindowedMeanSettings.From(window, mean: true, lamb: 5.0, warmup: true, trigger: false);
+        var run = new DeviceRun(0, 0, 1, 0, elements);
         long mismatches = Compare(g, hostG, step =>
         {
-            cuda.Filter(0, elements, For(step));
-            twin.Filter(0, elements, For(step));
+            steps.BeginStep();
+            cuda.Filter(run, settings);
+            twin.Filter(0, elements, settings.At(step));
         });
-        WindowedMeanConstants steady = For(window);
-        return Time(32, () => cuda.Filter(0, elements, steady), mismatches);
+        // Timed with every step applying (no warm-up), so each one moves all 32 bytes.
+        WindowedMeanSettings applying = settings with { Warmup = 0 };
+        return Time(32, () => cuda.Filter(run, applying), mismatches);
     }
 
     private long Compare(CudaDeviceMemory g, HostFloats hostG, Action<int> step)

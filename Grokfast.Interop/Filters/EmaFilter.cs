@@ -1,5 +1,6 @@
 using Grokfast.Bridge;
 using Grokfast.Kernels.Backends;
+using Grokfast.Kernels.Backends.Cuda;
 using Grokfast.Kernels.Ema;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -20,7 +21,8 @@ namespace Grokfast.Filters;
 public sealed class EmaFilter : GradientFilter
 {
     private readonly Tensor average;
-    private readonly IGradientStateKernel<EmaConstants> kernel;
+    private readonly IGradientStateKernel<EmaConstants>? kernel;
+    private readonly GradientStateCudaKernel<EmaConstants, EmaSettings>? cudaKernel;
 
     /// <summary>Builds the filter for the trainable parameters of <paramref name="module"/>.</summary>
     /// <param name="module">The model whose gradients are filtered.</param>
@@ -36,8 +38,16 @@ public sealed class EmaFilter : GradientFilter
         try
         {
             average = torch.empty(ElementCount, ScalarType.Float32, FlatGradients.device);
-            kernel = CreateKernel(EmaKernels.CreateCpu, EmaKernels.CreateIlgpu, EmaKernels.CreateCuda);
-            kernel.Bind(FlatGradientsAddress, TensorAddress.OfFloat32(average), ElementCount);
+            if (DeviceSteps is null)
+            {
+                kernel = CreateHostKernel(EmaKernels.CreateCpu, EmaKernels.CreateIlgpu);
+                kernel.Bind(FlatGradientsAddress, TensorAddress.OfFloat32(average), ElementCount);
+            }
+            else
+            {
+                cudaKernel = EmaKernels.CreateCuda(CudaContext!, DeviceSteps);
+                cudaKernel.Bind(FlatGradientsAddress, TensorAddress.OfFloat32(average), ElementCount);
+            }
         }
         catch
         {
@@ -52,8 +62,11 @@ public sealed class EmaFilter : GradientFilter
     /// <summary>Amplification of the slow component.</summary>
     public double lamb { get; }
 
-    private protected override void FilterRun(ParameterRun run) =>
-        kernel.Filter(run.Offset, run.Length, EmaConstants.For(alpha, lamb, firstStep: run.StepsBefore == 0));
+    private EmaSettings Settings => EmaSettings.From(alpha, lamb);
+
+    private protected override void FilterRun(ParameterRun run) => kernel!.Filter(run.Offset, run.Length, Settings.At(run.StepsBefore));
+
+    private protected override void FilterRunOnDevice(DeviceRun run) => cudaKernel!.Filter(run, Settings);
 
     private protected override string Kind => "ema";
 
@@ -66,6 +79,7 @@ public sealed class EmaFilter : GradientFilter
     private protected override void DisposeState()
     {
         kernel?.Dispose();
+        cudaKernel?.Dispose();
         average?.Dispose();
     }
 

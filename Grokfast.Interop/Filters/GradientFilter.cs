@@ -13,21 +13,38 @@ namespace Grokfast.Filters;
 /// bookkeeping and deterministic disposal. Call <see cref="step"/> between <c>loss.backward()</c> and
 /// <c>optimizer.step()</c>.
 /// </summary>
+/// <remarks>
+/// On the CPU the host decides each step: it scans for non-finite gradients, computes the step's constants and
+/// counts the steps. On CUDA all of that stays on the device (<see cref="CudaStepState"/>), so a step only queues
+/// work and never waits for the GPU; the host reads the counts back when asked for them (<see cref="StepCount"/>,
+/// <see cref="LastStepSkipped"/>, <see cref="SkippedStepCount"/>, a checkpoint).
+/// </remarks>
 public abstract class GradientFilter : IDisposable
 {
     private readonly FlatGradientBuffer gradients;
     private readonly bool[] hasGradient;
     private readonly long[] stepsFiltered;
     private readonly List<ParameterRun> runs = [];
-    private readonly CudaFiniteScan? cudaScan;
     private bool disposed;
     private int stepping;
+    private long stepCount;
+    private long skippedStepCount;
+    private bool lastStepSkipped;
+
+    // The CUDA path's host side: steps queued so far; which parameters are known to share a step count (equal keys),
+    // so runs can be formed without reading the counts back; and whether the host's copies of the counts are stale.
+    private readonly long[]? runKeys;
+    private long stepsQueued;
+    private bool deviceCountsPending;
 
     /// <summary>ILGPU's CPU accelerator when the backend is <see cref="KernelBackend.IlgpuCpu"/>, else null.</summary>
-    private IlgpuAccelerator? Accelerator { get; }
+    private protected IlgpuAccelerator? Accelerator { get; }
 
     /// <summary>The parameters' device's primary context when the backend is <see cref="KernelBackend.Cuda"/>, else null.</summary>
-    private CudaPrimaryContext? CudaContext { get; }
+    private protected CudaPrimaryContext? CudaContext { get; }
+
+    /// <summary>The step bookkeeping on the device when the backend is <see cref="KernelBackend.Cuda"/>, else null.</summary>
+    private protected CudaStepState? DeviceSteps { get; }
 
     /// <summary>
     /// Checks the arguments (<paramref name="validateHyperparameters"/> throws for the filter kind's own), then builds
@@ -49,7 +66,8 @@ public abstract class GradientFilter : IDisposable
             if (Backend == KernelBackend.Cuda)
             {
                 CudaContext = OpenCudaContext(gradients.Device);
-                cudaScan = new CudaFiniteScan(CudaContext);
+                DeviceSteps = new CudaStepState(CudaContext, gradients.Parameters.Count);
+                runKeys = new long[gradients.Parameters.Count];
             }
             LibTorchThreads.EnsureBound();
         }
@@ -71,8 +89,11 @@ public abstract class GradientFilter : IDisposable
     /// <summary>Trainable parameters (tensors) the filter covers.</summary>
     public int ParameterCount => gradients.Parameters.Count;
 
-    /// <summary>Steps taken so far.</summary>
-    public long StepCount { get; private set; }
+    /// <summary>Steps taken so far (skipped steps not counted). On CUDA, reading it waits for the queued steps.</summary>
+    public long StepCount => ReadDeviceCounts().stepCount;
+
+    /// <summary>Steps skipped so far because a gradient held a NaN or ±Inf. On CUDA, reading it waits for the queued steps.</summary>
+    public long SkippedStepCount => ReadDeviceCounts().skippedStepCount;
 
     /// <summary>
     /// Whether a step whose gradients hold a NaN or ±Inf is skipped — state and gradients left exactly as they
@@ -88,8 +109,8 @@ public abstract class GradientFilter : IDisposable
     /// </summary>
     public bool Enabled { get; set; } = true;
 
-    /// <summary>True when the last <see cref="step"/> found a non-finite gradient and did nothing.</summary>
-    public bool LastStepSkipped { get; private set; }
+    /// <summary>True when the last <see cref="step"/> found a non-finite gradient and did nothing. On CUDA, reading it waits for the queued steps.</summary>
+    public bool LastStepSkipped => ReadDeviceCounts().lastStepSkipped;
 
     /// <summary>Parameters that had no gradient in the last step; their state was left unchanged.</summary>
     public int SkippedParameterCount { get; private set; }
@@ -127,22 +148,89 @@ public abstract class GradientFilter : IDisposable
     private void FilterAll()
     {
         gradients.Refresh(hasGradient);
-        CollectRuns();
-        LastStepSkipped = SkipNonFinite && !RunsAreFinite();
-        if (LastStepSkipped) return;
+        if (DeviceSteps is null) FilterOnHost();
+        else FilterOnDevice(DeviceSteps);
+    }
+
+    private void FilterOnHost()
+    {
+        CollectRuns(stepsFiltered);
+        lastStepSkipped = SkipNonFinite && !RunsAreFinite();
+        if (lastStepSkipped)
+        {
+            skippedStepCount++;
+            return;
+        }
         foreach (ParameterRun run in runs)
         {
             FilterRun(run);
             for (int i = run.First; i < run.End; i++) stepsFiltered[i]++;
         }
-        StepCount++;
+        stepCount++;
     }
 
     /// <summary>
-    /// Splits the parameters that have a gradient into runs of consecutive ones filtered equally often, which
-    /// share one set of step constants: one launch each, one for the whole model in a normal loop.
+    /// Queues the whole step on libtorch's stream: the skip flag cleared, the scans that may set it, the record of
+    /// the step, then per run the prepare kernel and the pass, all of which do nothing when the flag is set.
     /// </summary>
-    private void CollectRuns()
+    private void FilterOnDevice(CudaStepState steps)
+    {
+        CollectRuns(runKeys!);
+        steps.BeginStep();
+        if (SkipNonFinite)
+            foreach (ParameterRun run in runs) steps.Scan(RunAddress(run), run.Length);
+        steps.Record();
+        for (int slot = 0; slot < runs.Count; slot++)
+        {
+            ParameterRun run = runs[slot];
+            FilterRunOnDevice(new DeviceRun(slot, run.First, run.End, run.Offset, run.Length));
+        }
+        stepsQueued++;
+        deviceCountsPending = true;
+        SeparateRunKeys();
+    }
+
+    /// <summary>
+    /// After a CUDA step that left some parameters out, parameters that shared a key share it only with those that
+    /// did the same this step: equal keys still mean equal step counts, whether or not the step was skipped.
+    /// </summary>
+    private void SeparateRunKeys()
+    {
+        if (SkippedParameterCount == 0) return;
+        var renumbered = new Dictionary<(long, bool), long>();
+        for (int i = 0; i < runKeys!.Length; i++)
+        {
+            (long, bool) key = (runKeys[i], hasGradient[i]);
+            if (!renumbered.TryGetValue(key, out long next)) renumbered[key] = next = renumbered.Count;
+            runKeys[i] = next;
+        }
+    }
+
+    /// <summary>
+    /// The step counts: the host's own on the CPU; on CUDA, read back from the device (waiting for the queued steps)
+    /// when a step has been queued since they were last read.
+    /// </summary>
+    private (long stepCount, long skippedStepCount, bool lastStepSkipped) ReadDeviceCounts()
+    {
+        if (deviceCountsPending)
+        {
+            ThrowIfDisposed();
+            (skippedStepCount, lastStepSkipped) = DeviceSteps!.ReadOutcome();
+            stepCount = stepsQueued - skippedStepCount;
+            DeviceSteps.ReadSteps(stepsFiltered);
+            // Equal counts are equal keys: runs merge again where histories converged.
+            stepsFiltered.CopyTo(runKeys!, 0);
+            deviceCountsPending = false;
+        }
+        return (stepCount, skippedStepCount, lastStepSkipped);
+    }
+
+    /// <summary>
+    /// Splits the parameters that have a gradient into runs of consecutive ones with equal <paramref name="keys"/>
+    /// (filtered equally often), which share one set of step constants: one launch each, one for the whole model in
+    /// a normal loop.
+    /// </summary>
+    private void CollectRuns(long[] keys)
     {
         IReadOnlyList<TrainableParameter> parameters = gradients.Parameters;
         runs.Clear();
@@ -156,7 +244,7 @@ public abstract class GradientFilter : IDisposable
                 continue;
             }
             int end = first + 1;
-            while (end < parameters.Count && hasGradient[end] && stepsFiltered[end] == stepsFiltered[first]) end++;
+            while (end < parameters.Count && hasGradient[end] && keys[end] == keys[first]) end++;
             long offset = parameters[first].Offset;
             long length = parameters[end - 1].Offset + parameters[end - 1].Length - offset;
             runs.Add(new ParameterRun(first, end, offset, length, stepsFiltered[first]));
@@ -167,12 +255,6 @@ public abstract class GradientFilter : IDisposable
 
     private bool RunsAreFinite()
     {
-        if (cudaScan is not null)
-        {
-            cudaScan.Reset();
-            foreach (ParameterRun run in runs) cudaScan.Scan(RunAddress(run), run.Length);
-            return cudaScan.AllFinite();
-        }
         foreach (ParameterRun run in runs)
         {
             if (!FiniteScan.AllFinite(RunAddress(run), run.Length)) return false;
@@ -182,17 +264,15 @@ public abstract class GradientFilter : IDisposable
 
     private nint RunAddress(ParameterRun run) => FlatGradientsAddress + (nint)(run.Offset * sizeof(float));
 
-    /// <summary>The filter kind's kernel for this filter's backend: the CPU twin, ILGPU's CPU accelerator, or CUDA.</summary>
-    private protected TKernel CreateKernel<TKernel>(Func<TKernel> cpu, Func<IlgpuAccelerator, TKernel> ilgpuCpu, Func<CudaPrimaryContext, TKernel> cuda) =>
-        Backend switch
-        {
-            KernelBackend.Cuda => cuda(CudaContext!),
-            KernelBackend.IlgpuCpu => ilgpuCpu(Accelerator!),
-            _ => cpu(),
-        };
+    /// <summary>The filter kind's host-driven kernel for this filter's backend: the CPU twin or ILGPU's CPU accelerator.</summary>
+    private protected TKernel CreateHostKernel<TKernel>(Func<TKernel> cpu, Func<IlgpuAccelerator, TKernel> ilgpuCpu) =>
+        Backend == KernelBackend.IlgpuCpu ? ilgpuCpu(Accelerator!) : cpu();
 
-    /// <summary>Runs the fused pass over one run of parameters that share their step count.</summary>
+    /// <summary>Runs the fused pass over one run of parameters that share their step count, with constants from the host.</summary>
     private protected abstract void FilterRun(ParameterRun run);
+
+    /// <summary>Queues the CUDA step of one run: its constants derived on the device, then the pass.</summary>
+    private protected abstract void FilterRunOnDevice(DeviceRun run);
 
     /// <summary>The filter's kind as checkpoints name it: ema, ma or kalman.</summary>
     private protected abstract string Kind { get; }
@@ -233,7 +313,8 @@ public abstract class GradientFilter : IDisposable
     {
         ThrowIfDisposed();
         IReadOnlyList<TrainableParameter> parameters = gradients.Parameters;
-        return new GradientFilterState(Kind, Hyperparameters, StepCount,
+        long steps = StepCount;
+        return new GradientFilterState(Kind, Hyperparameters, steps,
             parameters.Select((p, i) => new ParameterRecord(p.Name, p.Shape, stepsFiltered[i])).ToList(), ExportState());
     }
 
@@ -271,8 +352,15 @@ public abstract class GradientFilter : IDisposable
                 throw new ArgumentException($"The checkpoint's state buffer '{name}' is missing or not {length} bytes long.", nameof(state));
         }
         // Everything matches: only now is any state overwritten.
+        ReadDeviceCounts();
         for (int i = 0; i < parameters.Count; i++) stepsFiltered[i] = state.Parameters[i].StepsFiltered;
-        StepCount = state.StepCount;
+        stepCount = state.StepCount;
+        if (DeviceSteps is not null)
+        {
+            DeviceSteps.WriteSteps(stepsFiltered);
+            stepsFiltered.CopyTo(runKeys!, 0);
+            stepsQueued = stepCount + skippedStepCount;
+        }
         ImportState(state.Buffers);
     }
 
@@ -299,7 +387,7 @@ public abstract class GradientFilter : IDisposable
         if (disposed) return;
         disposed = true;
         DisposeState();
-        cudaScan?.Dispose();
+        DeviceSteps?.Dispose();
         CudaContext?.Dispose();
         Accelerator?.Dispose();
         gradients?.Dispose();

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Grokfast.Bridge;
 using Grokfast.Kernels.Backends;
+using Grokfast.Kernels.Backends.Cuda;
 using Grokfast.Kernels.Kalman;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -18,7 +19,8 @@ public sealed class KalmanFilter : GradientFilter
 {
     private readonly Tensor estimates;
     private readonly float[] covariances;
-    private readonly IGradientStateKernel<KalmanConstants> kernel;
+    private readonly IGradientStateKernel<KalmanConstants>? kernel;
+    private readonly GradientStateCudaKernel<KalmanConstants, KalmanSettings>? cudaKernel;
 
     /// <summary>Builds the filter for the trainable parameters of <paramref name="module"/>.</summary>
     /// <param name="module">The model whose gradients are filtered.</param>
@@ -38,8 +40,18 @@ public sealed class KalmanFilter : GradientFilter
         try
         {
             estimates = torch.zeros(ElementCount, ScalarType.Float32, FlatGradients.device);
-            kernel = CreateKernel(KalmanKernels.CreateCpu, KalmanKernels.CreateIlgpu, KalmanKernels.CreateCuda);
-            kernel.Bind(FlatGradientsAddress, TensorAddress.OfFloat32(estimates), ElementCount);
+            if (DeviceSteps is null)
+            {
+                kernel = CreateHostKernel(KalmanKernels.CreateCpu, KalmanKernels.CreateIlgpu);
+                kernel.Bind(FlatGradientsAddress, TensorAddress.OfFloat32(estimates), ElementCount);
+            }
+            else
+            {
+                // On CUDA the covariances live on the device, where the prepare kernel advances them.
+                DeviceSteps.WriteCovariances(covariances);
+                cudaKernel = KalmanKernels.CreateCuda(CudaContext!, DeviceSteps);
+                cudaKernel.Bind(FlatGradientsAddress, TensorAddress.OfFloat32(estimates), ElementCount);
+            }
         }
         catch
         {
@@ -57,13 +69,17 @@ public sealed class KalmanFilter : GradientFilter
     /// <summary>Amplification of the estimate.</summary>
     public double lamb { get; }
 
+    private KalmanSettings Settings => KalmanSettings.From(process_noise, measurement_noise, lamb);
+
     private protected override void FilterRun(ParameterRun run)
     {
         // Every parameter of a run has been filtered equally often, so they share one covariance.
-        KalmanConstants constants = KalmanConstants.For(covariances[run.First], (float)process_noise, (float)measurement_noise, lamb, out float next);
-        kernel.Filter(run.Offset, run.Length, constants);
-        Array.Fill(covariances, next, run.First, run.End - run.First);
+        KalmanStep step = Settings.Next(covariances[run.First]);
+        kernel!.Filter(run.Offset, run.Length, step.Constants);
+        Array.Fill(covariances, step.NextCovariance, run.First, run.End - run.First);
     }
+
+    private protected override void FilterRunOnDevice(DeviceRun run) => cudaKernel!.Filter(run, Settings);
 
     private protected override string Kind => "kalman";
 
@@ -81,18 +97,23 @@ public sealed class KalmanFilter : GradientFilter
     private protected override IReadOnlyDictionary<string, long> StateLayout =>
         new Dictionary<string, long>(base.StateLayout) { [nameof(covariances)] = covariances.Length * sizeof(float) };
 
-    private protected override IReadOnlyDictionary<string, byte[]> ExportState() =>
-        new Dictionary<string, byte[]>(base.ExportState()) { [nameof(covariances)] = MemoryMarshal.AsBytes(covariances.AsSpan()).ToArray() };
+    private protected override IReadOnlyDictionary<string, byte[]> ExportState()
+    {
+        DeviceSteps?.ReadCovariances(covariances);
+        return new Dictionary<string, byte[]>(base.ExportState()) { [nameof(covariances)] = MemoryMarshal.AsBytes(covariances.AsSpan()).ToArray() };
+    }
 
     private protected override void ImportState(IReadOnlyDictionary<string, byte[]> buffers)
     {
         base.ImportState(buffers);
         MemoryMarshal.Cast<byte, float>(buffers[nameof(covariances)]).CopyTo(covariances);
+        DeviceSteps?.WriteCovariances(covariances);
     }
 
     private protected override void DisposeState()
     {
         kernel?.Dispose();
+        cudaKernel?.Dispose();
         estimates?.Dispose();
     }
 

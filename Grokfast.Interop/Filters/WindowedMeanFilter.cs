@@ -1,5 +1,6 @@
 using Grokfast.Bridge;
 using Grokfast.Kernels.Backends;
+using Grokfast.Kernels.Backends.Cuda;
 using Grokfast.Kernels.WindowedMean;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -22,7 +23,8 @@ public sealed class WindowedMeanFilter : GradientFilter
 {
     private readonly Tensor ring;
     private readonly Tensor sums;
-    private readonly IWindowedMeanKernel kernel;
+    private readonly IWindowedMeanKernel? kernel;
+    private readonly WindowedMeanCudaKernel? cudaKernel;
 
     /// <summary>Builds the filter for the trainable parameters of <paramref name="module"/>.</summary>
     /// <param name="module">The model whose gradients are filtered.</param>
@@ -47,8 +49,16 @@ public sealed class WindowedMeanFilter : GradientFilter
             // Zeroed, so a slot not yet written subtracts nothing while the window fills.
             ring = torch.zeros(window_size * ElementCount, ScalarType.Float32, FlatGradients.device);
             sums = torch.zeros(ElementCount, ScalarType.Float64, FlatGradients.device);
-            kernel = CreateKernel<IWindowedMeanKernel>(() => new WindowedMeanCpuKernel(), a => new WindowedMeanIlgpuKernel(a), c => new WindowedMeanCudaKernel(c));
-            kernel.Bind(FlatGradientsAddress, TensorAddress.OfFloat32(ring), TensorAddress.OfFloat64(sums), ElementCount, window_size);
+            if (DeviceSteps is null)
+            {
+                kernel = CreateHostKernel<IWindowedMeanKernel>(() => new WindowedMeanCpuKernel(), a => new WindowedMeanIlgpuKernel(a));
+                kernel.Bind(FlatGradientsAddress, TensorAddress.OfFloat32(ring), TensorAddress.OfFloat64(sums), ElementCount, window_size);
+            }
+            else
+            {
+                cudaKernel = new WindowedMeanCudaKernel(CudaContext!, DeviceSteps);
+                cudaKernel.Bind(FlatGradientsAddress, TensorAddress.OfFloat32(ring), TensorAddress.OfFloat64(sums), ElementCount, window_size);
+            }
         }
         catch
         {
@@ -72,9 +82,11 @@ public sealed class WindowedMeanFilter : GradientFilter
     /// <summary>The reference's ablation switch.</summary>
     public bool trigger { get; }
 
-    private protected override void FilterRun(ParameterRun run) =>
-        kernel.Filter(run.Offset, run.Length,
-            WindowedMeanConstants.For(run.StepsBefore, window_size, filter_type == WindowAggregation.Mean, lamb, warmup, trigger));
+    private WindowedMeanSettings Settings => WindowedMeanSettings.From(window_size, filter_type == WindowAggregation.Mean, lamb, warmup, trigger);
+
+    private protected override void FilterRun(ParameterRun run) => kernel!.Filter(run.Offset, run.Length, Settings.At(run.StepsBefore));
+
+    private protected override void FilterRunOnDevice(DeviceRun run) => cudaKernel!.Filter(run, Settings);
 
     private protected override string Kind => "ma";
 
@@ -93,6 +105,7 @@ public sealed class WindowedMeanFilter : GradientFilter
     private protected override void DisposeState()
     {
         kernel?.Dispose();
+        cudaKernel?.Dispose();
         ring?.Dispose();
         sums?.Dispose();
     }

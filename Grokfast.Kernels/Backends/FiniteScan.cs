@@ -6,7 +6,8 @@ namespace Grokfast.Kernels.Backends;
 /// <summary>
 /// Whether every float is finite: the guard a filter runs before its pass, so a loss-scaled step that
 /// overflowed leaves the filter's state untouched. One read of the gradients: 4 bytes per element. The host
-/// scan is here; <see cref="Kernel"/> is its ILGPU twin, run on CUDA by <see cref="Cuda.CudaFiniteScan"/>.
+/// scan is here; <see cref="Kernel"/> is its ILGPU twin, run on CUDA by <see cref="Cuda.CudaStepState"/>, where it
+/// sets the step's skip flag on the device and <see cref="Record"/> counts the skipped steps.
 /// </summary>
 public static unsafe class FiniteScan
 {
@@ -68,5 +69,17 @@ public static unsafe class FiniteScan
         bool finite = true;
         for (long i = thread.X; i < data.Length; i += stride) finite &= float.IsFinite(data[i]);
         if (!finite) found[0] = 1;
+    }
+
+    /// <summary>
+    /// The CUDA path's record of a step, one thread after the scans: <c>outcome[0]</c> counts the steps skipped so
+    /// far and <c>outcome[1]</c> says whether this one was, so the host reads them only when asked.
+    /// </summary>
+    internal static void Record(Index1D thread, ArrayView<int> skip, ArrayView<long> outcome)
+    {
+        if (thread.X != 0) return;
+        long skipped = skip[0] != 0 ? 1 : 0;
+        outcome[0] += skipped;
+        outcome[1] = skipped;
     }
 }

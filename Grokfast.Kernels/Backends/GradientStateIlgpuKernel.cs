@@ -3,23 +3,31 @@ using ILGPU.Runtime;
 
 namespace Grokfast.Kernels.Backends;
 
-/// <summary>Runs an ILGPU kernel, compiled once, as one grid-stride launch per step.</summary>
+/// <summary>
+/// Runs an ILGPU kernel, compiled once, as one grid-stride launch per step. The host decides each step here: the
+/// constants go to the kernel through a one-element buffer and its skip flag stays 0.
+/// </summary>
 /// <typeparam name="TConstants">The filter's per-step scalars, passed by value to every thread.</typeparam>
 public sealed class GradientStateIlgpuKernel<TConstants> : IGradientStateKernel<TConstants>
     where TConstants : unmanaged
 {
     private readonly IlgpuAccelerator accelerator;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, TConstants> launch;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<TConstants>, ArrayView<int>> launch;
+    private readonly MemoryBuffer1D<TConstants, Stride1D.Dense> step;
+    private readonly MemoryBuffer1D<int, Stride1D.Dense> skip;
     private MemoryBuffer? gradients;
     private MemoryBuffer? state;
 
     /// <summary>Compiles <paramref name="kernel"/> for <paramref name="accelerator"/>; the accelerator stays the caller's.</summary>
-    public GradientStateIlgpuKernel(IlgpuAccelerator accelerator, Action<Index1D, ArrayView<float>, ArrayView<float>, TConstants> kernel)
+    public GradientStateIlgpuKernel(IlgpuAccelerator accelerator, Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<TConstants>, ArrayView<int>> kernel)
     {
         ArgumentNullException.ThrowIfNull(accelerator);
         ArgumentNullException.ThrowIfNull(kernel);
         this.accelerator = accelerator;
         launch = accelerator.Accelerator.LoadAutoGroupedStreamKernel(kernel);
+        step = accelerator.Accelerator.Allocate1D<TConstants>(1);
+        skip = accelerator.Accelerator.Allocate1D<int>(1);
+        skip.MemSetToZero();
     }
 
     /// <inheritdoc />
@@ -38,8 +46,9 @@ public sealed class GradientStateIlgpuKernel<TConstants> : IGradientStateKernel<
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(length, gradients.Length - offset);
         if (length == 0) return;
+        step.View.CopyFromCPU(ref constants, 1);
         launch(accelerator.GridStrideThreads(length),
-            gradients.AsArrayView<float>(offset, length), state.AsArrayView<float>(offset, length), constants);
+            gradients.AsArrayView<float>(offset, length), state.AsArrayView<float>(offset, length), step.View, skip.View);
         accelerator.Accelerator.Synchronize();
     }
 
@@ -51,5 +60,10 @@ public sealed class GradientStateIlgpuKernel<TConstants> : IGradientStateKernel<
     }
 
     /// <inheritdoc />
-    public void Dispose() => ReleaseViews();
+    public void Dispose()
+    {
+        ReleaseViews();
+        step.Dispose();
+        skip.Dispose();
+    }
 }

@@ -2,6 +2,7 @@
 // Bytes per element: 16 (read g and ema, write g and ema).
 // Versions, side by side: Kernel (ILGPU; the GPU path, checked on ILGPU's CPU accelerator in tests) and
 // FilterRange (its twin: Vector<float>, split over cores by GradientStateCpuKernel; the fast CPU path).
+// On CUDA the step's constants never leave the device: Prepare derives them there from the step count.
 using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.Backends.Cuda;
 using ILGPU;
@@ -20,9 +21,12 @@ public static unsafe class EmaKernels
     public static IGradientStateKernel<EmaConstants> CreateIlgpu(IlgpuAccelerator accelerator) =>
         new GradientStateIlgpuKernel<EmaConstants>(accelerator, Kernel);
 
-    /// <summary>The ILGPU kernel on libtorch's CUDA device, compiled to PTX and loaded into its primary context now.</summary>
-    public static IGradientStateKernel<EmaConstants> CreateCuda(CudaPrimaryContext context) =>
-        new GradientStateCudaKernel<EmaConstants>(context, Kernel);
+    /// <summary>
+    /// The ILGPU kernel and its prepare kernel on libtorch's CUDA device, compiled to PTX and loaded into its primary
+    /// context now; the step counts they read and advance live in <paramref name="steps"/>.
+    /// </summary>
+    public static GradientStateCudaKernel<EmaConstants, EmaSettings> CreateCuda(CudaPrimaryContext context, CudaStepState steps) =>
+        new(context, steps, Kernel, Prepare);
 
     /// <summary>
     /// One element's step, written once for every version: the ILGPU kernel and the twin's scalar tail call it,
@@ -41,10 +45,13 @@ public static unsafe class EmaKernels
 
     /// <summary>
     /// Thread <paramref name="thread"/> of a grid-stride loop: it visits elements thread, thread + stride, …
-    /// so consecutive threads touch consecutive floats (coalesced) and any length fits one launch.
+    /// so consecutive threads touch consecutive floats (coalesced) and any length fits one launch. The step's
+    /// constants are <c>step[0]</c>; when <c>skip[0]</c> is set (a non-finite gradient) nothing is touched.
     /// </summary>
-    internal static void Kernel(Index1D thread, ArrayView<float> g, ArrayView<float> ema, EmaConstants c)
+    internal static void Kernel(Index1D thread, ArrayView<float> g, ArrayView<float> ema, ArrayView<EmaConstants> step, ArrayView<int> skip)
     {
+        if (skip[0] != 0) return;
+        EmaConstants c = step[0];
         long stride = Grid.DimX * Group.DimX;
         for (long i = thread.X; i < g.Length; i += stride)
         {
@@ -53,6 +60,18 @@ public static unsafe class EmaKernels
             ema[i] = e.State;
             g[i] = e.Gradient;
         }
+    }
+
+    /// <summary>
+    /// The CUDA path's step on the device, one thread before <see cref="Kernel"/>: unless <c>skip[0]</c> is set, the
+    /// constants of the run's next step into <c>step[0]</c> and one more step counted for each of its parameters.
+    /// </summary>
+    internal static void Prepare(Index1D thread, ArrayView<int> skip, ArrayView<long> steps, ArrayView<float> covariances, ArrayView<EmaConstants> step, EmaSettings settings)
+    {
+        if (thread.X != 0 || skip[0] != 0) return;
+        long before = steps[0];
+        step[0] = settings.At(before);
+        for (long p = 0; p < steps.Length; p++) steps[p] = before + 1;
     }
 
     /// <summary>The same pass over <paramref name="count"/> contiguous elements, eight lanes at a time.</summary>

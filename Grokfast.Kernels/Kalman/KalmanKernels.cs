@@ -2,6 +2,7 @@
 // (KalmanConstants) and x starting at zero. Bytes per element: 16 (read g and x, write g and x).
 // Versions, side by side: Kernel (ILGPU; the GPU path, checked on ILGPU's CPU accelerator in tests) and
 // FilterRange (its twin: Vector<float>, split over cores by GradientStateCpuKernel; the fast CPU path).
+// On CUDA the covariance and the gain never leave the device: Prepare advances them there.
 using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.Backends.Cuda;
 using ILGPU;
@@ -20,9 +21,12 @@ public static unsafe class KalmanKernels
     public static IGradientStateKernel<KalmanConstants> CreateIlgpu(IlgpuAccelerator accelerator) =>
         new GradientStateIlgpuKernel<KalmanConstants>(accelerator, Kernel);
 
-    /// <summary>The ILGPU kernel on libtorch's CUDA device, compiled to PTX and loaded into its primary context now.</summary>
-    public static IGradientStateKernel<KalmanConstants> CreateCuda(CudaPrimaryContext context) =>
-        new GradientStateCudaKernel<KalmanConstants>(context, Kernel);
+    /// <summary>
+    /// The ILGPU kernel and its prepare kernel on libtorch's CUDA device, compiled to PTX and loaded into its primary
+    /// context now; the step counts they read and advance live in <paramref name="steps"/>.
+    /// </summary>
+    public static GradientStateCudaKernel<KalmanConstants, KalmanSettings> CreateCuda(CudaPrimaryContext context, CudaStepState steps) =>
+        new(context, steps, Kernel, Prepare);
 
     /// <summary>
     /// One element's step, written once for every version (see EmaKernels.Element): the kernel and the twin's
@@ -39,14 +43,33 @@ public static unsafe class KalmanKernels
     }
 
     /// <summary>Thread <paramref name="thread"/> of a grid-stride loop (see EmaKernels.Kernel).</summary>
-    internal static void Kernel(Index1D thread, ArrayView<float> g, ArrayView<float> x, KalmanConstants c)
+    internal static void Kernel(Index1D thread, ArrayView<float> g, ArrayView<float> x, ArrayView<KalmanConstants> step, ArrayView<int> skip)
     {
+        if (skip[0] != 0) return;
+        KalmanConstants c = step[0];
         long stride = Grid.DimX * Group.DimX;
         for (long i = thread.X; i < g.Length; i += stride)
         {
             FilteredElement e = Element(g[i], x[i], c);
             x[i] = e.State;
             g[i] = e.Gradient;
+        }
+    }
+
+    /// <summary>
+    /// The CUDA path's step on the device (see EmaKernels.Prepare): unless <c>skip[0]</c> is set, the run's covariance
+    /// advanced one step, its gain into <c>step[0]</c>, and one more step counted for each of its parameters.
+    /// </summary>
+    internal static void Prepare(Index1D thread, ArrayView<int> skip, ArrayView<long> steps, ArrayView<float> covariances, ArrayView<KalmanConstants> step, KalmanSettings settings)
+    {
+        if (thread.X != 0 || skip[0] != 0) return;
+        long before = steps[0];
+        KalmanStep next = settings.Next(covariances[0]);
+        step[0] = next.Constants;
+        for (long p = 0; p < steps.Length; p++)
+        {
+            steps[p] = before + 1;
+            covariances[p] = next.NextCovariance;
         }
     }
 

@@ -3,28 +3,40 @@ using Grokfast.Kernels.Backends.Cuda;
 namespace Grokfast.Kernels.WindowedMean;
 
 /// <summary>
-/// Runs <see cref="WindowedMeanKernels"/>' ILGPU kernel on libtorch's device memory through the driver API:
-/// one launch per step, on the ring slot it writes, on libtorch's stream, with no synchronisation.
+/// Runs <see cref="WindowedMeanKernels"/>' ILGPU kernel on libtorch's device memory through the driver API: per run,
+/// the prepare kernel derives the slot, scale and whether the step applies on the device, then one fused pass — on
+/// libtorch's stream, with no synchronisation.
 /// </summary>
-public sealed unsafe class WindowedMeanCudaKernel : IWindowedMeanKernel
+public sealed unsafe class WindowedMeanCudaKernel : IDisposable
 {
-    private readonly CudaKernelModule module;
+    private readonly CudaKernelModule pass;
+    private readonly CudaStepConstants<WindowedMeanConstants, WindowedMeanSettings> constants;
     private nint gradients;
     private nint ring;
     private nint sums;
     private long length = -1;
     private int windowSize;
 
-    /// <summary>Compiles the kernel for the context's device and loads it; the context stays the caller's.</summary>
-    public WindowedMeanCudaKernel(CudaPrimaryContext context)
+    /// <summary>Compiles the kernels for the context's device and loads them; the context and <paramref name="steps"/> stay the caller's.</summary>
+    public WindowedMeanCudaKernel(CudaPrimaryContext context, CudaStepState steps)
     {
-        module = new CudaKernelModule(context, WindowedMeanKernels.Kernel);
+        ArgumentNullException.ThrowIfNull(steps);
+        pass = new CudaKernelModule(context, WindowedMeanKernels.Kernel);
+        try
+        {
+            constants = new CudaStepConstants<WindowedMeanConstants, WindowedMeanSettings>(context, steps, WindowedMeanKernels.Prepare);
+        }
+        catch
+        {
+            pass.Dispose();
+            throw;
+        }
     }
 
-    /// <summary>Bytes of each kernel parameter after the thread count, as the PTX must declare them.</summary>
-    internal static int[] ParameterSizes => [sizeof(DeviceView), sizeof(DeviceView), sizeof(DeviceView), sizeof(WindowedMeanConstants)];
+    /// <summary>Bytes of each parameter of the pass after the thread count, as the PTX must declare them.</summary>
+    internal static int[] ParameterSizes => [sizeof(DeviceView), sizeof(DeviceView), sizeof(DeviceView), sizeof(DeviceView), sizeof(DeviceView), sizeof(long)];
 
-    /// <inheritdoc />
+    /// <summary>Points the kernel at its buffers (see <see cref="IWindowedMeanKernel.Bind"/>); call again whenever any moves.</summary>
     public void Bind(nint gradients, nint ring, nint sums, long length, int windowSize)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(length);
@@ -36,21 +48,27 @@ public sealed unsafe class WindowedMeanCudaKernel : IWindowedMeanKernel
         this.windowSize = windowSize;
     }
 
-    /// <inheritdoc />
-    /// <remarks>Returns once the pass is queued on libtorch's stream; work queued after it there sees its writes.</remarks>
-    public void Filter(long offset, long length, WindowedMeanConstants constants)
+    /// <summary>Queues the step of <paramref name="run"/> on libtorch's stream; work queued after it there sees its writes.</summary>
+    public void Filter(DeviceRun run, WindowedMeanSettings settings)
     {
-        if (this.length < 0) throw new InvalidOperationException("Bind the buffers before the first step.");
-        ArgumentOutOfRangeException.ThrowIfNegative(offset);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(length, this.length - offset);
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(constants.Slot, windowSize);
-        if (length == 0) return;
-        var g = new DeviceView(gradients + (nint)(offset * sizeof(float)), length);
-        var slot = new DeviceView(ring + (nint)((constants.Slot * this.length + offset) * sizeof(float)), length);
-        var sum = new DeviceView(sums + (nint)(offset * sizeof(double)), length);
-        module.Launch(length, [(nint)(&g), (nint)(&slot), (nint)(&sum), (nint)(&constants)]);
+        if (length < 0) throw new InvalidOperationException("Bind the buffers before the first step.");
+        ArgumentOutOfRangeException.ThrowIfNegative(run.Offset);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(run.Length, length - run.Offset);
+        ArgumentOutOfRangeException.ThrowIfNotEqual(settings.WindowSize, windowSize);
+        DeviceView slot = constants.Prepare(run, settings);
+        if (run.Length == 0) return;
+        DeviceView skip = constants.Skip;
+        var g = new DeviceView(gradients + (nint)(run.Offset * sizeof(float)), run.Length);
+        var window = new DeviceView(ring + (nint)(run.Offset * sizeof(float)), windowSize * length - run.Offset);
+        var sum = new DeviceView(sums + (nint)(run.Offset * sizeof(double)), run.Length);
+        long stride = length;
+        pass.Launch(run.Length, [(nint)(&g), (nint)(&window), (nint)(&sum), (nint)(&slot), (nint)(&skip), (nint)(&stride)]);
     }
 
-    /// <inheritdoc />
-    public void Dispose() => module.Dispose();
+    /// <summary>Unloads both kernels and frees the constants' slots. Never throws.</summary>
+    public void Dispose()
+    {
+        pass.Dispose();
+        constants.Dispose();
+    }
 }

@@ -4,11 +4,16 @@ using ILGPU.Runtime;
 
 namespace Grokfast.Kernels.WindowedMean;
 
-/// <summary>Runs <see cref="WindowedMeanKernels"/>' ILGPU kernel, compiled once, as one grid-stride launch per step on the ring slot it writes.</summary>
+/// <summary>
+/// Runs <see cref="WindowedMeanKernels"/>' ILGPU kernel, compiled once, as one grid-stride launch per step. The host
+/// decides each step here: the constants go through a one-element buffer and the skip flag stays 0.
+/// </summary>
 public sealed class WindowedMeanIlgpuKernel : IWindowedMeanKernel
 {
     private readonly IlgpuAccelerator accelerator;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<double>, WindowedMeanConstants> launch;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<double>, ArrayView<WindowedMeanConstants>, ArrayView<int>, long> launch;
+    private readonly MemoryBuffer1D<WindowedMeanConstants, Stride1D.Dense> step;
+    private readonly MemoryBuffer1D<int, Stride1D.Dense> skip;
     private MemoryBuffer? gradients;
     private MemoryBuffer? ring;
     private MemoryBuffer? sums;
@@ -19,7 +24,10 @@ public sealed class WindowedMeanIlgpuKernel : IWindowedMeanKernel
     {
         ArgumentNullException.ThrowIfNull(accelerator);
         this.accelerator = accelerator;
-        launch = accelerator.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<double>, WindowedMeanConstants>(WindowedMeanKernels.Kernel);
+        launch = accelerator.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<double>, ArrayView<WindowedMeanConstants>, ArrayView<int>, long>(WindowedMeanKernels.Kernel);
+        step = accelerator.Accelerator.Allocate1D<WindowedMeanConstants>(1);
+        skip = accelerator.Accelerator.Allocate1D<int>(1);
+        skip.MemSetToZero();
     }
 
     /// <inheritdoc />
@@ -42,11 +50,12 @@ public sealed class WindowedMeanIlgpuKernel : IWindowedMeanKernel
         ArgumentOutOfRangeException.ThrowIfGreaterThan(length, this.length - offset);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(constants.Slot * this.length, ring.Length);
         if (length == 0) return;
+        step.View.CopyFromCPU(ref constants, 1);
         launch(accelerator.GridStrideThreads(length),
             gradients.AsArrayView<float>(offset, length),
-            ring.AsArrayView<float>(constants.Slot * this.length + offset, length),
+            ring.AsArrayView<float>(offset, ring.Length - offset),
             sums.AsArrayView<double>(offset, length),
-            constants);
+            step.View, skip.View, this.length);
         accelerator.Accelerator.Synchronize();
     }
 
@@ -59,5 +68,10 @@ public sealed class WindowedMeanIlgpuKernel : IWindowedMeanKernel
     }
 
     /// <inheritdoc />
-    public void Dispose() => ReleaseViews();
+    public void Dispose()
+    {
+        ReleaseViews();
+        step.Dispose();
+        skip.Dispose();
+    }
 }

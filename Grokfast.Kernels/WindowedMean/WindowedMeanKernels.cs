@@ -3,7 +3,7 @@
 // applies, g += lamb * sum * scale. The sum is float64 so it cannot drift (kernels.md).
 // Bytes per element: 32 (read g 4, slot 4, sum 8; write slot 4, sum 8, g 4), independent of the window.
 // Versions, side by side: Kernel (ILGPU; run by WindowedMeanIlgpuKernel) and FilterRange (its vectorised
-// twin; run over cores by WindowedMeanCpuKernel).
+// twin; run over cores by WindowedMeanCpuKernel). On CUDA, Prepare derives the slot and scale on the device.
 using ILGPU;
 using System.Numerics;
 using System.Runtime.CompilerServices;
@@ -28,11 +28,18 @@ public static unsafe class WindowedMeanKernels
         return new WindowedMeanElement(g + c.Lamb * (float)(next * c.Scale), next);
     }
 
-    /// <summary>Thread <paramref name="thread"/> of a grid-stride loop over the range (see EmaKernels.Kernel).</summary>
-    internal static void Kernel(Index1D thread, ArrayView<float> g, ArrayView<float> slot, ArrayView<double> sum, WindowedMeanConstants c)
+    /// <summary>
+    /// Thread <paramref name="thread"/> of a grid-stride loop over the range (see EmaKernels.Kernel). The ring view
+    /// starts at the range's element in slot 0; element i of slot s is <c>ring[s * stride + i]</c>.
+    /// </summary>
+    internal static void Kernel(Index1D thread, ArrayView<float> g, ArrayView<float> ring, ArrayView<double> sum,
+        ArrayView<WindowedMeanConstants> step, ArrayView<int> skip, long stride)
     {
-        long stride = Grid.DimX * Group.DimX;
-        for (long i = thread.X; i < g.Length; i += stride)
+        if (skip[0] != 0) return;
+        WindowedMeanConstants c = step[0];
+        ArrayView<float> slot = ring.SubView(c.Slot * stride, g.Length);
+        long threads = Grid.DimX * Group.DimX;
+        for (long i = thread.X; i < g.Length; i += threads)
         {
             float gi = g[i];
             WindowedMeanElement e = Element(gi, slot[i], sum[i], c);
@@ -40,6 +47,19 @@ public static unsafe class WindowedMeanKernels
             sum[i] = e.Sum;
             if (c.Apply != 0) g[i] = e.Gradient;
         }
+    }
+
+    /// <summary>
+    /// The CUDA path's step on the device (see EmaKernels.Prepare): unless <c>skip[0]</c> is set, the run's next
+    /// slot, scale and whether it applies into <c>step[0]</c>, and one more step counted for each of its parameters.
+    /// </summary>
+    internal static void Prepare(Index1D thread, ArrayView<int> skip, ArrayView<long> steps, ArrayView<float> covariances,
+        ArrayView<WindowedMeanConstants> step, WindowedMeanSettings settings)
+    {
+        if (thread.X != 0 || skip[0] != 0) return;
+        long before = steps[0];
+        step[0] = settings.At(before);
+        for (long p = 0; p < steps.Length; p++) steps[p] = before + 1;
     }
 
     /// <summary>The same pass over <paramref name="count"/> contiguous elements: eight float lanes, two halves of four double lanes.</summary>

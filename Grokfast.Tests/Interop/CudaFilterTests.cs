@@ -55,6 +55,55 @@ public sealed class CudaFilterTests
         }
     }
 
+    [CudaFact]
+    public void CudaFilters_WithSkippedStepsAndAParameterLeftOut_TrackTheCpuFiltersStepByStep()
+    {
+        SkipUnlessLibTorchHasCuda();
+        foreach (string kind in new[] { "ema", "ma", "kalman" })
+        {
+            using var cpuModel = TinyMlp.Create();
+            using var gpuModel = TinyMlp.Create().to(torch.CUDA);
+            (Tensor x, Tensor y) = TinyMlp.Data();
+            using Tensor gx = x.cuda(), gy = y.cuda();
+            Parameter[] cpuParameters = cpuModel.parameters().ToArray();
+            Parameter[] gpuParameters = gpuModel.parameters().ToArray();
+            using GradientFilter cpu = Create(kind, cpuModel, KernelBackend.Cpu);
+            using GradientFilter gpu = Create(kind, gpuModel, KernelBackend.Auto);
+
+            for (int step = 0; step < Steps; step++)
+            {
+                TinyMlp.Backward(gpuModel, gx, gy);
+                using (torch.no_grad())
+                {
+                    for (int i = 0; i < cpuParameters.Length; i++) cpuParameters[i].grad = gpuParameters[i].grad!.cpu();
+                    // A loss-scaled step that overflowed, twice; a parameter the forward pass left out, twice.
+                    if (step is 3 or 8) foreach (Parameter p in new[] { cpuParameters[1], gpuParameters[1] }) p.grad!.view(-1)[4] = float.NaN;
+                    if (step is 5 or 6) foreach (Parameter p in new[] { cpuParameters[2], gpuParameters[2] }) p.grad = null;
+                }
+
+                cpu.step();
+                gpu.step();
+
+                for (int i = 0; i < cpuParameters.Length; i++)
+                {
+                    if (cpuParameters[i].grad is null) continue;
+                    Assert.True(Flat(cpuParameters[i].grad!).SequenceEqual(Flat(gpuParameters[i].grad!)), $"{kind}, step {step}, parameter {i}");
+                }
+                if (step is 3 or 4 or 11)
+                {
+                    Assert.Equal(cpu.LastStepSkipped, gpu.LastStepSkipped);
+                    Assert.Equal(cpu.StepCount, gpu.StepCount);
+                    Assert.Equal(cpu.SkippedStepCount, gpu.SkippedStepCount);
+                }
+                foreach (Parameter p in gpuParameters) p.grad = null;
+            }
+            Assert.Equal(2, gpu.SkippedStepCount);
+            GradientFilterState cpuState = cpu.state_dict(), gpuState = gpu.state_dict();
+            Assert.Equal(cpuState.Parameters.Select(p => p.StepsFiltered), gpuState.Parameters.Select(p => p.StepsFiltered));
+            foreach (string name in cpuState.Buffers.Keys) Assert.Equal(cpuState.Buffers[name], gpuState.Buffers[name]);
+        }
+    }
+
     private static void AssertMatchesCpuFilter(string kind)
     {
         SkipUnlessLibTorchHasCuda();
@@ -101,6 +150,12 @@ public sealed class CudaFilterTests
         "ma" => new WindowedMeanFilter(model, window_size: 5, lamb: 5.0, backend: backend),
         _ => new KalmanFilter(model, lamb: 5.0, backend: backend),
     };
+
+    private static float[] Flat(Tensor tensor)
+    {
+        using var scope = torch.NewDisposeScope();
+        return tensor.detach().cpu().flatten().data<float>().ToArray();
+    }
 
     private static float[] Gradients(Module model)
     {

@@ -8,37 +8,44 @@ using Grokfast.Tests.Support;
 namespace Grokfast.Tests.Kernels;
 
 /// <summary>
-/// The driver-API path on a GPU: each ILGPU kernel, loaded into the device's primary context, against its CPU
-/// twin over many steps of fresh gradients on multi-million-element buffers, bit for bit. Skipped without a GPU.
+/// The driver-API path on a GPU: each ILGPU kernel, loaded into the device's primary context with its prepare kernel
+/// deriving the step's constants on the device, against its CPU twin (constants from the host) over many steps of
+/// fresh gradients on multi-million-element buffers, bit for bit; and the non-finite scan. Skipped without a GPU.
 /// </summary>
 [Trait(CudaFactAttribute.Trait, CudaFactAttribute.TraitValue)]
 public sealed class CudaKernelTests
 {
     private const int Length = 3_000_017;
     private const int Steps = 20;
+    private static readonly DeviceRun Whole = new(0, 0, 1, 0, Length);
 
     [CudaFact]
     public void EmaOnCuda_OverManySteps_MatchesTheCpuTwin()
     {
-        AssertMatchesCpuTwin(EmaKernels.CreateCuda, EmaKernels.CreateCpu(), EmaKernelTests.Constants, EmaKernelTests.CancellingGradients);
+        EmaSettings settings = EmaSettings.From(0.98, 5.0);
+        AssertMatchesCpuTwin(EmaKernels.CreateCuda, settings, EmaKernels.CreateCpu(), step => settings.At(step), EmaKernelTests.CancellingGradients, covariance: 0);
     }
 
     [CudaFact]
     public void KalmanOnCuda_OverManySteps_MatchesTheCpuTwin()
     {
+        KalmanSettings settings = KalmanSettings.From(1e-4, 1e-2, 5.0);
         var constants = new KalmanConstants[Steps];
-        Func<int, KalmanConstants> next = KalmanKernelTests.ConstantsFrom(processNoise: 1e-4f);
+        Func<int, KalmanConstants> next = KalmanKernelTests.ConstantsFrom(settings.ProcessNoise);
         for (int step = 0; step < Steps; step++) constants[step] = next(step);
 
-        AssertMatchesCpuTwin(KalmanKernels.CreateCuda, KalmanKernels.CreateCpu(), step => constants[step], KalmanKernelTests.CancellingGradients);
+        AssertMatchesCpuTwin(KalmanKernels.CreateCuda, settings, KalmanKernels.CreateCpu(), step => constants[step], KalmanKernelTests.CancellingGradients,
+            covariance: settings.MeasurementNoise);
     }
 
     [CudaFact]
     public void WindowedMeanOnCuda_OverMoreStepsThanTheWindow_MatchesTheCpuTwin()
     {
         const int window = 7;
+        WindowedMeanSettings settings = WindowedMeanSettings.From(window, mean: true, lamb: 5.0, warmup: true, trigger: false);
         using CudaPrimaryContext context = CudaPrimaryContext.Open(0);
-        using var cuda = new WindowedMeanCudaKernel(context);
+        using var steps = new CudaStepState(context, 1);
+        using var cuda = new WindowedMeanCudaKernel(context, steps);
         using var g = new CudaDeviceMemory(context, Length);
         using var ring = new CudaDeviceMemory(context, (long)Length * window);
         using var sums = new CudaDeviceMemory(context, Length, sizeof(double));
@@ -54,10 +61,10 @@ public sealed class CudaKernelTests
             float[] gradient = Gradients.Random(Length, seed: step);
             g.CopyFrom(gradient);
             gradient.CopyTo(twinG.Span);
-            WindowedMeanConstants constants = WindowedMeanConstants.For(step, window, mean: true, lamb: 5.0, warmup: true, trigger: false);
 
-            cuda.Filter(0, Length, constants);
-            twin.Filter(0, Length, constants);
+            steps.BeginStep();
+            cuda.Filter(Whole, settings);
+            twin.Filter(0, Length, settings.At(step));
 
             FloatAssert.Close(twinG.Span, g.ToArray(Length), 0, 0, $"step {step}: ");
         }
@@ -65,17 +72,19 @@ public sealed class CudaKernelTests
     }
 
     [CudaFact]
-    public void FiniteScanOnCuda_FindsNaNAndInfinitiesAnywhere()
+    public void FiniteScanOnCuda_FindsNaNAndInfinitiesAnywhere_AndCountsTheSkippedSteps()
     {
         using CudaPrimaryContext context = CudaPrimaryContext.Open(0);
-        using var scan = new CudaFiniteScan(context);
+        using var steps = new CudaStepState(context, 1);
         using var data = new CudaDeviceMemory(context, Length);
         float[] values = Gradients.Random(Length, seed: 3);
         data.CopyFrom(values);
-        scan.Reset();
-        scan.Scan(data.Address, Length);
-        Assert.True(scan.AllFinite());
+        steps.BeginStep();
+        steps.Scan(data.Address, Length);
+        steps.Record();
+        Assert.Equal((0, false), steps.ReadOutcome());
 
+        int skipped = 0;
         foreach (float poison in new[] { float.NaN, float.PositiveInfinity, float.NegativeInfinity })
         {
             foreach (int position in new[] { 0, Length / 2, Length - 1 })
@@ -83,19 +92,53 @@ public sealed class CudaKernelTests
                 float[] poisoned = (float[])values.Clone();
                 poisoned[position] = poison;
                 data.CopyFrom(poisoned);
-                scan.Reset();
-                scan.Scan(data.Address, Length);
-                Assert.False(scan.AllFinite(), $"{poison} at {position} was not found");
+                steps.BeginStep();
+                steps.Scan(data.Address, Length);
+                steps.Record();
+                Assert.Equal((++skipped, true), steps.ReadOutcome());
             }
         }
     }
 
-    private static void AssertMatchesCpuTwin<TConstants>(Func<CudaPrimaryContext, IGradientStateKernel<TConstants>> createCuda,
-        IGradientStateKernel<TConstants> twin, Func<int, TConstants> constants, Func<int, TConstants, float[], float[]> gradients)
+    [CudaFact]
+    public void SkippedStepOnCuda_LeavesGradientsStateAndCountsUntouched()
+    {
+        EmaSettings settings = EmaSettings.From(0.98, 5.0);
+        using CudaPrimaryContext context = CudaPrimaryContext.Open(0);
+        using var steps = new CudaStepState(context, 1);
+        using var cuda = EmaKernels.CreateCuda(context, steps);
+        using var g = new CudaDeviceMemory(context, Length);
+        using var state = new CudaDeviceMemory(context, Length);
+        cuda.Bind(g.Address, state.Address, Length);
+        float[] gradient = Gradients.Random(Length, seed: 1);
+        g.CopyFrom(gradient);
+        steps.BeginStep();
+        cuda.Filter(Whole, settings);
+        float[] stateBefore = state.ToArray(Length);
+        gradient[Length / 3] = float.NaN;
+        g.CopyFrom(gradient);
+
+        steps.BeginStep();
+        steps.Scan(g.Address, Length);
+        steps.Record();
+        cuda.Filter(Whole, settings);
+
+        Assert.Equal(gradient, g.ToArray(Length));
+        Assert.Equal(stateBefore, state.ToArray(Length));
+        long[] counts = new long[1];
+        steps.ReadSteps(counts);
+        Assert.Equal(1, counts[0]);
+    }
+
+    private static void AssertMatchesCpuTwin<TConstants, TSettings>(Func<CudaPrimaryContext, CudaStepState, GradientStateCudaKernel<TConstants, TSettings>> createCuda,
+        TSettings settings, IGradientStateKernel<TConstants> twin, Func<int, TConstants> constants, Func<int, TConstants, float[], float[]> gradients, float covariance)
         where TConstants : unmanaged
+        where TSettings : unmanaged
     {
         using CudaPrimaryContext context = CudaPrimaryContext.Open(0);
-        using IGradientStateKernel<TConstants> cuda = createCuda(context);
+        using var steps = new CudaStepState(context, 1);
+        steps.WriteCovariances([covariance]);
+        using GradientStateCudaKernel<TConstants, TSettings> cuda = createCuda(context, steps);
         using var g = new CudaDeviceMemory(context, Length);
         using var state = new CudaDeviceMemory(context, Length);
         cuda.Bind(g.Address, state.Address, Length);
@@ -110,7 +153,8 @@ public sealed class CudaKernelTests
                 g.CopyFrom(gradient);
                 gradient.CopyTo(twinG.Span);
 
-                cuda.Filter(0, Length, constants(step));
+                steps.BeginStep();
+                cuda.Filter(Whole, settings);
                 twin.Filter(0, Length, constants(step));
 
                 FloatAssert.Close(twinG.Span, g.ToArray(Length), 0, 0, $"step {step}, gradients: ");

@@ -1,6 +1,6 @@
-using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.Backends.Cuda;
 using Grokfast.Kernels.Ema;
+using Grokfast.Kernels.Kalman;
 using Grokfast.Tests.Support;
 
 namespace Grokfast.Tests.Kernels;
@@ -17,24 +17,41 @@ public sealed class CudaLifetimeTests
     public void KernelModule_WhenItsEntryPointIsMissing_UnloadsTheModule()
     {
         using CudaPrimaryContext context = CudaPrimaryContext.Open(driver, 0);
-        driver.Fail("cuModuleGetFunction");
+        using var steps = new CudaStepState(context, 3);
+        driver.Fail("cuModuleGetFunction", occurrence: 3);
 
-        var error = Assert.Throws<CudaDriverException>(() => EmaKernels.CreateCuda(context));
+        var error = Assert.Throws<CudaDriverException>(() => EmaKernels.CreateCuda(context, steps));
 
         Assert.StartsWith("cuModuleGetFunction failed", error.Message, StringComparison.Ordinal);
-        Assert.Equal(0, driver.LoadedModules);
+        // The step state's scan and record kernels stay; the pass that was loaded, and the prepare kernel, are gone.
+        Assert.Equal(2, driver.LoadedModules);
     }
 
-    [Fact]
-    public void FiniteScan_WhenItsFlagCannotBeAllocated_UnloadsItsKernel()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(4)]
+    public void StepState_WhenAnAllocationFails_UnloadsItsKernelsAndFreesWhatItAllocated(int failingAllocation)
     {
         using CudaPrimaryContext context = CudaPrimaryContext.Open(driver, 0);
-        driver.Fail("cuMemAlloc");
+        driver.Fail("cuMemAlloc", failingAllocation);
 
-        Assert.Throws<CudaDriverException>(() => new CudaFiniteScan(context));
+        Assert.Throws<CudaDriverException>(() => new CudaStepState(context, 10));
 
         Assert.Equal(0, driver.LoadedModules);
         Assert.Equal(0, driver.Allocations);
+    }
+
+    [Fact]
+    public void GradientStateKernel_WhenItsConstantSlotsCannotBeAllocated_UnloadsBothKernels()
+    {
+        using CudaPrimaryContext context = CudaPrimaryContext.Open(driver, 0);
+        using var steps = new CudaStepState(context, 3);
+        driver.Fail("cuMemAlloc", occurrence: 5);
+
+        Assert.Throws<CudaDriverException>(() => KalmanKernels.CreateCuda(context, steps));
+
+        Assert.Equal(2, driver.LoadedModules);
+        Assert.Equal(4, driver.Allocations);
     }
 
     [Fact]
@@ -63,10 +80,12 @@ public sealed class CudaLifetimeTests
     public void Dispose_WhenTheDriverFailsToUnload_DoesNotThrowAndStillReleasesTheContext()
     {
         CudaPrimaryContext context = CudaPrimaryContext.Open(driver, 0);
-        IGradientStateKernel<EmaConstants> kernel = EmaKernels.CreateCuda(context);
+        var steps = new CudaStepState(context, 3);
+        var kernel = EmaKernels.CreateCuda(context, steps);
         driver.Fail("cuModuleUnload");
 
         kernel.Dispose();
+        steps.Dispose();
         context.Dispose();
 
         Assert.Equal(0, driver.RetainedContexts);
@@ -76,7 +95,7 @@ public sealed class CudaLifetimeTests
     public void Context_DisposedBeforeWhatWasMadeInIt_IsReleasedAfterTheLastOfThem()
     {
         CudaPrimaryContext context = CudaPrimaryContext.Open(driver, 0);
-        var scan = new CudaFiniteScan(context);
+        var scan = new CudaStepState(context, 2);
         var memory = new CudaDeviceMemory(context, 16);
 
         context.Dispose();

@@ -20,19 +20,27 @@ public sealed partial class PtxGenerationTests
 
     private static readonly Dictionary<string, MethodInfo> KernelMethods = new()
     {
-        ["ema"] = Method(typeof(EmaKernels)),
-        ["ma"] = Method(typeof(WindowedMeanKernels)),
-        ["kalman"] = Method(typeof(KalmanKernels)),
-        ["finite-scan"] = Method(typeof(FiniteScan)),
+        ["ema"] = Method(typeof(EmaKernels), "Kernel"),
+        ["ema-prepare"] = Method(typeof(EmaKernels), "Prepare"),
+        ["ma"] = Method(typeof(WindowedMeanKernels), "Kernel"),
+        ["ma-prepare"] = Method(typeof(WindowedMeanKernels), "Prepare"),
+        ["kalman"] = Method(typeof(KalmanKernels), "Kernel"),
+        ["kalman-prepare"] = Method(typeof(KalmanKernels), "Prepare"),
+        ["finite-scan"] = Method(typeof(FiniteScan), "Kernel"),
+        ["record"] = Method(typeof(FiniteScan), "Record"),
     };
 
     /// <summary>Bytes of each parameter after the thread count, as the CUDA launchers pass them.</summary>
     private static readonly Dictionary<string, int[]> LaunchedParameterSizes = new()
     {
-        ["ema"] = GradientStateCudaKernel<EmaConstants>.ParameterSizes,
+        ["ema"] = GradientStateCudaKernel<EmaConstants, EmaSettings>.ParameterSizes,
+        ["ema-prepare"] = CudaStepConstants<EmaConstants, EmaSettings>.ParameterSizes,
         ["ma"] = WindowedMeanCudaKernel.ParameterSizes,
-        ["kalman"] = GradientStateCudaKernel<KalmanConstants>.ParameterSizes,
-        ["finite-scan"] = CudaFiniteScan.ParameterSizes,
+        ["ma-prepare"] = CudaStepConstants<WindowedMeanConstants, WindowedMeanSettings>.ParameterSizes,
+        ["kalman"] = GradientStateCudaKernel<KalmanConstants, KalmanSettings>.ParameterSizes,
+        ["kalman-prepare"] = CudaStepConstants<KalmanConstants, KalmanSettings>.ParameterSizes,
+        ["finite-scan"] = CudaStepState.ScanParameterSizes,
+        ["record"] = CudaStepState.RecordParameterSizes,
     };
 
     [Theory]
@@ -43,7 +51,6 @@ public sealed partial class PtxGenerationTests
 
         Assert.Contains(".target sm_", ptx, StringComparison.Ordinal);
         Assert.Contains(".entry", ptx, StringComparison.Ordinal);
-        Assert.Matches(@"\bld(\.global)?\.f32", ptx);
         // The element index is 64-bit: buffers over 2^31 elements need no second launch.
         Assert.Matches(@"add\.s64|add\.u64", ptx);
     }
@@ -103,7 +110,7 @@ public sealed partial class PtxGenerationTests
     private static PtxKernel Compile(string name) =>
         PtxCompiler.Compile(KernelMethods[name], CudaArchitecture.SM_90, CudaInstructionSet.ISA_80);
 
-    private static MethodInfo Method(Type kernels) => kernels.GetMethod("Kernel", BindingFlags.NonPublic | BindingFlags.Static)!;
+    private static MethodInfo Method(Type kernels, string name) => kernels.GetMethod(name, BindingFlags.NonPublic | BindingFlags.Static)!;
 
     [GeneratedRegex(@"\.param\s+(?:\.align\s+\d+\s+)?\.b(?<bits>\d+)\s+\w+(?:\[(?<bytes>\d+)\])?")]
     private static partial Regex ParameterDeclaration();

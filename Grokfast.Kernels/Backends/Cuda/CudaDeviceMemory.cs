@@ -30,19 +30,37 @@ internal sealed unsafe class CudaDeviceMemory : IDisposable
 
     public nint Address => memory.DangerousGetHandle();
 
-    public void CopyFrom(float[] source)
-    {
-        using (context.MakeCurrent())
-            fixed (float* data = source) context.Driver.Check(context.Driver.MemcpyHtoD(Address, data, (nuint)(source.Length * sizeof(float))), "cuMemcpyHtoD");
-    }
+    public void CopyFrom(float[] source) => Write<float>(source);
 
     /// <summary>Waits for the work queued on the stream, then copies the first floats out.</summary>
     public float[] ToArray(int length)
     {
         var result = new float[length];
-        using (context.MakeCurrent())
-            fixed (float* data = result) context.Driver.Check(context.Driver.MemcpyDtoH(data, Address, (nuint)(length * sizeof(float))), "cuMemcpyDtoH");
+        Read<float>(result);
         return result;
+    }
+
+    /// <summary>Copies <paramref name="source"/> to the start of the memory; the copy is done when this returns.</summary>
+    public void Write<T>(ReadOnlySpan<T> source)
+        where T : unmanaged
+    {
+        using (context.MakeCurrent())
+            fixed (T* data = source) context.Driver.Check(context.Driver.MemcpyHtoD(Address, data, (nuint)(source.Length * sizeof(T))), "cuMemcpyHtoD");
+    }
+
+    /// <summary>Waits for the work queued on the stream, then fills <paramref name="destination"/> from the start of the memory.</summary>
+    public void Read<T>(Span<T> destination)
+        where T : unmanaged
+    {
+        using (context.MakeCurrent())
+            fixed (T* data = destination) context.Driver.Check(context.Driver.MemcpyDtoH(data, Address, (nuint)(destination.Length * sizeof(T))), "cuMemcpyDtoH");
+    }
+
+    /// <summary>Queues zeroing of the first <paramref name="words"/> 4-byte words on the stream.</summary>
+    public void ZeroAsync(long words)
+    {
+        using (context.MakeCurrent())
+            context.Driver.Check(context.Driver.MemsetD32Async(Address, 0, (nuint)words, CudaDriver.LegacyDefaultStream), "cuMemsetD32Async");
     }
 
     /// <summary>Frees the memory. Never throws.</summary>

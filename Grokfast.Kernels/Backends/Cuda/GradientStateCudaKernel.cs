@@ -3,28 +3,44 @@ using ILGPU;
 namespace Grokfast.Kernels.Backends.Cuda;
 
 /// <summary>
-/// Runs a gradient-and-state ILGPU kernel (EMA, Kalman) on libtorch's device memory through the driver API:
-/// one launch per step on libtorch's stream, no copy and no synchronisation.
+/// Runs a gradient-and-state ILGPU kernel (EMA, Kalman) on libtorch's device memory through the driver API: per run,
+/// the prepare kernel derives the step's constants on the device, then one fused pass — two launches on libtorch's
+/// stream, no copy and no synchronisation.
 /// </summary>
-/// <typeparam name="TConstants">The filter's per-step scalars, passed by value to every thread.</typeparam>
-public sealed unsafe class GradientStateCudaKernel<TConstants> : IGradientStateKernel<TConstants>
+/// <typeparam name="TConstants">The filter's per-step constants.</typeparam>
+/// <typeparam name="TSettings">The filter's hyperparameters.</typeparam>
+public sealed unsafe class GradientStateCudaKernel<TConstants, TSettings> : IDisposable
     where TConstants : unmanaged
+    where TSettings : unmanaged
 {
-    private readonly CudaKernelModule module;
+    private readonly CudaKernelModule pass;
+    private readonly CudaStepConstants<TConstants, TSettings> constants;
     private nint gradients;
     private nint state;
     private long length = -1;
 
-    /// <summary>Compiles <paramref name="kernel"/> for the context's device and loads it; the context stays the caller's.</summary>
-    public GradientStateCudaKernel(CudaPrimaryContext context, Action<Index1D, ArrayView<float>, ArrayView<float>, TConstants> kernel)
+    /// <summary>Compiles the pass and its prepare kernel for the context's device and loads them; the context and <paramref name="steps"/> stay the caller's.</summary>
+    public GradientStateCudaKernel(CudaPrimaryContext context, CudaStepState steps,
+        Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<TConstants>, ArrayView<int>> kernel,
+        Action<Index1D, ArrayView<int>, ArrayView<long>, ArrayView<float>, ArrayView<TConstants>, TSettings> prepare)
     {
-        module = new CudaKernelModule(context, kernel);
+        ArgumentNullException.ThrowIfNull(steps);
+        pass = new CudaKernelModule(context, kernel);
+        try
+        {
+            constants = new CudaStepConstants<TConstants, TSettings>(context, steps, prepare);
+        }
+        catch
+        {
+            pass.Dispose();
+            throw;
+        }
     }
 
-    /// <summary>Bytes of each kernel parameter after the thread count, as the PTX must declare them.</summary>
-    internal static int[] ParameterSizes => [sizeof(DeviceView), sizeof(DeviceView), sizeof(TConstants)];
+    /// <summary>Bytes of each parameter of the pass after the thread count, as the PTX must declare them.</summary>
+    internal static int[] ParameterSizes => [sizeof(DeviceView), sizeof(DeviceView), sizeof(DeviceView), sizeof(DeviceView)];
 
-    /// <inheritdoc />
+    /// <summary>Points the kernel at the buffers; call again whenever either moves.</summary>
     public void Bind(nint gradients, nint state, long length)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(length);
@@ -33,19 +49,24 @@ public sealed unsafe class GradientStateCudaKernel<TConstants> : IGradientStateK
         this.length = length;
     }
 
-    /// <inheritdoc />
-    /// <remarks>Returns once the pass is queued on libtorch's stream; work queued after it there sees its writes.</remarks>
-    public void Filter(long offset, long length, TConstants constants)
+    /// <summary>Queues the step of <paramref name="run"/> on libtorch's stream; work queued after it there sees its writes.</summary>
+    public void Filter(DeviceRun run, TSettings settings)
     {
-        if (this.length < 0) throw new InvalidOperationException("Bind the buffers before the first step.");
-        ArgumentOutOfRangeException.ThrowIfNegative(offset);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(length, this.length - offset);
-        if (length == 0) return;
-        var g = new DeviceView(gradients + (nint)(offset * sizeof(float)), length);
-        var s = new DeviceView(state + (nint)(offset * sizeof(float)), length);
-        module.Launch(length, [(nint)(&g), (nint)(&s), (nint)(&constants)]);
+        if (length < 0) throw new InvalidOperationException("Bind the buffers before the first step.");
+        ArgumentOutOfRangeException.ThrowIfNegative(run.Offset);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(run.Length, length - run.Offset);
+        DeviceView slot = constants.Prepare(run, settings);
+        if (run.Length == 0) return;
+        DeviceView skip = constants.Skip;
+        var g = new DeviceView(gradients + (nint)(run.Offset * sizeof(float)), run.Length);
+        var s = new DeviceView(state + (nint)(run.Offset * sizeof(float)), run.Length);
+        pass.Launch(run.Length, [(nint)(&g), (nint)(&s), (nint)(&slot), (nint)(&skip)]);
     }
 
-    /// <inheritdoc />
-    public void Dispose() => module.Dispose();
+    /// <summary>Unloads both kernels and frees the constants' slots. Never throws.</summary>
+    public void Dispose()
+    {
+        pass.Dispose();
+        constants.Dispose();
+    }
 }

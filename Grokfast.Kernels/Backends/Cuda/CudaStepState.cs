@@ -1,0 +1,114 @@
+namespace Grokfast.Kernels.Backends.Cuda;
+
+/// <summary>
+/// A CUDA filter's step bookkeeping, kept on the device so that a step never waits for the GPU: the skip flag the
+/// non-finite scan sets and every kernel of the step reads, the count of skipped steps, and each parameter's steps
+/// filtered and (for the Kalman filter) covariance, from which the prepare kernels derive each step's constants.
+/// The host reads them back only when asked (a step count, a checkpoint), and writes them when a checkpoint loads.
+/// </summary>
+public sealed unsafe class CudaStepState : IDisposable
+{
+    private readonly CudaKernelModule scan;
+    private readonly CudaKernelModule record;
+    private readonly CudaDeviceMemory skip;
+    private readonly CudaDeviceMemory outcome;
+    private readonly CudaDeviceMemory steps;
+    private readonly CudaDeviceMemory covariances;
+    private readonly List<IDisposable> owned = [];
+
+    /// <summary>Loads the scan and record kernels and allocates the bookkeeping, zeroed, for <paramref name="parameters"/> parameters.</summary>
+    public CudaStepState(CudaPrimaryContext context, int parameters)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(parameters);
+        Parameters = parameters;
+        try
+        {
+            scan = Own(new CudaKernelModule(context, FiniteScan.Kernel));
+            record = Own(new CudaKernelModule(context, FiniteScan.Record));
+            skip = Own(new CudaDeviceMemory(context, 1, sizeof(int)));
+            outcome = Own(new CudaDeviceMemory(context, 2, sizeof(long)));
+            steps = Own(new CudaDeviceMemory(context, parameters, sizeof(long)));
+            covariances = Own(new CudaDeviceMemory(context, parameters, sizeof(float)));
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Parameters it keeps counts for.</summary>
+    public int Parameters { get; }
+
+    /// <summary>The flag every kernel of a step reads: nonzero when the step found a NaN or ±Inf.</summary>
+    internal nint SkipFlag => skip.Address;
+
+    /// <summary>Bytes of each parameter of the scan kernel after the thread count, as the PTX must declare them.</summary>
+    internal static int[] ScanParameterSizes => [sizeof(DeviceView), sizeof(DeviceView)];
+
+    /// <summary>Bytes of each parameter of the record kernel after the thread count.</summary>
+    internal static int[] RecordParameterSizes => [sizeof(DeviceView), sizeof(DeviceView)];
+
+    /// <summary>Views of the step counts and covariances of parameters [<paramref name="first"/>, <paramref name="end"/>).</summary>
+    internal (DeviceView Steps, DeviceView Covariances) Run(int first, int end) =>
+        (new DeviceView(steps.Address + first * sizeof(long), end - first), new DeviceView(covariances.Address + first * sizeof(float), end - first));
+
+    /// <summary>Queues the start of a step: the skip flag cleared.</summary>
+    public void BeginStep() => skip.ZeroAsync(1);
+
+    /// <summary>Queues a scan of <paramref name="length"/> floats at <paramref name="data"/> that sets the skip flag on a NaN or ±Inf.</summary>
+    public void Scan(nint data, long length)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        if (length == 0) return;
+        var view = new DeviceView(data, length);
+        var found = new DeviceView(skip.Address, 1);
+        scan.Launch(length, [(nint)(&view), (nint)(&found)]);
+    }
+
+    /// <summary>Queues the record of the step: one more skipped step counted if the flag is set, and whether it was.</summary>
+    public void Record()
+    {
+        var flag = new DeviceView(skip.Address, 1);
+        var counts = new DeviceView(outcome.Address, 2);
+        record.Launch(1, [(nint)(&flag), (nint)(&counts)]);
+    }
+
+    /// <summary>Waits for the queued work, then reads the steps skipped so far and whether the last one was.</summary>
+    public (long Skipped, bool LastSkipped) ReadOutcome()
+    {
+        Span<long> counts = stackalloc long[2];
+        outcome.Read(counts);
+        return (counts[0], counts[1] != 0);
+    }
+
+    /// <summary>Sets the steps skipped so far, and the last step as not skipped (a checkpoint loaded).</summary>
+    public void WriteOutcome(long skipped) => outcome.Write<long>([skipped, 0]);
+
+    /// <summary>Waits for the queued work, then reads every parameter's steps filtered.</summary>
+    public void ReadSteps(Span<long> destination) => steps.Read(destination[..Parameters]);
+
+    /// <summary>Sets every parameter's steps filtered.</summary>
+    public void WriteSteps(ReadOnlySpan<long> source) => steps.Write(source[..Parameters]);
+
+    /// <summary>Waits for the queued work, then reads every parameter's covariance.</summary>
+    public void ReadCovariances(Span<float> destination) => covariances.Read(destination[..Parameters]);
+
+    /// <summary>Sets every parameter's covariance.</summary>
+    public void WriteCovariances(ReadOnlySpan<float> source) => covariances.Write(source[..Parameters]);
+
+    /// <summary>Unloads the kernels and frees the memory. Never throws.</summary>
+    public void Dispose()
+    {
+        foreach (IDisposable resource in owned) resource.Dispose();
+        owned.Clear();
+    }
+
+    private T Own<T>(T resource)
+        where T : IDisposable
+    {
+        owned.Add(resource);
+        return resource;
+    }
+}
