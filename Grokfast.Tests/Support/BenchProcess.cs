@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Grokfast.Tests.Support;
 
 /// <summary>
@@ -14,36 +12,28 @@ internal static class BenchProcess
     private static readonly Lazy<string> EmptyFolder = new(() => Directory.CreateTempSubdirectory("grokfast-no-fonts-").FullName);
 
     /// <summary>Whether this machine lets an unprivileged process hide a folder in a mount namespace of its own.</summary>
-    public static readonly Lazy<bool> CanHideSystemFonts = new(() => Run(Start("unshare", "-rm", "true"), "unshare").ExitCode == 0);
+    public static readonly Lazy<bool> CanHideSystemFonts = new(() =>
+    {
+        try
+        {
+            return ChildProcess.Run("unshare", ["-rm", "true"], Limit).ExitCode == 0;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return false; // no unshare at all
+        }
+    });
+
+    private static readonly TimeSpan Limit = TimeSpan.FromMinutes(2);
 
     private static string Executable => Path.Combine(AppContext.BaseDirectory, "Grokfast.Bench");
 
-    public static (int ExitCode, string Output, string Error) Run(params string[] args) => Run(Start(Executable, args), args[0]);
+    public static (int ExitCode, string Output, string Error) Run(params string[] args) => ChildProcess.Run(Executable, args, Limit);
 
     /// <summary>
     /// As <see cref="Run"/>, on a machine without system fonts: the app runs in a mount namespace of its own in which
     /// an empty folder is mounted over the font folder (needs <see cref="CanHideSystemFonts"/>).
     /// </summary>
     public static (int ExitCode, string Output, string Error) RunWithoutSystemFonts(params string[] args) =>
-        Run(Start("unshare", ["-rm", "sh", "-c", "mount --bind \"$0\" \"$1\" && shift && exec \"$@\"", EmptyFolder.Value, SystemFontFolder, Executable, .. args]), args[0]);
-
-    private static ProcessStartInfo Start(string program, params string[] args)
-    {
-        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string arg in args) start.ArgumentList.Add(arg);
-        return start;
-    }
-
-    private static (int ExitCode, string Output, string Error) Run(ProcessStartInfo start, string verb)
-    {
-        using Process process = Process.Start(start)!;
-        Task<string> output = process.StandardOutput.ReadToEndAsync();
-        Task<string> error = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(2)))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{start.FileName} {verb} did not finish in 2 minutes.");
-        }
-        return (process.ExitCode, output.Result, error.Result);
-    }
+        ChildProcess.Run("unshare", ["-rm", "sh", "-c", "mount --bind \"$0\" \"$1\" && shift && exec \"$@\"", EmptyFolder.Value, SystemFontFolder, Executable, .. args], Limit);
 }
