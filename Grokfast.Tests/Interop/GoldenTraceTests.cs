@@ -30,6 +30,7 @@ public sealed class GoldenTraceTests
         int steps = (int)traceShape[0], width = (int)traceShape[1];
         using var model = new ParameterModule(GoldenTraces.Shapes);
         using GradientFilter filter = Create(name, model, backend);
+        Assert.Equal(backend, filter.Backend);
         // MA sums 50 float32 gradients in the reference; our float64 sum is closer to exact, hence the wider bound.
         double rtol = name.StartsWith("ma", StringComparison.Ordinal) ? 1e-5 : 1e-6;
 

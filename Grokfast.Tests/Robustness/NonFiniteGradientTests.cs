@@ -9,6 +9,8 @@ namespace Grokfast.Tests.Robustness;
 
 public sealed class NonFiniteGradientTests
 {
+    private const float Lamb = 5f;
+
     public static TheoryData<string, float, string> Cases()
     {
         var data = new TheoryData<string, float, string>();
@@ -43,7 +45,7 @@ public sealed class NonFiniteGradientTests
     }
 
     [Fact]
-    public void Step_AfterASkippedStep_FiltersAgainAndReportsNoSkip()
+    public void Step_AfterASkippedStep_FiltersAgainAsTheFirstStep()
     {
         using var model = TinyMlp.Create();
         (Tensor x, Tensor y) = TinyMlp.Data();
@@ -52,11 +54,16 @@ public sealed class NonFiniteGradientTests
         Poison(model, float.NaN, "middle");
         grokfast.step();
         using (torch.no_grad()) foreach (var p in model.parameters()) p.grad!.zero_();
+        TinyMlp.Backward(model, x, y);
+        float[] raw = TinyMlp.Flatten(model.parameters().Select(p => p.grad!));
 
         grokfast.step();
 
         Assert.False(grokfast.LastStepSkipped);
         Assert.Equal(1, grokfast.StepCount);
+        Assert.Equal(1, grokfast.SkippedStepCount);
+        // The skipped step did not start the average: this one did, so it returns g * (1 + lamb).
+        FloatAssert.Close(raw.Select(g => g * (1 + Lamb)).ToArray(), TinyMlp.Flatten(model.parameters().Select(p => p.grad!)), 1e-6, 1e-7);
     }
 
     [Fact]
@@ -67,16 +74,20 @@ public sealed class NonFiniteGradientTests
         TinyMlp.Backward(model, x, y);
         using GradientFilter grokfast = Create("ema", model, skipNonFinite: false);
         Poison(model, float.PositiveInfinity, "first");
+        float[] raw = TinyMlp.Flatten(model.parameters().Select(p => p.grad!));
 
         grokfast.step();
 
         Assert.False(grokfast.LastStepSkipped);
         Assert.Equal(1, grokfast.StepCount);
+        float[] filtered = TinyMlp.Flatten(model.parameters().Select(p => p.grad!));
+        Assert.Equal(float.PositiveInfinity, filtered[0]);
+        FloatAssert.Close(raw.Skip(1).Select(g => g * (1 + Lamb)).ToArray(), filtered.AsSpan(1), 1e-6, 1e-7);
     }
 
     private static GradientFilter Create(string filter, Module model, bool skipNonFinite) => filter switch
     {
-        "ema" => new EmaFilter(model, skip_non_finite: skipNonFinite),
+        "ema" => new EmaFilter(model, lamb: Lamb, skip_non_finite: skipNonFinite),
         "ma" => new WindowedMeanFilter(model, window_size: 3, skip_non_finite: skipNonFinite),
         _ => new KalmanFilter(model, skip_non_finite: skipNonFinite),
     };
