@@ -38,6 +38,9 @@ public class FilterStepBenchmarks
     /// <summary>Gradient elements; the GB/s column reads it.</summary>
     public long Elements { get; private set; }
 
+    /// <summary>The models of the fused, literal and in-place versions, in that order, for tests that check they compute the same.</summary>
+    internal IReadOnlyList<Module> Models => [fusedModel!, literalModel!, inPlaceModel!];
+
     private FilterVersions Versions => FilterVersions.All.Single(v => v.Name == Filter);
 
     [GlobalSetup]

@@ -19,11 +19,19 @@ public sealed class ThroughputCommandTests
         Assert.False(string.IsNullOrWhiteSpace(root.GetProperty("machine").GetString()));
         Assert.Equal(20000, root.GetProperty("elements").GetInt64());
         Assert.Equal(3, root.GetProperty("tensors").GetInt32());
-        foreach (string filter in new[] { "ema", "ma", "kalman" })
+        foreach ((string filter, int bytesPerElement) in new[] { ("ema", 16), ("ma", 32), ("kalman", 16) })
         {
             JsonElement figures = root.GetProperty("filters").GetProperty(filter);
             foreach (string field in Fields)
                 Assert.True(figures.GetProperty(field).GetDouble() > 0, $"{filter}.{field} is not positive");
+            double Field(string name) => figures.GetProperty(name).GetDouble();
+            // Each derived figure is what its name says, from the timings beside it.
+            Assert.Equal(Field("literal_ms") / Field("fused_ms"), Field("speedup_vs_literal"), 1e-9);
+            Assert.Equal(Field("inplace_ms") / Field("fused_ms"), Field("speedup_vs_inplace"), 1e-9);
+            Assert.Equal(bytesPerElement * 20000 / (Field("fused_ms") * 1e6), Field("fused_gbps"), 1e-9);
+            Assert.Equal(bytesPerElement * 20000 / (Field("copy_ms") * 1e6), Field("copy_gbps"), 1e-9);
+            Assert.Equal(Field("fused_gbps") / Field("copy_gbps"), Field("bandwidth_ratio"), 1e-9);
+            Assert.Equal(Field("fused_gbps") / Field("rmw_gbps"), Field("bandwidth_ratio_rmw"), 1e-9);
         }
     }
 

@@ -117,10 +117,11 @@ public sealed class LifetimeAndUsabilityTests
         filter.SkipNonFinite = skipNonFinite;
         filter.step();
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        filter.step();
-        filter.step();
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        long allocated = Allocations.During(() =>
+        {
+            filter.step();
+            filter.step();
+        });
 
         Assert.Equal(0, allocated);
     }
