@@ -44,15 +44,18 @@ public sealed partial class PtxGenerationTests
     };
 
     [Theory]
-    [MemberData(nameof(Kernels))]
-    public void Kernel_CompilesToPtxForHopper_WithA64BitGridStrideLoop(string name)
+    [InlineData("ema")]
+    [InlineData("ma")]
+    [InlineData("kalman")]
+    [InlineData("finite-scan")]
+    public void Pass_CompilesToPtxForHopper_WithA64BitGridStrideLoop(string name)
     {
         string ptx = Compile(name).Assembly;
 
-        Assert.Contains(".target sm_", ptx, StringComparison.Ordinal);
-        Assert.Contains(".entry", ptx, StringComparison.Ordinal);
-        // The element index is 64-bit: buffers over 2^31 elements need no second launch.
-        Assert.Matches(@"add\.s64|add\.u64", ptx);
+        // ILGPU 1.5.3 emits sm_80 code for an sm_90 request; the driver JIT-compiles it for the chip.
+        Assert.Matches(@"\.target sm_(80|90)\b", ptx);
+        // The loop compares a 64-bit index with the 64-bit length: buffers over 2^31 elements need no second launch.
+        Assert.Matches(@"\bsetp\.(lt|ge)\.s64\b", ptx);
     }
 
     [Theory]
@@ -104,7 +107,13 @@ public sealed partial class PtxGenerationTests
     [Fact]
     public void WindowedMeanKernel_KeepsItsRunningSumInDoublePrecision()
     {
-        Assert.Contains(".f64", Compile("ma").Assembly, StringComparison.Ordinal);
+        string ptx = Compile("ma").Assembly;
+
+        // The sum is loaded, updated and stored as a double: a float32 sum would show as ld/st.f32 only.
+        Assert.Matches(@"\bld(\.global)?\.f64\b", ptx);
+        Assert.Matches(@"\bst(\.global)?\.f64\b", ptx);
+        Assert.Matches(@"\bsub\.rn\.f64\b", ptx);
+        Assert.Matches(@"\badd\.rn\.f64\b", ptx);
     }
 
     private static PtxKernel Compile(string name) =>

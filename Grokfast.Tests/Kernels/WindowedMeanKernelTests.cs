@@ -85,6 +85,8 @@ public sealed class WindowedMeanKernelTests
         using var g = new NativeFloats(length);
         using var ring = new NativeFloats(length * windowSize);
         double[] sums = new double[length];
+        // The oracle: the last window_size gradients, kept here, summed exactly (in float64, from scratch) at the end.
+        var window = new Queue<float[]>();
         var random = new Random(3);
         unsafe
         {
@@ -95,14 +97,15 @@ public sealed class WindowedMeanKernelTests
                 {
                     // Large offset, wide noise: a float32 running sum would wander off by more than the bound here.
                     for (int i = 0; i < length; i++) g.Span[i] = (float)(100 + 50 * (random.NextDouble() - 0.5) * (1 + i));
+                    window.Enqueue(g.Span.ToArray());
+                    if (window.Count > windowSize) window.Dequeue();
                     kernel.Filter(0, length, WindowedMeanConstants.For(step, windowSize, mean: true, Lamb, warmup: true, trigger: false));
                 }
             }
         }
         for (int i = 0; i < length; i++)
         {
-            double exact = 0;
-            for (int slot = 0; slot < windowSize; slot++) exact += ring.Span[slot * length + i];
+            double exact = window.Sum(gradient => (double)gradient[i]);
             Assert.True(Math.Abs(sums[i] - exact) <= 1e-5 * Math.Abs(exact), $"element {i}: running {sums[i]:R}, exact {exact:R}");
         }
     }
