@@ -49,6 +49,13 @@ public sealed class CheckpointTests : IDisposable
         }
 
         Assert.Equal(TinyMlp.Flatten(uninterrupted.parameters()), TinyMlp.Flatten(resumed.parameters()));
+
+        // The checkpoint carried something: resuming with a fresh filter instead ends elsewhere.
+        using var restarted = TinyMlp.Create(seed: 99);
+        CopyParameters(first, restarted);
+        using (GradientFilter filter = Create(kind, restarted)) Train(restarted, filter, StepsAfterSave, x, y);
+        double largest = TinyMlp.Flatten(uninterrupted.parameters()).Zip(TinyMlp.Flatten(restarted.parameters()), (a, b) => Math.Abs(a - b)).Max();
+        Assert.True(largest > 1e-4, $"a fresh filter ends within {largest} of the resumed one: the state made no difference");
     }
 
     [Fact]
@@ -158,7 +165,9 @@ public sealed class CheckpointTests : IDisposable
 
     private static GradientFilterState SteppedState(Module module, Func<Module, GradientFilter> create)
     {
-        foreach (var p in module.parameters()) p.grad = torch.ones_like(p);
+        // Distinct values everywhere, so a save or load that moved elements around would show.
+        int seed = 0;
+        foreach (var p in module.parameters()) p.grad = torch.tensor(Gradients.Random((int)p.numel(), seed++)).reshape(p.shape);
         using GradientFilter filter = create(module);
         filter.step();
         filter.step();
