@@ -36,6 +36,23 @@ public sealed class ReadmeExampleTests
         }
 
         Assert.True(lastLoss < firstLoss / 10, $"loss went from {firstLoss} to {lastLoss}");
+        Assert.Equal(100, grokfast.StepCount);
+        // The filter acted: the same training with it switched off ends elsewhere.
+        float[] filtered = TinyMlp.Flatten(model.parameters());
+        // The same initial weights: the same seed, and the inputs drawn first as above.
+        torch.manual_seed(0);
+        torch.randn(256, 10).Dispose();
+        using var plainModel = Sequential(Linear(10, 32), ReLU(), Linear(32, 1));
+        using var plainOptimizer = torch.optim.Adam(plainModel.parameters(), lr: 1e-2);
+        for (int step = 0; step < 100; step++)
+        {
+            using var scope = torch.NewDisposeScope();
+            functional.mse_loss(plainModel.forward(inputs), targets).backward();
+            plainOptimizer.step();
+            plainOptimizer.zero_grad();
+        }
+        double largest = filtered.Zip(TinyMlp.Flatten(plainModel.parameters()), (a, b) => Math.Abs(a - b)).Max();
+        Assert.True(largest > 1e-2, $"training with and without the filter ends within {largest}");
     }
 
     [Fact]
