@@ -1,5 +1,5 @@
 using Grokfast.Filters;
-using Grokfast.Reference;
+using Grokfast.Bench.Reference;
 using static TorchSharp.torch.nn;
 
 namespace Grokfast.Bench.Throughput;

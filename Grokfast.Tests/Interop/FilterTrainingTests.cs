@@ -1,6 +1,6 @@
 using Grokfast.Filters;
 using Grokfast.Kernels.Backends;
-using Grokfast.Reference;
+using Grokfast.Bench.Reference;
 using Grokfast.Tests.Support;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -6,7 +6,7 @@ namespace Grokfast.Kernels.Backends.Cuda;
 /// One ILGPU kernel compiled to PTX for a device and loaded into its primary context, launched as one
 /// grid-stride pass per call on the legacy default stream — libtorch's stream — with no synchronisation.
 /// </summary>
-public sealed unsafe class CudaKernelModule : IDisposable
+internal sealed unsafe class CudaKernelModule : IDisposable
 {
     /// <summary>Threads per block: a multiple of the warp that lets every multiprocessor hold several blocks.</summary>
     private const int ThreadsPerBlock = 256;

@@ -4,7 +4,7 @@ using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace Grokfast.Reference;
+namespace Grokfast.Bench.Reference;
 
 /// <summary>
 /// The published <c>gradfilter_ma</c> translated literally into TorchSharp tensor ops, per parameter: a queue
@@ -12,7 +12,7 @@ namespace Grokfast.Reference;
 /// every step as the Python does. The second reference
 /// for tests and the baseline for benchmarks; not a fast path.
 /// </summary>
-public sealed class ReferenceWindowedMean : IDisposable
+internal sealed class ReferenceWindowedMean : IDisposable
 {
     private readonly Module module;
     private readonly int windowSize;

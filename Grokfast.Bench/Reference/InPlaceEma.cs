@@ -3,14 +3,14 @@ using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace Grokfast.Reference;
+namespace Grokfast.Bench.Reference;
 
 /// <summary>
 /// The EMA filter as a careful TorchSharp user would write it: per parameter, in place
 /// (<c>mul_</c>, <c>add_</c> with <c>alpha:</c>), no allocation after the first step. Two kernels per
 /// parameter, each streaming its tensors: about 32 bytes per element against the fused pass's 16.
 /// </summary>
-public sealed class InPlaceEma : IDisposable
+internal sealed class InPlaceEma : IDisposable
 {
     private readonly (Parameter Parameter, Tensor Average)[] state;
     private readonly double alpha;

@@ -4,7 +4,7 @@ using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace Grokfast.Reference;
+namespace Grokfast.Bench.Reference;
 
 /// <summary>
 /// The windowed mean as a careful TorchSharp user would write it: per parameter, a preallocated ring of
@@ -12,7 +12,7 @@ namespace Grokfast.Reference;
 /// kernels per parameter, about 44 bytes per element against the fused pass's 32. The running sum is
 /// float32 here, as a user would keep it; the benchmark baseline, not a reference for numbers.
 /// </summary>
-public sealed class InPlaceWindowedMean : IDisposable
+internal sealed class InPlaceWindowedMean : IDisposable
 {
     private readonly (Parameter Parameter, Tensor[] Ring, Tensor Sum)[] state;
     private readonly int windowSize;

@@ -3,14 +3,14 @@ using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace Grokfast.Reference;
+namespace Grokfast.Bench.Reference;
 
 /// <summary>
 /// The Kalman filter of the Grokfast pull request #8 as plain TorchSharp tensor ops, per parameter, with
 /// elementwise x and P tensors as the pull request keeps them. The second reference for tests and the
 /// baseline for benchmarks; not a fast path. Parameters without a gradient are skipped, as in the pull request.
 /// </summary>
-public sealed class ReferenceKalman : IDisposable
+internal sealed class ReferenceKalman : IDisposable
 {
     private readonly Module module;
     private readonly double processNoise;

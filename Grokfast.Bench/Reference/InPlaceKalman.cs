@@ -4,14 +4,14 @@ using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace Grokfast.Reference;
+namespace Grokfast.Bench.Reference;
 
 /// <summary>
 /// The Kalman filter as a careful TorchSharp user would write it once they see that P and K are scalars:
 /// per parameter, <c>x.mul_(1-K).add_(g, alpha: K); g.add_(x, alpha: lamb)</c> — two kernels, about 28 bytes
 /// per element against the fused pass's 16. The benchmark baseline.
 /// </summary>
-public sealed class InPlaceKalman : IDisposable
+internal sealed class InPlaceKalman : IDisposable
 {
     private readonly (Parameter Parameter, Tensor Estimate)[] state;
     private readonly float processNoise;

@@ -3,14 +3,14 @@ using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace Grokfast.Reference;
+namespace Grokfast.Bench.Reference;
 
 /// <summary>
 /// The published <c>gradfilter_ema</c> translated literally into TorchSharp tensor ops, per parameter,
 /// allocating new tensors every step as the Python does. The second reference for tests and the
 /// baseline for benchmarks; not a fast path.
 /// </summary>
-public sealed class ReferenceEma : IDisposable
+internal sealed class ReferenceEma : IDisposable
 {
     private readonly Module module;
     private readonly double alpha;
