@@ -58,10 +58,10 @@ internal static class GpuCheckCommand
         }
         var figures = new Dictionary<string, GpuFigures>();
         using (var twin = EmaKernels.CreateCpu())
-            figures["ema"] = check.GradientState(state => EmaKernels.CreateCuda(context, state), twin, s => ema.At(s), ema);
+            figures["ema"] = check.GradientState(state => EmaKernels.CreateCuda(context, state), twin, s => ema.At(s), ema, EmaKernels.BytesPerElement);
         figures["ma"] = check.WindowedMean(window: 100 <= steps ? 100 : Math.Max(1, steps / 2));
         using (var twin = KalmanKernels.CreateCpu())
-            figures["kalman"] = check.GradientState(state => KalmanKernels.CreateCuda(context, state), twin, s => kalmanSteps[s], kalman, kalman.MeasurementNoise);
+            figures["kalman"] = check.GradientState(state => KalmanKernels.CreateCuda(context, state), twin, s => kalmanSteps[s], kalman, KalmanKernels.BytesPerElement, kalman.MeasurementNoise);
 
         string device = $"CUDA device 0, compute capability {context.ComputeCapability.Major}.{context.ComputeCapability.Minor}, {context.Multiprocessors} SMs";
         if (json)

@@ -13,12 +13,12 @@ internal sealed unsafe class GpuFilterCheck(CudaPrimaryContext context, long ele
     private const int TimedLaunches = 50;
 
     /// <summary>
-    /// EMA or Kalman: gradients and one float state, 16 bytes per element. The CUDA kernel derives each step's
+    /// EMA or Kalman: gradients and one float state, <paramref name="bytesPerElement"/> (16) per element. The CUDA kernel derives each step's
     /// constants on the device from its step count (and <paramref name="covariance"/>, the Kalman filter's P before
     /// the first step); the twin gets them from the host.
     /// </summary>
     public GpuFigures GradientState<TConstants, TSettings>(Func<CudaStepState, GradientStateCudaKernel<TConstants, TSettings>> createCuda,
-        IGradientStateKernel<TConstants> twin, Func<int, TConstants> constants, TSettings settings, float covariance = 0)
+        IGradientStateKernel<TConstants> twin, Func<int, TConstants> constants, TSettings settings, int bytesPerElement, float covariance = 0)
         where TConstants : unmanaged
         where TSettings : unmanaged
     {
@@ -38,10 +38,10 @@ internal sealed unsafe class GpuFilterCheck(CudaPrimaryContext context, long ele
             cuda.Filter(run, settings);
             twin.Filter(0, elements, constants(step));
         });
-        return Time(16, () => cuda.Filter(run, settings), mismatches);
+        return Time(bytesPerElement, () => cuda.Filter(run, settings), mismatches);
     }
 
-    /// <summary>The windowed mean: gradients, a ring slot and a float64 sum, 32 bytes per element.</summary>
+    /// <summary>The windowed mean: gradients, a ring slot and a float64 sum (<see cref="WindowedMeanKernels.BytesPerElement"/>).</summary>
     public GpuFigures WindowedMean(int window)
     {
         using var steps = new CudaStepState(context, 1);
@@ -65,7 +65,7 @@ internal sealed unsafe class GpuFilterCheck(CudaPrimaryContext context, long ele
         });
         // Timed with every step applying (no warm-up), so each one moves all 32 bytes.
         WindowedMeanSettings applying = settings with { Warmup = 0 };
-        return Time(32, () => cuda.Filter(run, applying), mismatches);
+        return Time(WindowedMeanKernels.BytesPerElement, () => cuda.Filter(run, applying), mismatches);
     }
 
     private long Compare(CudaDeviceMemory g, HostFloats hostG, Action<int> step)

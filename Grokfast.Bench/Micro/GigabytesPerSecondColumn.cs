@@ -20,6 +20,8 @@ internal sealed class GigabytesPerSecondColumn : IColumn
     public UnitType UnitType => UnitType.Dimensionless;
     public string Legend => "Gigabytes per second at the fused pass's bytes per element (16 EMA/Kalman, 32 MA)";
 
+    private readonly Dictionary<BenchmarkShape, long> elements = [];
+
     public string GetValue(Summary summary, BenchmarkCase benchmarkCase)
     {
         double? meanNanoseconds = summary[benchmarkCase]?.ResultStatistics?.Mean;
@@ -36,11 +38,14 @@ internal sealed class GigabytesPerSecondColumn : IColumn
 
     public bool IsAvailable(Summary summary) => true;
 
-    private static long ElementCount(BenchmarkShape shape) => shape switch
+    /// <summary>Elements of the shape, counted on the module the benchmarks build, once per shape.</summary>
+    private long ElementCount(BenchmarkShape shape)
     {
-        BenchmarkShape.Transformer => 422_784,
-        BenchmarkShape.TenMillionIn20 => 10_000_000,
-        BenchmarkShape.OneMillionIn200 => 1_000_000,
-        _ => 1_000,
-    };
+        if (!elements.TryGetValue(shape, out long count))
+        {
+            using var module = BenchmarkShapes.Create(shape);
+            elements[shape] = count = module.parameters().Sum(p => p.numel());
+        }
+        return count;
+    }
 }

@@ -14,6 +14,9 @@ namespace Grokfast.Kernels.Ema;
 /// <summary>The fused EMA pass: the ILGPU kernel, its vectorised CPU twin, and their runners.</summary>
 public static unsafe class EmaKernels
 {
+    /// <summary>Bytes one step moves per gradient element (read g and ema, write g and ema); what bandwidth figures count.</summary>
+    public const int BytesPerElement = 16;
+
     /// <summary>The vectorised, multi-threaded CPU pass over host memory.</summary>
     public static IGradientStateKernel<EmaConstants> CreateCpu() => new GradientStateCpuKernel<EmaConstants>(&FilterRange);
 

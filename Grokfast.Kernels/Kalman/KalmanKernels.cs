@@ -14,6 +14,9 @@ namespace Grokfast.Kernels.Kalman;
 /// <summary>The fused Kalman pass: the ILGPU kernel, its vectorised CPU twin, and their runners.</summary>
 public static unsafe class KalmanKernels
 {
+    /// <summary>Bytes one step moves per gradient element (read g and x, write g and x); what bandwidth figures count.</summary>
+    public const int BytesPerElement = 16;
+
     /// <summary>The vectorised, multi-threaded CPU pass over host memory.</summary>
     public static IGradientStateKernel<KalmanConstants> CreateCpu() => new GradientStateCpuKernel<KalmanConstants>(&FilterRange);
 

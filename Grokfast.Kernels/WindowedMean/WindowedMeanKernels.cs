@@ -13,6 +13,9 @@ namespace Grokfast.Kernels.WindowedMean;
 /// <summary>The fused windowed-mean pass: the ILGPU kernel and its vectorised CPU twin.</summary>
 public static unsafe class WindowedMeanKernels
 {
+    /// <summary>Bytes one step moves per gradient element (read g, the slot and the float64 sum; write all three); what bandwidth figures count.</summary>
+    public const int BytesPerElement = 32;
+
     /// <summary>
     /// One element's step, written once for every version (see EmaKernels.Element): the oldest gradient leaves the
     /// running sum, the new one joins it, and the amplified gradient is what the step writes when it applies.
