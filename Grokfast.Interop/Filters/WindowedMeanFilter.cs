@@ -51,12 +51,12 @@ public sealed class WindowedMeanFilter : GradientFilter
             sums = torch.zeros(ElementCount, ScalarType.Float64, FlatGradients.device);
             if (DeviceSteps is null)
             {
-                kernel = CreateHostKernel<IWindowedMeanKernel>(() => new WindowedMeanCpuKernel(), a => new WindowedMeanIlgpuKernel(a));
+                kernel = CreateHostKernel(WindowedMeanKernels.CreateCpu, WindowedMeanKernels.CreateIlgpu);
                 kernel.Bind(FlatGradientsAddress, TensorAddress.OfFloat32(ring), TensorAddress.OfFloat64(sums), ElementCount, window_size);
             }
             else
             {
-                cudaKernel = new WindowedMeanCudaKernel(CudaContext!, DeviceSteps);
+                cudaKernel = WindowedMeanKernels.CreateCuda(CudaContext!, DeviceSteps);
                 cudaKernel.Bind(FlatGradientsAddress, TensorAddress.OfFloat32(ring), TensorAddress.OfFloat64(sums), ElementCount, window_size);
             }
         }

@@ -34,7 +34,7 @@ public sealed class IlgpuAccelerator : IDisposable
     /// every multiprocessor, never more than there are elements.
     /// </summary>
     public int GridStrideThreads(long length) =>
-        (int)Math.Max(1, Math.Min(length, (long)Accelerator.NumMultiprocessors * Accelerator.MaxNumThreadsPerMultiprocessor));
+        (int)GridStrideLaunch.Blocks(length, Accelerator.NumMultiprocessors, Accelerator.MaxNumThreadsPerMultiprocessor, threadsPerBlock: 1);
 
     /// <summary>
     /// A view of <paramref name="length"/> floats of host memory at <paramref name="address"/>, without copying.

@@ -4,6 +4,8 @@
 // Bytes per element: 32 (read g 4, slot 4, sum 8; write slot 4, sum 8, g 4), independent of the window.
 // Versions, side by side: Kernel (ILGPU; run by WindowedMeanIlgpuKernel) and FilterRange (its vectorised
 // twin; run over cores by WindowedMeanCpuKernel). On CUDA, Prepare derives the slot and scale on the device.
+using Grokfast.Kernels.Backends;
+using Grokfast.Kernels.Backends.Cuda;
 using ILGPU;
 using System.Numerics;
 using System.Runtime.CompilerServices;
@@ -15,6 +17,15 @@ public static unsafe class WindowedMeanKernels
 {
     /// <summary>Bytes one step moves per gradient element (read g, the slot and the float64 sum; write all three); what bandwidth figures count.</summary>
     public const int BytesPerElement = 32;
+
+    /// <summary>The vectorised, multi-threaded CPU pass over host memory.</summary>
+    public static IWindowedMeanKernel CreateCpu() => new WindowedMeanCpuKernel();
+
+    /// <summary>The ILGPU kernel on <paramref name="accelerator"/>, compiled now.</summary>
+    public static IWindowedMeanKernel CreateIlgpu(IlgpuAccelerator accelerator) => new WindowedMeanIlgpuKernel(accelerator);
+
+    /// <summary>The ILGPU kernel and its prepare kernel on libtorch's CUDA device; the step counts live in <paramref name="steps"/>.</summary>
+    public static WindowedMeanCudaKernel CreateCuda(CudaPrimaryContext context, CudaStepState steps) => new(context, steps);
 
     /// <summary>
     /// One element's step, written once for every version (see EmaKernels.Element): the oldest gradient leaves the

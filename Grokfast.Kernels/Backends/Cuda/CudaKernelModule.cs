@@ -14,7 +14,6 @@ internal sealed unsafe class CudaKernelModule : IDisposable
     private readonly CudaPrimaryContext context;
     private readonly CudaModuleHandle module;
     private readonly nint function;
-    private readonly long maxResidentBlocks;
 
     /// <summary>Compiles <paramref name="kernel"/> (an ILGPU kernel's delegate) for the context's device and loads it; compilation never happens per step.</summary>
     public CudaKernelModule(CudaPrimaryContext context, Delegate kernel)
@@ -35,7 +34,6 @@ internal sealed unsafe class CudaKernelModule : IDisposable
                 context.Driver.Check(found, "cuModuleGetFunction");
             }
         }
-        maxResidentBlocks = (long)context.Multiprocessors * Math.Max(1, context.MaxThreadsPerMultiprocessor / ThreadsPerBlock);
     }
 
     /// <summary>
@@ -47,9 +45,7 @@ internal sealed unsafe class CudaKernelModule : IDisposable
     {
         ObjectDisposedException.ThrowIf(module.IsClosed, this);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(elements);
-        // Enough blocks to fill the device once, never more than the elements need; the grid-stride loop
-        // covers the rest, so any length (64-bit indices) is one launch.
-        long blocks = Math.Min((elements + ThreadsPerBlock - 1) / ThreadsPerBlock, maxResidentBlocks);
+        long blocks = GridStrideLaunch.Blocks(elements, context.Multiprocessors, context.MaxThreadsPerMultiprocessor, ThreadsPerBlock);
         // ILGPU's implicitly grouped kernels take the launch's thread count first and retire threads past it.
         int threads = (int)(blocks * ThreadsPerBlock);
         void** parameters = stackalloc void*[arguments.Length + 1];
