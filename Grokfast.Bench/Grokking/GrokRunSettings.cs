@@ -15,8 +15,8 @@ internal sealed record GrokRunSettings(string Name, string Filter, double Weight
     public double EmaLamb { get; init; } = 2.0;
     public int WindowSize { get; init; } = 100;
     public double MaLamb { get; init; } = 5.0;
-    public double ProcessNoise { get; init; } = 1e-4;
-    public double MeasurementNoise { get; init; } = 1e-2;
+    public double ProcessNoise { get; init; } = KalmanFilter.DefaultProcessNoise;
+    public double MeasurementNoise { get; init; } = KalmanFilter.DefaultMeasurementNoise;
     public double KalmanLamb { get; init; } = 2.0;
 
     /// <summary>The hyperparameters that matter for this run's filter, for the summary.</summary>

@@ -18,15 +18,15 @@ internal static class ReplayCommand
         filter.AcceptOnlyFromAmong("ema", "ma", "kalman");
         var input = new Option<FileInfo>("--input") { Description = "A .npy float32 array of shape (T, N): row t is the gradient at step t.", Required = true };
         var output = new Option<FileInfo>("--output") { Description = "Where to write the filtered (T, N) float32 array.", Required = true };
-        var alpha = new Option<double>("--alpha") { Description = "EMA momentum, in [0, 1).", DefaultValueFactory = _ => 0.99 };
-        var lamb = new Option<double?>("--lamb") { Description = "Amplification; the filter's own default when omitted (ema 5, ma 5, kalman 2)." };
-        var windowSize = new Option<int>("--window-size") { Description = "MA window, at least 1.", DefaultValueFactory = _ => 128 };
+        var alpha = new Option<double>("--alpha") { Description = "EMA momentum, in [0, 1).", DefaultValueFactory = _ => EmaFilter.DefaultAlpha };
+        var lamb = new Option<double?>("--lamb") { Description = $"Amplification; the filter's own default when omitted (ema {EmaFilter.DefaultLamb}, ma {WindowedMeanFilter.DefaultLamb}, kalman {KalmanFilter.DefaultLamb})." };
+        var windowSize = new Option<int>("--window-size") { Description = "MA window, at least 1.", DefaultValueFactory = _ => WindowedMeanFilter.DefaultWindowSize };
         var filterType = new Option<string>("--filter-type") { Description = "MA aggregation: mean or sum.", DefaultValueFactory = _ => "mean" };
         filterType.AcceptOnlyFromAmong("mean", "sum");
         var warmup = new Option<bool>("--warmup") { Description = "MA: add nothing until the window is full.", DefaultValueFactory = _ => true, Arity = ArgumentArity.ExactlyOne };
         var trigger = new Option<bool>("--trigger") { Description = "MA: the reference's ablation switch.", DefaultValueFactory = _ => false, Arity = ArgumentArity.ExactlyOne };
-        var processNoise = new Option<double>("--process-noise") { Description = "Kalman Q, >= 0.", DefaultValueFactory = _ => 1e-4 };
-        var measurementNoise = new Option<double>("--measurement-noise") { Description = "Kalman R, > 0.", DefaultValueFactory = _ => 1e-2 };
+        var processNoise = new Option<double>("--process-noise") { Description = "Kalman Q, >= 0.", DefaultValueFactory = _ => KalmanFilter.DefaultProcessNoise };
+        var measurementNoise = new Option<double>("--measurement-noise") { Description = "Kalman R, > 0.", DefaultValueFactory = _ => KalmanFilter.DefaultMeasurementNoise };
         var plot = new Option<FileInfo?>("--plot") { Description = "Also draw the raw and filtered signal of one element to this PNG." };
         var element = new Option<int>("--element") { Description = "The element --plot draws.", DefaultValueFactory = _ => 0 };
         var command = new Command("replay", "Run a recorded gradient trace through a fused filter.")

@@ -29,9 +29,9 @@ internal static class TraceReplay
     /// <summary>Builds the filter; invalid hyperparameters throw the filter's own <see cref="ArgumentOutOfRangeException"/>.</summary>
     private static GradientFilter Create(ReplayOptions o, Module module) => o.Filter switch
     {
-        "ema" => new EmaFilter(module, o.Alpha, o.Lamb ?? 5.0),
-        "ma" => new WindowedMeanFilter(module, o.WindowSize, o.Lamb ?? 5.0, o.FilterType, o.Warmup, o.Trigger),
-        "kalman" => new KalmanFilter(module, o.ProcessNoise, o.MeasurementNoise, o.Lamb ?? 2.0),
+        "ema" => new EmaFilter(module, o.Alpha, o.Lamb ?? EmaFilter.DefaultLamb),
+        "ma" => new WindowedMeanFilter(module, o.WindowSize, o.Lamb ?? WindowedMeanFilter.DefaultLamb, o.FilterType, o.Warmup, o.Trigger),
+        "kalman" => new KalmanFilter(module, o.ProcessNoise, o.MeasurementNoise, o.Lamb ?? KalmanFilter.DefaultLamb),
         _ => throw new ArgumentOutOfRangeException(nameof(o), o.Filter, "filter must be ema, ma or kalman."),
     };
 

@@ -30,7 +30,7 @@ public sealed class EmaFilter : GradientFilter
     /// <param name="lamb">Amplification of the slow component, any finite value; the reference's default is 5.</param>
     /// <param name="backend">Where the fused pass runs; <see cref="KernelBackend.Auto"/> follows the parameters' device.</param>
     /// <param name="skip_non_finite">Skip a step whose gradients hold a NaN or ±Inf, leaving state and gradients untouched (see <see cref="GradientFilter.SkipNonFinite"/>).</param>
-    public EmaFilter(Module module, double alpha = 0.99, double lamb = 5.0, KernelBackend backend = KernelBackend.Auto, bool skip_non_finite = true)
+    public EmaFilter(Module module, double alpha = DefaultAlpha, double lamb = DefaultLamb, KernelBackend backend = KernelBackend.Auto, bool skip_non_finite = true)
         : base(module, backend, skip_non_finite, () => Validate(alpha, lamb))
     {
         this.alpha = alpha;
@@ -55,6 +55,12 @@ public sealed class EmaFilter : GradientFilter
             throw;
         }
     }
+
+    /// <summary>The reference's default momentum (<c>gradfilter_ema</c>).</summary>
+    public const double DefaultAlpha = 0.99;
+
+    /// <summary>The reference's default amplification.</summary>
+    public const double DefaultLamb = 5.0;
 
     /// <summary>Momentum of the average.</summary>
     public double alpha { get; }

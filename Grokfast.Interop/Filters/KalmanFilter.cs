@@ -29,7 +29,7 @@ public sealed class KalmanFilter : GradientFilter
     /// <param name="lamb">Amplification of the estimate, any finite value; the default is 2.</param>
     /// <param name="backend">Where the fused pass runs; <see cref="KernelBackend.Auto"/> follows the parameters' device.</param>
     /// <param name="skip_non_finite">Skip a step whose gradients hold a NaN or ±Inf, leaving state and gradients untouched (see <see cref="GradientFilter.SkipNonFinite"/>).</param>
-    public KalmanFilter(Module module, double process_noise = 1e-4, double measurement_noise = 1e-2, double lamb = 2.0,
+    public KalmanFilter(Module module, double process_noise = DefaultProcessNoise, double measurement_noise = DefaultMeasurementNoise, double lamb = DefaultLamb,
         KernelBackend backend = KernelBackend.Auto, bool skip_non_finite = true)
         : base(module, backend, skip_non_finite, () => Validate(process_noise, measurement_noise, lamb))
     {
@@ -59,6 +59,15 @@ public sealed class KalmanFilter : GradientFilter
             throw;
         }
     }
+
+    /// <summary>The pull request's default process noise Q.</summary>
+    public const double DefaultProcessNoise = 1e-4;
+
+    /// <summary>The pull request's default measurement noise R.</summary>
+    public const double DefaultMeasurementNoise = 1e-2;
+
+    /// <summary>The pull request's default amplification.</summary>
+    public const double DefaultLamb = 2.0;
 
     /// <summary>Q, the process noise.</summary>
     public double process_noise { get; }

@@ -35,7 +35,7 @@ public sealed class WindowedMeanFilter : GradientFilter
     /// <param name="trigger">Ablation switch of the reference: when true (and warmup is on), nothing is ever added.</param>
     /// <param name="backend">Where the fused pass runs; <see cref="KernelBackend.Auto"/> follows the parameters' device.</param>
     /// <param name="skip_non_finite">Skip a step whose gradients hold a NaN or ±Inf, leaving state and gradients untouched (see <see cref="GradientFilter.SkipNonFinite"/>).</param>
-    public WindowedMeanFilter(Module module, int window_size = 128, double lamb = 5.0, WindowAggregation filter_type = WindowAggregation.Mean,
+    public WindowedMeanFilter(Module module, int window_size = DefaultWindowSize, double lamb = DefaultLamb, WindowAggregation filter_type = WindowAggregation.Mean,
         bool warmup = true, bool trigger = false, KernelBackend backend = KernelBackend.Auto, bool skip_non_finite = true)
         : base(module, backend, skip_non_finite, () => Validate(window_size, lamb, filter_type))
     {
@@ -66,6 +66,12 @@ public sealed class WindowedMeanFilter : GradientFilter
             throw;
         }
     }
+
+    /// <summary>The reference's default window (<c>gradfilter_ma</c>).</summary>
+    public const int DefaultWindowSize = 128;
+
+    /// <summary>The reference's default amplification.</summary>
+    public const double DefaultLamb = 5.0;
 
     /// <summary>Gradients in the window.</summary>
     public int window_size { get; }

@@ -5,11 +5,12 @@ namespace Grokfast.Kernels.Backends.Cuda;
 /// buffers of the GPU tests and the <c>gpu-check</c> benchmark, which run the kernels without libtorch. (The filters
 /// themselves use libtorch's memory.)
 /// </summary>
-internal sealed unsafe class CudaDeviceMemory : IDisposable
+public sealed unsafe class CudaDeviceMemory : IDisposable
 {
     private readonly CudaPrimaryContext context;
     private readonly CudaMemoryHandle memory;
 
+    /// <summary>Allocates <paramref name="length"/> elements of <paramref name="elementSize"/> bytes (a multiple of 4) in the context and zeroes them.</summary>
     public CudaDeviceMemory(CudaPrimaryContext context, long length, int elementSize = sizeof(float))
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -28,8 +29,10 @@ internal sealed unsafe class CudaDeviceMemory : IDisposable
         }
     }
 
+    /// <summary>The device address of the first byte.</summary>
     public nint Address => memory.DangerousGetHandle();
 
+    /// <summary>Copies <paramref name="source"/> to the start of the memory.</summary>
     public void CopyFrom(float[] source) => Write<float>(source);
 
     /// <summary>Waits for the work queued on the stream, then copies the first floats out.</summary>

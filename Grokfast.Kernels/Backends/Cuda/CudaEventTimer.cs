@@ -1,12 +1,13 @@
 namespace Grokfast.Kernels.Backends.Cuda;
 
 /// <summary>Times work queued on the legacy default stream with a pair of CUDA events: GPU time, not host time.</summary>
-internal sealed class CudaEventTimer : IDisposable
+public sealed class CudaEventTimer : IDisposable
 {
     private readonly CudaPrimaryContext context;
     private readonly CudaEventHandle start;
     private readonly CudaEventHandle stop;
 
+    /// <summary>Creates the pair of events in <paramref name="context"/>.</summary>
     public CudaEventTimer(CudaPrimaryContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
