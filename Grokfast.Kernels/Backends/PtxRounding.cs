@@ -9,7 +9,7 @@ namespace Grokfast.Kernels.Backends;
 /// without one. With an explicit <c>.rn</c> (round to nearest even, the default mode made explicit) the PTX ISA
 /// forbids that contraction, as <c>nvcc -fmad=false</c> does. Measured on an H100: no cost.
 /// </summary>
-public static partial class PtxRounding
+internal static partial class PtxRounding
 {
     /// <summary><paramref name="ptx"/> with <c>add</c>, <c>sub</c> and <c>mul</c> on f32 and f64 given <c>.rn</c>.</summary>
     public static string RoundEachOperation(string ptx)

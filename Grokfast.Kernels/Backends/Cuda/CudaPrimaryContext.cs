@@ -92,7 +92,7 @@ public sealed class CudaPrimaryContext : IDisposable
     /// current context, and the thread that steps a filter need not have one: libtorch's backward ran on its
     /// own worker threads.
     /// </summary>
-    public CurrentScope MakeCurrent()
+    internal CurrentScope MakeCurrent()
     {
         ObjectDisposedException.ThrowIf(Handle.IsClosed, this);
         Driver.Check(Driver.CtxPushCurrent(Handle.DangerousGetHandle()), "cuCtxPushCurrent");
@@ -109,7 +109,7 @@ public sealed class CudaPrimaryContext : IDisposable
     public void Dispose() => Handle.Dispose();
 
     /// <summary>Pops the context made current by <see cref="MakeCurrent"/>.</summary>
-    public readonly ref struct CurrentScope
+    internal readonly ref struct CurrentScope
     {
         private readonly ICudaDriver driver;
 

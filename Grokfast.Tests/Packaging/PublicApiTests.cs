@@ -1,0 +1,33 @@
+using System.Reflection;
+using System.Text.RegularExpressions;
+using Grokfast.Filters;
+using Grokfast.Kernels.Backends;
+using Grokfast.Tests.Support;
+
+namespace Grokfast.Tests.Packaging;
+
+/// <summary>README lists exactly the types the two packages export: no more (an accident made public), no fewer.</summary>
+public sealed partial class PublicApiTests
+{
+    [Fact]
+    public void Readme_ListsExactlyThePackagesExportedTypes()
+    {
+        string readme = File.ReadAllText(Path.Combine(Repository.Root, "README.md"));
+        int begin = readme.IndexOf("<!-- public-api:begin -->", StringComparison.Ordinal);
+        int end = readme.IndexOf("<!-- public-api:end -->", StringComparison.Ordinal);
+        Assert.True(begin >= 0 && end > begin, "README has no public-api section");
+        string[] listed = QualifiedName().Matches(readme[begin..end]).Select(m => m.Groups["name"].Value).Order(StringComparer.Ordinal).ToArray();
+
+        string[] exported = new[] { typeof(KernelBackend).Assembly, typeof(GradientFilter).Assembly }
+            .SelectMany(assembly => assembly.GetExportedTypes())
+            .Select(type => type.FullName!.Split('`')[0])
+            .Order(StringComparer.Ordinal)
+            .ToArray();
+
+        Assert.Equal(exported, listed);
+    }
+
+    // `Grokfast.Some.Type` or `Grokfast.Some.Type<T1, T2>` in backticks (a package name has two parts, a type three or more).
+    [GeneratedRegex(@"`(?<name>Grokfast(\.\w+){2,})(<[^`]*>)?`")]
+    private static partial Regex QualifiedName();
+}
