@@ -18,7 +18,7 @@ public sealed class GradientFilterState
     private const int ChecksumLength = 32;
 
     /// <summary>A state as a filter describes itself.</summary>
-    public GradientFilterState(string kind, IReadOnlyDictionary<string, double> hyperparameters, long stepCount,
+    internal GradientFilterState(string kind, IReadOnlyDictionary<string, double> hyperparameters, long stepCount,
         IReadOnlyList<ParameterRecord> parameters, IReadOnlyDictionary<string, byte[]> buffers)
     {
         Kind = kind;

@@ -34,7 +34,7 @@ public static unsafe class OpenMpTeam
     /// <see cref="NativeLibrary"/> whose own exports or dependencies include it; returns false, and leaves
     /// the CPU twins on .NET's thread pool, when it has none. Binding again rebinds.
     /// </summary>
-    public static bool TryBind(nint library)
+    internal static bool TryBind(nint library)
     {
         if (library == 0) throw new ArgumentException("The library handle is null.", nameof(library));
         if (!NativeLibrary.TryGetExport(library, "GOMP_parallel", out nint parallelExport)
