@@ -21,6 +21,19 @@ public sealed class GoldenTraceTests
         return data;
     }
 
+    [Fact]
+    public void GoldenCases_AllButWarmupWithTrigger_ChangeTheGradients()
+    {
+        (float[] raw, _) = GoldenTraces.Gradients();
+        foreach (string name in GoldenTraces.CaseNames)
+        {
+            // The reference's ablation switch: with warmup and trigger both on, gradfilter_ma never adds anything.
+            bool neverApplies = name.EndsWith("warmup1_trigger1", StringComparison.Ordinal);
+            Assert.True(neverApplies == raw.SequenceEqual(GoldenTraces.Expected(name).Data),
+                neverApplies ? $"{name} should leave the gradients as they are" : $"{name} leaves the gradients as they are, so it proves nothing");
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Cases))]
     public void FusedFilter_OverTheWholeTrace_MatchesThePyTorchReference(string name, KernelBackend backend)
