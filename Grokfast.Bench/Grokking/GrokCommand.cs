@@ -19,16 +19,17 @@ internal static class GrokCommand
     [
         // The baseline runs long enough to memorise the training half (here by ~500 steps) while validation
         // stays near chance; grokking takes it ~40,000 steps (--filter none --steps 40000).
-        new("baseline", "none", WeightDecay: 0, Steps: 800, PaperStepsTo95: 39_890),
-        new("ema", "ema", WeightDecay: 0.005, Steps: 1200, PaperStepsTo95: 910),
-        new("ma", "ma", WeightDecay: 0.01, Steps: 1200, PaperStepsTo95: 790),
-        new("kalman", "kalman", WeightDecay: 0.005, Steps: 1200, PaperStepsTo95: null),
+        new("baseline", null, WeightDecay: 0, Steps: 800, PaperStepsTo95: 39_890),
+        // The paper's settings: EMA alpha 0.98, lamb 2; MA window 100, lamb 5; Kalman at the pull request's defaults.
+        new("ema", new FilterChoice("ema") { Alpha = 0.98, Lamb = 2.0 }, WeightDecay: 0.005, Steps: 1200, PaperStepsTo95: 910),
+        new("ma", new FilterChoice("ma") { WindowSize = 100, Lamb = 5.0 }, WeightDecay: 0.01, Steps: 1200, PaperStepsTo95: 790),
+        new("kalman", new FilterChoice("kalman"), WeightDecay: 0.005, Steps: 1200, PaperStepsTo95: null),
     ];
 
     public static Command Create()
     {
         var filter = new Option<string>("--filter") { Description = "Which runs: none, ema, ma, kalman or all.", DefaultValueFactory = _ => "all" };
-        filter.AcceptOnlyFromAmong("none", "ema", "ma", "kalman", "all");
+        filter.AcceptOnlyFromAmong(["none", .. FilterChoice.Kinds, "all"]);
         var steps = new Option<int?>("--steps") { Description = "Step budget of every selected run (default: each run's own)." };
         var seed = new Option<int>("--seed") { Description = "Seed of the weights, the split and the shuffling.", DefaultValueFactory = _ => 0 };
         var output = new Option<DirectoryInfo>("--out") { Description = "Folder for metrics.csv, summary.json and curves.png.", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("out", "grok")) };
@@ -39,11 +40,11 @@ internal static class GrokCommand
             if (r.GetValueOrDefault<string>() == "cuda" && !torch.cuda.is_available()) r.AddError("--device cuda: no CUDA device is available to TorchSharp here.");
         });
         var weightDecay = new Option<double?>("--weight-decay") { Description = "Adam's weight decay for every selected run (default: the paper's per filter)." };
-        var alpha = new Option<double>("--alpha") { Description = "EMA momentum.", DefaultValueFactory = _ => 0.98 };
-        var lamb = new Option<double?>("--lamb") { Description = "Amplification for every selected filter (default: ema 2, ma 5, kalman 2)." };
-        var windowSize = new Option<int>("--window-size") { Description = "MA window.", DefaultValueFactory = _ => 100 };
-        var processNoise = new Option<double>("--process-noise") { Description = "Kalman Q.", DefaultValueFactory = _ => 1e-4 };
-        var measurementNoise = new Option<double>("--measurement-noise") { Description = "Kalman R.", DefaultValueFactory = _ => 1e-2 };
+        var alpha = new Option<double?>("--alpha") { Description = "EMA momentum (default: the paper's 0.98)." };
+        var lamb = new Option<double?>("--lamb") { Description = "Amplification for every selected filter (default: the paper's, ema 2, ma 5, kalman 2)." };
+        var windowSize = new Option<int?>("--window-size") { Description = "MA window (default: the paper's 100)." };
+        var processNoise = new Option<double?>("--process-noise") { Description = "Kalman Q (default: 1e-4)." };
+        var measurementNoise = new Option<double?>("--measurement-noise") { Description = "Kalman R (default: 1e-2)." };
         steps.Validators.Add(r =>
         {
             if (r.GetValueOrDefault<int?>() is < 1) r.AddError("--steps must be at least 1.");
@@ -55,19 +56,19 @@ internal static class GrokCommand
         command.SetAction(parse =>
         {
             string chosen = parse.GetValue(filter)!;
-            IEnumerable<GrokRunSettings> runs = DefaultRuns.Where(r => chosen == "all" || r.Filter == chosen);
-            double? lambValue = parse.GetValue(lamb);
+            IEnumerable<GrokRunSettings> runs = DefaultRuns.Where(r => chosen == "all" || r.FilterKind == chosen);
             runs = runs.Select(r => r with
             {
                 Steps = parse.GetValue(steps) ?? r.Steps,
                 WeightDecay = parse.GetValue(weightDecay) ?? r.WeightDecay,
-                Alpha = parse.GetValue(alpha),
-                EmaLamb = lambValue ?? r.EmaLamb,
-                MaLamb = lambValue ?? r.MaLamb,
-                KalmanLamb = lambValue ?? r.KalmanLamb,
-                WindowSize = parse.GetValue(windowSize),
-                ProcessNoise = parse.GetValue(processNoise),
-                MeasurementNoise = parse.GetValue(measurementNoise),
+                Filter = r.Filter is null ? null : r.Filter with
+                {
+                    Alpha = parse.GetValue(alpha) ?? r.Filter.Alpha,
+                    Lamb = parse.GetValue(lamb) ?? r.Filter.Lamb,
+                    WindowSize = parse.GetValue(windowSize) ?? r.Filter.WindowSize,
+                    ProcessNoise = parse.GetValue(processNoise) ?? r.Filter.ProcessNoise,
+                    MeasurementNoise = parse.GetValue(measurementNoise) ?? r.Filter.MeasurementNoise,
+                },
             });
             return Run(runs.ToList(), parse.GetValue(seed), new Device(parse.GetValue(device)!), parse.GetValue(output)!.FullName);
         });

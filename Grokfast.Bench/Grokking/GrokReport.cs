@@ -39,8 +39,8 @@ internal static class GrokReport
             runs = results.Select(r => new
             {
                 name = r.Settings.Name,
-                filter = r.Settings.Filter,
-                hyperparameters = r.Settings.FilterHyperparameters,
+                filter = r.Settings.FilterKind,
+                hyperparameters = r.Settings.Filter?.Hyperparameters ?? new Dictionary<string, double>(),
                 weight_decay = r.Settings.WeightDecay,
                 steps = r.StepsRun,
                 steps_to_95_val = r.StepsTo95Valid,

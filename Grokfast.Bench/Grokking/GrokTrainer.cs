@@ -28,7 +28,7 @@ internal static class GrokTrainer
         using var optimizer = torch.optim.Adam(model.parameters(), LearningRate, beta1: 0.9, beta2: 0.98, weight_decay: settings.WeightDecay);
         // The paper's schedule: factor update/10 for the first ten updates (0 for the very first), then 1.
         var warmup = torch.optim.lr_scheduler.LambdaLR(optimizer, update => update > 10 ? 1.0 : update / 10.0);
-        using GradientFilter? filter = settings.CreateFilter(model);
+        using GradientFilter? filter = settings.Filter?.Create(model);
 
         var evaluations = new List<GrokEvaluation>();
         int stepsPerEpoch = (int)((data.TrainCount + BatchSize - 1) / BatchSize);

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Grokfast.Bench.Npy;
+using Grokfast.Bench.Support;
 using Grokfast.Filters;
 
 namespace Grokfast.Bench.Replay;
@@ -15,7 +16,7 @@ internal static class ReplayCommand
     public static Command Create()
     {
         var filter = new Option<string>("--filter") { Description = "The filter: ema, ma or kalman.", Required = true };
-        filter.AcceptOnlyFromAmong("ema", "ma", "kalman");
+        filter.AcceptOnlyFromAmong([.. FilterChoice.Kinds]);
         var input = new Option<FileInfo>("--input") { Description = "A .npy float32 array of shape (T, N): row t is the gradient at step t.", Required = true };
         var output = new Option<FileInfo>("--output") { Description = "Where to write the filtered (T, N) float32 array.", Required = true };
         var alpha = new Option<double>("--alpha") { Description = "EMA momentum, in [0, 1).", DefaultValueFactory = _ => EmaFilter.DefaultAlpha };
@@ -35,20 +36,21 @@ internal static class ReplayCommand
         };
         command.SetAction(parse => Run(
             parse.GetValue(input)!, parse.GetValue(output)!, parse.GetValue(plot), parse.GetValue(element),
-            new ReplayOptions(
-                parse.GetValue(filter)!,
-                parse.GetValue(alpha),
-                parse.GetValue(lamb),
-                parse.GetValue(windowSize),
-                parse.GetValue(filterType) == "sum" ? WindowAggregation.Sum : WindowAggregation.Mean,
-                parse.GetValue(warmup),
-                parse.GetValue(trigger),
-                parse.GetValue(processNoise),
-                parse.GetValue(measurementNoise))));
+            new FilterChoice(parse.GetValue(filter)!)
+            {
+                Alpha = parse.GetValue(alpha),
+                Lamb = parse.GetValue(lamb),
+                WindowSize = parse.GetValue(windowSize),
+                FilterType = parse.GetValue(filterType) == "sum" ? WindowAggregation.Sum : WindowAggregation.Mean,
+                Warmup = parse.GetValue(warmup),
+                Trigger = parse.GetValue(trigger),
+                ProcessNoise = parse.GetValue(processNoise),
+                MeasurementNoise = parse.GetValue(measurementNoise),
+            }));
         return command;
     }
 
-    private static int Run(FileInfo input, FileInfo output, FileInfo? plot, int element, ReplayOptions options)
+    private static int Run(FileInfo input, FileInfo output, FileInfo? plot, int element, FilterChoice options)
     {
         try
         {
@@ -65,8 +67,8 @@ internal static class ReplayCommand
 
             NpyFile.WriteFloat32(output.FullName, filtered, shape);
             if (plot is not null)
-                ResponsePlot.Save(plot.FullName, trace, filtered, steps, width, element, $"{options.Filter} filter, element {element}");
-            Console.WriteLine($"Filtered {steps} steps of {width} elements with {options.Filter}; wrote {output.FullName}" +
+                ResponsePlot.Save(plot.FullName, trace, filtered, steps, width, element, $"{options.Kind} filter, element {element}");
+            Console.WriteLine($"Filtered {steps} steps of {width} elements with {options.Kind}; wrote {output.FullName}" +
                 (plot is null ? "." : $" and {plot.FullName}."));
             return 0;
         }

@@ -1,3 +1,4 @@
+using Grokfast.Bench.Support;
 using Grokfast.Filters;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -12,10 +13,10 @@ namespace Grokfast.Bench.Replay;
 /// </summary>
 internal static class TraceReplay
 {
-    public static float[] Run(ReadOnlySpan<float> trace, int steps, int width, ReplayOptions options)
+    public static float[] Run(ReadOnlySpan<float> trace, int steps, int width, FilterChoice options)
     {
         using var module = new SingleParameter(width);
-        using GradientFilter filter = Create(options, module);
+        using GradientFilter filter = options.Create(module);
         var filtered = new float[trace.Length];
         for (int step = 0; step < steps; step++)
         {
@@ -25,15 +26,6 @@ internal static class TraceReplay
         }
         return filtered;
     }
-
-    /// <summary>Builds the filter; invalid hyperparameters throw the filter's own <see cref="ArgumentOutOfRangeException"/>.</summary>
-    private static GradientFilter Create(ReplayOptions o, Module module) => o.Filter switch
-    {
-        "ema" => new EmaFilter(module, o.Alpha, o.Lamb ?? EmaFilter.DefaultLamb),
-        "ma" => new WindowedMeanFilter(module, o.WindowSize, o.Lamb ?? WindowedMeanFilter.DefaultLamb, o.FilterType, o.Warmup, o.Trigger),
-        "kalman" => new KalmanFilter(module, o.ProcessNoise, o.MeasurementNoise, o.Lamb ?? KalmanFilter.DefaultLamb),
-        _ => throw new ArgumentOutOfRangeException(nameof(o), o.Filter, "filter must be ema, ma or kalman."),
-    };
 
     /// <summary>One parameter of N elements whose gradient is written from the trace in place, every step.</summary>
     private sealed class SingleParameter : Module
