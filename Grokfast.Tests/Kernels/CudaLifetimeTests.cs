@@ -1,14 +1,17 @@
 using Grokfast.Kernels.Backends.Cuda;
 using Grokfast.Kernels.Ema;
 using Grokfast.Kernels.Kalman;
+using Grokfast.Kernels.WindowedMean;
 using Grokfast.Tests.Support;
 
 namespace Grokfast.Tests.Kernels;
 
 /// <summary>
 /// The CUDA objects release what they took, whichever step of their construction fails, and their disposal never
-/// throws: each driver failure injected through <see cref="FakeCudaDriver"/>, on a machine without a GPU.
+/// throws: each driver failure injected through <see cref="FakeCudaDriver"/>, on a machine without a GPU; and a
+/// guarded step only queues work. (Run alone: one test counts the whole process's allocations.)
 /// </summary>
+[Collection(nameof(ProcessWideCounters))]
 public sealed class CudaLifetimeTests
 {
     private readonly FakeCudaDriver driver = new();
@@ -122,5 +125,37 @@ public sealed class CudaLifetimeTests
 
         Assert.Equal(0, driver.Allocations);
         Assert.Equal(0, driver.RetainedContexts);
+    }
+
+    [Fact]
+    public void GuardedStep_QueuesItsWorkWithoutWaitingForTheDeviceOrAllocating()
+    {
+        using CudaPrimaryContext context = CudaPrimaryContext.Open(driver, 0);
+        using var steps = new CudaStepState(context, 4);
+        using var ema = EmaKernels.CreateCuda(context, steps);
+        using var ma = WindowedMeanKernels.CreateCuda(context, steps);
+        ema.Bind(0x10000, 0x20000, 1000);
+        ma.Bind(0x10000, 0x30000, 0x40000, 1000, windowSize: 5);
+        EmaSettings emaSettings = EmaSettings.From(0.98, 2.0);
+        WindowedMeanSettings maSettings = WindowedMeanSettings.From(5, mean: true, lamb: 5.0, warmup: true, trigger: false);
+        // What GradientFilter queues for a guarded CUDA step with two runs.
+        void Step()
+        {
+            steps.BeginStep();
+            steps.Scan(0x10000, 600);
+            steps.Scan(0x10000 + 2400, 400);
+            steps.Record();
+            ema.Filter(new DeviceRun(0, 0, 2, 0, 600), emaSettings);
+            ma.Filter(new DeviceRun(1, 2, 4, 600, 400), maSettings);
+        }
+        Step();
+        int waitsBefore = driver.HostWaits;
+
+        long allocated = Allocations.During(Step);
+
+        Assert.Equal(waitsBefore, driver.HostWaits);
+        Assert.Equal(0, allocated);
+        steps.ReadOutcome();
+        Assert.Equal(waitsBefore + 1, driver.HostWaits);
     }
 }

@@ -35,6 +35,9 @@ internal sealed unsafe class FakeCudaDriver : ICudaDriver
 
     public int Events { get; private set; }
 
+    /// <summary>Calls that make the host wait for the device: copies to the host and event synchronisations.</summary>
+    public int HostWaits { get; private set; }
+
     /// <summary>Makes the <paramref name="occurrence"/>-th call to <paramref name="call"/> (the driver's name, e.g. cuMemAlloc) fail.</summary>
     public void Fail(string call, int occurrence = 1)
     {
@@ -96,6 +99,7 @@ internal sealed unsafe class FakeCudaDriver : ICudaDriver
 
     public int MemcpyDtoH(void* destination, nint source, nuint bytes)
     {
+        HostWaits++;
         NativeMemory.Clear(destination, bytes);
         return Result("cuMemcpyDtoH");
     }
@@ -110,7 +114,11 @@ internal sealed unsafe class FakeCudaDriver : ICudaDriver
 
     public int EventRecord(nint @event, nint stream) => Result("cuEventRecord");
 
-    public int EventSynchronize(nint @event) => Result("cuEventSynchronize");
+    public int EventSynchronize(nint @event)
+    {
+        HostWaits++;
+        return Result("cuEventSynchronize");
+    }
 
     public int EventElapsedTime(out float milliseconds, nint start, nint end)
     {
