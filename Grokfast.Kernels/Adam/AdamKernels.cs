@@ -1,0 +1,93 @@
+// Adam / AdamW, fused: per element, read g, p, m and v once and write p, m and v once.
+// Bytes per element: 28 (read g, p, m, v: 16; write p, m, v: 12).
+// The element math follows TorchSharp 0.107's Adam/AdamW operation by operation, each rounded on its own:
+//   AdamW: p = p * (1 - lr*wd);  Adam: g = g + wd*p
+//   m = m*beta1 + (1-beta1)*g;  v = v*beta2 + ((1-beta2)*g)*g
+//   p = p + (-step_size * m) / (sqrt(v) / sqrt(bias_correction2) + eps)
+// Versions, side by side: Kernel (ILGPU; run on ILGPU's CPU accelerator in tests, and as PTX on CUDA) and StepRange
+// (its twin: Vector<float>, IEEE square root and division, no fused multiply-add).
+using ILGPU;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+
+namespace Grokfast.Kernels.Adam;
+
+/// <summary>
+/// The fused Adam/AdamW step: the ILGPU kernel and its vectorised CPU twin. Internal until the fused optimizer that
+/// runs it (with a Grokfast filter in the same pass) is built on it.
+/// </summary>
+internal static unsafe class AdamKernels
+{
+    /// <summary>Bytes one step moves per parameter element (read g, p, m, v; write p, m, v).</summary>
+    public const int BytesPerElement = 28;
+
+    /// <summary>One element's step, written once for every version: the kernel and the twin's scalar tail call it.</summary>
+    /// <param name="g">The gradient (already filtered, when a Grokfast filter runs first).</param>
+    /// <param name="p">The parameter.</param>
+    /// <param name="m">The first moment before the step.</param>
+    /// <param name="v">The second moment before the step.</param>
+    /// <param name="c">The step's constants.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static AdamElement Element(float g, float p, float m, float v, AdamConstants c)
+    {
+        // Uniform branches: with the decay off, nothing at all is computed for it (0·p would turn an infinite p into NaN).
+        if (c.DecayFactor != 1) p *= c.DecayFactor;
+        if (c.WeightDecay != 0) g += c.WeightDecay * p;
+        float nextM = m * c.Beta1 + c.OneMinusBeta1 * g;
+        float nextV = v * c.Beta2 + c.OneMinusBeta2 * g * g;
+        float denominator = MathF.Sqrt(nextV) / c.BiasCorrection2Sqrt + c.Eps;
+        return new AdamElement(p + c.NegativeStepSize * nextM / denominator, nextM, nextV);
+    }
+
+    /// <summary>Thread <paramref name="thread"/> of a grid-stride loop (see EmaKernels.Kernel); nothing moves when <c>skip[0]</c> is set.</summary>
+    internal static void Kernel(Index1D thread, ArrayView<float> g, ArrayView<float> p, ArrayView<float> m, ArrayView<float> v,
+        ArrayView<AdamConstants> step, ArrayView<int> skip)
+    {
+        if (skip[0] != 0) return;
+        AdamConstants c = step[0];
+        long stride = Grid.DimX * Group.DimX;
+        for (long i = thread.X; i < g.Length; i += stride)
+        {
+            AdamElement e = Element(g[i], p[i], m[i], v[i], c);
+            p[i] = e.Parameter;
+            m[i] = e.FirstMoment;
+            v[i] = e.SecondMoment;
+        }
+    }
+
+    /// <summary>The same step over <paramref name="count"/> contiguous elements, eight lanes at a time.</summary>
+    internal static void StepRange(float* g, float* p, float* m, float* v, long count, AdamConstants c)
+    {
+        var decay = new Vector<float>(c.DecayFactor);
+        var weightDecay = new Vector<float>(c.WeightDecay);
+        var beta1 = new Vector<float>(c.Beta1);
+        var oneMinusBeta1 = new Vector<float>(c.OneMinusBeta1);
+        var beta2 = new Vector<float>(c.Beta2);
+        var oneMinusBeta2 = new Vector<float>(c.OneMinusBeta2);
+        var correction = new Vector<float>(c.BiasCorrection2Sqrt);
+        var eps = new Vector<float>(c.Eps);
+        var negativeStepSize = new Vector<float>(c.NegativeStepSize);
+        bool decoupled = c.DecayFactor != 1, coupled = c.WeightDecay != 0;
+        long i = 0;
+        for (; i <= count - Vector<float>.Count; i += Vector<float>.Count)
+        {
+            Vector<float> pv = Vector.Load(p + i);
+            if (decoupled) pv *= decay;
+            Vector<float> gv = Vector.Load(g + i);
+            if (coupled) gv += weightDecay * pv;
+            Vector<float> mv = Vector.Load(m + i) * beta1 + oneMinusBeta1 * gv;
+            Vector<float> vv = Vector.Load(v + i) * beta2 + oneMinusBeta2 * gv * gv;
+            Vector<float> denominator = Vector.SquareRoot(vv) / correction + eps;
+            Vector.Store(pv + negativeStepSize * mv / denominator, p + i);
+            Vector.Store(mv, m + i);
+            Vector.Store(vv, v + i);
+        }
+        for (; i < count; i++)
+        {
+            AdamElement e = Element(g[i], p[i], m[i], v[i], c);
+            p[i] = e.Parameter;
+            m[i] = e.FirstMoment;
+            v[i] = e.SecondMoment;
+        }
+    }
+}
