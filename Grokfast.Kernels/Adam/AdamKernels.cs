@@ -58,36 +58,37 @@ internal static unsafe class AdamKernels
     /// <summary>The same step over <paramref name="count"/> contiguous elements, eight lanes at a time.</summary>
     internal static void StepRange(float* g, float* p, float* m, float* v, long count, AdamConstants c)
     {
-        var decay = new Vector<float>(c.DecayFactor);
-        var weightDecay = new Vector<float>(c.WeightDecay);
-        var beta1 = new Vector<float>(c.Beta1);
-        var oneMinusBeta1 = new Vector<float>(c.OneMinusBeta1);
-        var beta2 = new Vector<float>(c.Beta2);
-        var oneMinusBeta2 = new Vector<float>(c.OneMinusBeta2);
-        var correction = new Vector<float>(c.BiasCorrection2Sqrt);
-        var eps = new Vector<float>(c.Eps);
-        var negativeStepSize = new Vector<float>(c.NegativeStepSize);
-        bool decoupled = c.DecayFactor != 1, coupled = c.WeightDecay != 0;
+        var lanes = new AdamLanes(c);
         long i = 0;
-        for (; i <= count - Vector<float>.Count; i += Vector<float>.Count)
-        {
-            Vector<float> pv = Vector.Load(p + i);
-            if (decoupled) pv *= decay;
-            Vector<float> gv = Vector.Load(g + i);
-            if (coupled) gv += weightDecay * pv;
-            Vector<float> mv = Vector.Load(m + i) * beta1 + oneMinusBeta1 * gv;
-            Vector<float> vv = Vector.Load(v + i) * beta2 + oneMinusBeta2 * gv * gv;
-            Vector<float> denominator = Vector.SquareRoot(vv) / correction + eps;
-            Vector.Store(pv + negativeStepSize * mv / denominator, p + i);
-            Vector.Store(mv, m + i);
-            Vector.Store(vv, v + i);
-        }
-        for (; i < count; i++)
-        {
-            AdamElement e = Element(g[i], p[i], m[i], v[i], c);
-            p[i] = e.Parameter;
-            m[i] = e.FirstMoment;
-            v[i] = e.SecondMoment;
-        }
+        for (; i <= count - Vector<float>.Count; i += Vector<float>.Count) StepLanes(Vector.Load(g + i), p + i, m + i, v + i, lanes);
+        for (; i < count; i++) StepElement(g[i], p + i, m + i, v + i, c);
+    }
+
+    /// <summary>One element's step in place, for the scalar tails of the twins.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void StepElement(float g, float* p, float* m, float* v, AdamConstants c)
+    {
+        AdamElement e = Element(g, *p, *m, *v, c);
+        *p = e.Parameter;
+        *m = e.FirstMoment;
+        *v = e.SecondMoment;
+    }
+
+    /// <summary>
+    /// <see cref="Element"/> on eight lanes in place: the same operations in the same order, for the twins' vector
+    /// bodies (this one's and the fused filter-and-Adam twins').
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void StepLanes(Vector<float> g, float* p, float* m, float* v, in AdamLanes c)
+    {
+        Vector<float> pv = Vector.Load(p);
+        if (c.Decoupled) pv *= c.DecayFactor;
+        if (c.Coupled) g += c.WeightDecay * pv;
+        Vector<float> mv = Vector.Load(m) * c.Beta1 + c.OneMinusBeta1 * g;
+        Vector<float> vv = Vector.Load(v) * c.Beta2 + c.OneMinusBeta2 * g * g;
+        Vector<float> denominator = Vector.SquareRoot(vv) / c.BiasCorrection2Sqrt + c.Eps;
+        Vector.Store(pv + c.NegativeStepSize * mv / denominator, p);
+        Vector.Store(mv, m);
+        Vector.Store(vv, v);
     }
 }

@@ -109,10 +109,12 @@ public sealed class AdamKernelTests
         FloatAssert.Close(parameter.detach().data<float>().ToArray(), p, 1e-5, 1e-6);
     }
 
-    [Fact]
-    public void Kernel_Ptx_RoundsEveryOperationOnItsOwn()
+    [Theory]
+    [InlineData(typeof(AdamKernels))]
+    [InlineData(typeof(EmaAdamKernels))]
+    public void Kernel_Ptx_RoundsEveryOperationOnItsOwn(Type kernels)
     {
-        string ptx = PtxCompiler.Compile(typeof(AdamKernels).GetMethod(nameof(AdamKernels.Kernel), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!,
+        string ptx = PtxCompiler.Compile(kernels.GetMethod("Kernel", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!,
             ILGPU.Runtime.Cuda.CudaArchitecture.SM_90, ILGPU.Runtime.Cuda.CudaInstructionSet.ISA_80).Assembly;
 
         Assert.DoesNotMatch(@"\b(add|sub|mul)\.f(32|64)\b", ptx);

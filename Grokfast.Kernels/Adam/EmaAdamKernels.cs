@@ -1,0 +1,63 @@
+// Grokfast's EMA filter and Adam/AdamW in one pass: per element the gradient is filtered, and the filtered value goes
+// straight into the Adam step without being written back (p.grad keeps the raw gradient).
+// Bytes per element: 36 (read g, ema, p, m, v: 20; write ema, p, m, v: 16), against 16 + 28 for the two passes.
+// Versions, side by side: Kernel (ILGPU) and StepRange (its vectorised twin); both call the filter's and Adam's
+// element math (EmaKernels.Element, AdamKernels.Element / StepLanes), so the fused step rounds exactly as the filter
+// followed by the optimizer.
+using Grokfast.Kernels.Backends;
+using Grokfast.Kernels.Ema;
+using ILGPU;
+using System.Numerics;
+
+namespace Grokfast.Kernels.Adam;
+
+/// <summary>The EMA filter fused into Adam/AdamW: the ILGPU kernel and its vectorised CPU twin.</summary>
+internal static unsafe class EmaAdamKernels
+{
+    /// <summary>Bytes one step moves per parameter element.</summary>
+    public const int BytesPerElement = 36;
+
+    /// <summary>Thread <paramref name="thread"/> of a grid-stride loop (see EmaKernels.Kernel); nothing moves when <c>skip[0]</c> is set.</summary>
+    internal static void Kernel(Index1D thread, ArrayView<float> g, ArrayView<float> ema, ArrayView<float> p, ArrayView<float> m, ArrayView<float> v,
+        ArrayView<EmaConstants> filterStep, ArrayView<AdamConstants> adamStep, ArrayView<int> skip)
+    {
+        if (skip[0] != 0) return;
+        EmaConstants f = filterStep[0];
+        AdamConstants c = adamStep[0];
+        long stride = Grid.DimX * Group.DimX;
+        for (long i = thread.X; i < g.Length; i += stride)
+        {
+            float gi = g[i];
+            FilteredElement filtered = EmaKernels.Element(gi, f.Initialize != 0 ? gi : ema[i], f);
+            ema[i] = filtered.State;
+            AdamElement e = AdamKernels.Element(filtered.Gradient, p[i], m[i], v[i], c);
+            p[i] = e.Parameter;
+            m[i] = e.FirstMoment;
+            v[i] = e.SecondMoment;
+        }
+    }
+
+    /// <summary>The same step over <paramref name="count"/> contiguous elements, eight lanes at a time.</summary>
+    internal static void StepRange(float* g, float* ema, float* p, float* m, float* v, long count, EmaConstants f, AdamConstants c)
+    {
+        var alpha = new Vector<float>(f.Alpha);
+        var oneMinusAlpha = new Vector<float>(f.OneMinusAlpha);
+        var lamb = new Vector<float>(f.Lamb);
+        bool initialize = f.Initialize != 0;
+        var lanes = new AdamLanes(c);
+        long i = 0;
+        for (; i <= count - Vector<float>.Count; i += Vector<float>.Count)
+        {
+            Vector<float> gv = Vector.Load(g + i);
+            Vector<float> ev = alpha * (initialize ? gv : Vector.Load(ema + i)) + oneMinusAlpha * gv;
+            Vector.Store(ev, ema + i);
+            AdamKernels.StepLanes(gv + lamb * ev, p + i, m + i, v + i, lanes);
+        }
+        for (; i < count; i++)
+        {
+            FilteredElement filtered = EmaKernels.Element(g[i], initialize ? g[i] : ema[i], f);
+            ema[i] = filtered.State;
+            AdamKernels.StepElement(filtered.Gradient, p + i, m + i, v + i, c);
+        }
+    }
+}
