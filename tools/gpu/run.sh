@@ -19,7 +19,7 @@ step "machine"
 { nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader; python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda)'; nproc; } | tee "$out/machine.txt"
 
 step "GPU tests"
-"$app/Grokfast.Tests" -trait "Requires=Cuda" -failSkips -noColor -xml "$out/gpu-tests.xml" 2>&1 | tee "$out/gpu-tests.txt"
+"$app/Grokfast.Tests" -trait "Requires=Cuda" -failSkips -noColor -result-xml "$out/gpu-tests.xml" 2>&1 | tee "$out/gpu-tests.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
 step "gpu-check"
