@@ -84,4 +84,39 @@ public sealed class EmaAdamKernelTests
             FloatAssert.Close(adam.Parameters, p.GetAsArray1D(), 0, 0, $"step {step}, parameters: ");
         }
     }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public unsafe void CpuRunner_SplitOverCores_MatchesOnePassBitForBit(bool filtered)
+    {
+        const int length = (1 << 20) + 7;
+        AdamSettings settings = new(Lr: 1e-2, Beta1: 0.9, Beta2: 0.98, Eps: 1e-8, WeightDecay: 0.01, Decoupled: true);
+        using var g = new NativeFloats(length);
+        using var ema = new NativeFloats(length);
+        using var p = new NativeFloats(length);
+        using var m = new NativeFloats(length);
+        using var v = new NativeFloats(length);
+        float[] oneEma = new float[length], oneP = Gradients.Random(length, seed: 100), oneM = new float[length], oneV = new float[length];
+        oneP.CopyTo(p.Span);
+        var runner = new FusedAdamCpuKernel();
+        runner.Bind(g.Address, ema.Address, p.Address, m.Address, v.Address, length);
+
+        for (int step = 1; step <= 5; step++)
+        {
+            float[] gradient = Gradients.Random(length, seed: step);
+            gradient.CopyTo(g.Span);
+            EmaConstants filter = EmaConstants.For(Alpha, Lamb, firstStep: step == 1);
+            if (filtered) runner.Step(0, length, filter, settings.At(step));
+            else runner.Step(0, length, settings.At(step));
+            fixed (float* gp = gradient, ep = oneEma, pp = oneP, mp = oneM, vp = oneV)
+            {
+                if (filtered) EmaAdamKernels.StepRange(gp, ep, pp, mp, vp, length, filter, settings.At(step));
+                else AdamKernels.StepRange(gp, pp, mp, vp, length, settings.At(step));
+            }
+
+            FloatAssert.Close(oneP, p.Span, 0, 0, $"step {step}, parameters: ");
+            FloatAssert.Close(oneV, v.Span, 0, 0, $"step {step}, v: ");
+        }
+    }
 }
