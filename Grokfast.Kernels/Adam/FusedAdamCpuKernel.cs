@@ -1,10 +1,11 @@
 using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.Ema;
+using Grokfast.Kernels.Kalman;
 
 namespace Grokfast.Kernels.Adam;
 
 /// <summary>
-/// Runs the fused Adam/AdamW step — alone, or with the EMA filter in the same pass — over host memory, split over cores
+/// Runs the fused Adam/AdamW step — alone, or with the EMA or Kalman filter in the same pass — over host memory, split over cores
 /// (on libtorch's OpenMP team when bound), every buffer flat and in the same layout.
 /// </summary>
 internal sealed unsafe class FusedAdamCpuKernel
@@ -45,6 +46,15 @@ internal sealed unsafe class FusedAdamCpuKernel
         CpuParallel.For(count, ref job);
     }
 
+    /// <summary>The Kalman filter and Adam's step in one pass over elements [offset, offset + count).</summary>
+    public void Step(long offset, long count, KalmanConstants filter, AdamConstants adam)
+    {
+        CheckRange(offset, count);
+        if (filterState == null) throw new InvalidOperationException("Bind a filter state buffer before a filtered step.");
+        var job = new KalmanAdamJob(gradients + offset, filterState + offset, parameters + offset, firstMoments + offset, secondMoments + offset, filter, adam);
+        CpuParallel.For(count, ref job);
+    }
+
     private void CheckRange(long offset, long count)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
@@ -60,5 +70,10 @@ internal sealed unsafe class FusedAdamCpuKernel
     private readonly struct EmaAdamJob(float* g, float* ema, float* p, float* m, float* v, EmaConstants filter, AdamConstants adam) : IRangeJob
     {
         public void Run(long start, long count) => EmaAdamKernels.StepRange(g + start, ema + start, p + start, m + start, v + start, count, filter, adam);
+    }
+
+    private readonly struct KalmanAdamJob(float* g, float* x, float* p, float* m, float* v, KalmanConstants filter, AdamConstants adam) : IRangeJob
+    {
+        public void Run(long start, long count) => KalmanAdamKernels.StepRange(g + start, x + start, p + start, m + start, v + start, count, filter, adam);
     }
 }

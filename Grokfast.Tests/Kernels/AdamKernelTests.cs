@@ -112,6 +112,7 @@ public sealed class AdamKernelTests
     [Theory]
     [InlineData(typeof(AdamKernels))]
     [InlineData(typeof(EmaAdamKernels))]
+    [InlineData(typeof(KalmanAdamKernels))]
     public void Kernel_Ptx_RoundsEveryOperationOnItsOwn(Type kernels)
     {
         string ptx = PtxCompiler.Compile(kernels.GetMethod("Kernel", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!,
