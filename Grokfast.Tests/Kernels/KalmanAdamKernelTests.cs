@@ -1,11 +1,14 @@
 using Grokfast.Kernels.Adam;
+using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.Kalman;
 using Grokfast.Tests.Support;
+using ILGPU;
+using ILGPU.Runtime;
 
 namespace Grokfast.Tests.Kernels;
 
 /// <summary>
-/// The Kalman filter fused into Adam/AdamW: its twin (run over the cores) against the filter's scalar loop followed by
+/// The Kalman filter fused into Adam/AdamW: its twin (run over the cores) and its ILGPU kernel against the filter's scalar loop followed by
 /// Adam's, bit for bit — parameters, both moments and the estimates — with the raw gradient left as it was.
 /// </summary>
 public sealed class KalmanAdamKernelTests
@@ -45,6 +48,46 @@ public sealed class KalmanAdamKernelTests
             FloatAssert.Close(filter.State, x.Span, 0, 0, $"step {step}, estimates: ");
             FloatAssert.Close(adam.Parameters, p.Span, 0, 0, $"step {step}, parameters: ");
             FloatAssert.Close(adam.SecondMoments, v.Span, 0, 0, $"step {step}, v: ");
+        }
+    }
+
+    [Fact]
+    public void IlgpuKernelOnCpuAccelerator_OverManySteps_MatchesTheFilterThenAdamBitForBit()
+    {
+        const int length = 1031;
+        const float processNoise = 1e-4f, measurementNoise = 1e-2f, lamb = 5f;
+        AdamSettings settings = new(Lr: 1e-2, Beta1: 0.9, Beta2: 0.98, Eps: 1e-8, WeightDecay: 0.01, Decoupled: false);
+        var filter = new ScalarKalman(length, processNoise, measurementNoise, lamb);
+        var adam = new ScalarAdam(Gradients.Random(length, seed: 100), settings.Lr, settings.Beta1, settings.Beta2, settings.Eps, 0.01, decoupled: false);
+        using IlgpuAccelerator accelerator = IlgpuAccelerator.CreateCpu();
+        Accelerator device = accelerator.Accelerator;
+        var kernel = device.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
+            ArrayView<KalmanConstants>, ArrayView<AdamConstants>, ArrayView<int>>(KalmanAdamKernels.Kernel);
+        using MemoryBuffer1D<float, Stride1D.Dense> g = device.Allocate1D<float>(length), x = device.Allocate1D<float>(length);
+        using MemoryBuffer1D<float, Stride1D.Dense> p = device.Allocate1D(Gradients.Random(length, seed: 100));
+        using MemoryBuffer1D<float, Stride1D.Dense> m = device.Allocate1D<float>(length), v = device.Allocate1D<float>(length);
+        using MemoryBuffer1D<KalmanConstants, Stride1D.Dense> filterStep = device.Allocate1D<KalmanConstants>(1);
+        using MemoryBuffer1D<AdamConstants, Stride1D.Dense> adamStep = device.Allocate1D<AdamConstants>(1);
+        using MemoryBuffer1D<int, Stride1D.Dense> skip = device.Allocate1D<int>(1);
+        x.MemSetToZero();
+        m.MemSetToZero();
+        v.MemSetToZero();
+        skip.MemSetToZero();
+        float covariance = measurementNoise;
+
+        for (int step = 1; step <= Steps; step++)
+        {
+            float[] raw = Gradients.Random(length, seed: step);
+            g.CopyFromCPU(raw);
+            filterStep.CopyFromCPU([KalmanConstants.For(covariance, processNoise, measurementNoise, lamb, out covariance)]);
+            adamStep.CopyFromCPU([settings.At(step)]);
+            kernel(accelerator.GridStrideThreads(length), g.View, x.View, p.View, m.View, v.View, filterStep.View, adamStep.View, skip.View);
+            device.Synchronize();
+            filter.Step(raw);
+            adam.Step(raw);
+
+            FloatAssert.Close(filter.State, x.GetAsArray1D(), 0, 0, $"step {step}, estimates: ");
+            FloatAssert.Close(adam.Parameters, p.GetAsArray1D(), 0, 0, $"step {step}, parameters: ");
         }
     }
 }
