@@ -2,7 +2,7 @@
 // straight into the Adam step without being written back (p.grad keeps the raw gradient).
 // Bytes per element: 36 (read g, ema, p, m, v: 20; write ema, p, m, v: 16), against 16 + 28 for the two passes.
 // Versions, side by side: Kernel (ILGPU) and StepRange (its vectorised twin); both call the filter's and Adam's
-// element math (EmaKernels.Element, AdamKernels.Element / StepLanes), so the fused step rounds exactly as the filter
+// element math (EmaKernels.Element / FilterLanes, AdamKernels.Element / StepLanes), so the fused step rounds exactly as the filter
 // followed by the optimizer.
 using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.Ema;
@@ -47,12 +47,7 @@ internal static unsafe class EmaAdamKernels
         var lanes = new AdamLanes(c);
         long i = 0;
         for (; i <= count - Vector<float>.Count; i += Vector<float>.Count)
-        {
-            Vector<float> gv = Vector.Load(g + i);
-            Vector<float> ev = alpha * (initialize ? gv : Vector.Load(ema + i)) + oneMinusAlpha * gv;
-            Vector.Store(ev, ema + i);
-            AdamKernels.StepLanes(gv + lamb * ev, p + i, m + i, v + i, lanes);
-        }
+            AdamKernels.StepLanes(EmaKernels.FilterLanes(Vector.Load(g + i), ema + i, alpha, oneMinusAlpha, lamb, initialize), p + i, m + i, v + i, lanes);
         for (; i < count; i++)
         {
             FilteredElement filtered = EmaKernels.Element(g[i], initialize ? g[i] : ema[i], f);

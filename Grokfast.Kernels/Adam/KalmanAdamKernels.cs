@@ -42,13 +42,7 @@ internal static unsafe class KalmanAdamKernels
         var lanes = new AdamLanes(c);
         long i = 0;
         for (; i <= count - Vector<float>.Count; i += Vector<float>.Count)
-        {
-            Vector<float> gv = Vector.Load(g + i);
-            Vector<float> xv = Vector.Load(x + i);
-            xv += gain * (gv - xv);
-            Vector.Store(xv, x + i);
-            AdamKernels.StepLanes(gv + lamb * xv, p + i, m + i, v + i, lanes);
-        }
+            AdamKernels.StepLanes(KalmanKernels.FilterLanes(Vector.Load(g + i), x + i, gain, lamb), p + i, m + i, v + i, lanes);
         for (; i < count; i++)
         {
             FilteredElement filtered = KalmanKernels.Element(g[i], x[i], f);

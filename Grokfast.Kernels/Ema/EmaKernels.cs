@@ -77,6 +77,18 @@ public static unsafe class EmaKernels
         for (long p = 0; p < steps.Length; p++) steps[p] = before + 1;
     }
 
+    /// <summary>
+    /// <see cref="Element"/> on eight lanes: stores the new average at <paramref name="ema"/> and returns the filtered
+    /// gradients — the vector bodies of this twin and of the fused EMA-and-Adam twin.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector<float> FilterLanes(Vector<float> g, float* ema, Vector<float> alpha, Vector<float> oneMinusAlpha, Vector<float> lamb, bool initialize)
+    {
+        Vector<float> average = alpha * (initialize ? g : Vector.Load(ema)) + oneMinusAlpha * g;
+        Vector.Store(average, ema);
+        return g + lamb * average;
+    }
+
     /// <summary>The same pass over <paramref name="count"/> contiguous elements, eight lanes at a time.</summary>
     internal static void FilterRange(float* g, float* ema, long count, EmaConstants c)
     {
@@ -86,13 +98,7 @@ public static unsafe class EmaKernels
         bool initialize = c.Initialize != 0;
         long i = 0;
         for (; i <= count - Vector<float>.Count; i += Vector<float>.Count)
-        {
-            Vector<float> gv = Vector.Load(g + i);
-            Vector<float> ev = initialize ? gv : Vector.Load(ema + i);
-            ev = alpha * ev + oneMinusAlpha * gv;
-            Vector.Store(ev, ema + i);
-            Vector.Store(gv + lamb * ev, g + i);
-        }
+            Vector.Store(FilterLanes(Vector.Load(g + i), ema + i, alpha, oneMinusAlpha, lamb, initialize), g + i);
         for (; i < count; i++)
         {
             float gi = g[i];

@@ -76,6 +76,19 @@ public static unsafe class KalmanKernels
         }
     }
 
+    /// <summary>
+    /// <see cref="Element"/> on eight lanes: stores the new estimates at <paramref name="x"/> and returns the filtered
+    /// gradients — the vector bodies of this twin and of the fused Kalman-and-Adam twin.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector<float> FilterLanes(Vector<float> g, float* x, Vector<float> gain, Vector<float> lamb)
+    {
+        Vector<float> estimate = Vector.Load(x);
+        estimate += gain * (g - estimate);
+        Vector.Store(estimate, x);
+        return g + lamb * estimate;
+    }
+
     /// <summary>The same pass over <paramref name="count"/> contiguous elements, eight lanes at a time.</summary>
     internal static void FilterRange(float* g, float* x, long count, KalmanConstants c)
     {
@@ -83,13 +96,7 @@ public static unsafe class KalmanKernels
         var lamb = new Vector<float>(c.Lamb);
         long i = 0;
         for (; i <= count - Vector<float>.Count; i += Vector<float>.Count)
-        {
-            Vector<float> gv = Vector.Load(g + i);
-            Vector<float> xv = Vector.Load(x + i);
-            xv += gain * (gv - xv);
-            Vector.Store(xv, x + i);
-            Vector.Store(gv + lamb * xv, g + i);
-        }
+            Vector.Store(FilterLanes(Vector.Load(g + i), x + i, gain, lamb), g + i);
         for (; i < count; i++)
         {
             FilteredElement e = Element(g[i], x[i], c);
