@@ -82,20 +82,11 @@ public static unsafe class WindowedMeanKernels
         var scale = new Vector<double>(c.Scale);
         var lamb = new Vector<float>(c.Lamb);
         bool apply = c.Apply != 0;
-        int lanes = Vector<float>.Count;
-        int half = Vector<double>.Count;
         long i = 0;
-        for (; i <= count - lanes; i += lanes)
+        for (; i <= count - Vector<float>.Count; i += Vector<float>.Count)
         {
-            Vector<float> gv = Vector.Load(g + i);
-            Vector.Widen(gv, out Vector<double> gLow, out Vector<double> gHigh);
-            Vector.Widen(Vector.Load(slot + i), out Vector<double> oldLow, out Vector<double> oldHigh);
-            Vector<double> sumLow = Vector.Load(sum + i) - oldLow + gLow;
-            Vector<double> sumHigh = Vector.Load(sum + i + half) - oldHigh + gHigh;
-            Vector.Store(gv, slot + i);
-            Vector.Store(sumLow, sum + i);
-            Vector.Store(sumHigh, sum + i + half);
-            if (apply) Vector.Store(gv + lamb * Vector.Narrow(sumLow * scale, sumHigh * scale), g + i);
+            Vector<float> filtered = FilterLanes(Vector.Load(g + i), slot + i, sum + i, scale, lamb, apply);
+            if (apply) Vector.Store(filtered, g + i);
         }
         for (; i < count; i++)
         {
@@ -105,5 +96,24 @@ public static unsafe class WindowedMeanKernels
             sum[i] = e.Sum;
             if (apply) g[i] = e.Gradient;
         }
+    }
+
+    /// <summary>
+    /// <see cref="Element"/> on one vector of gradients <paramref name="g"/> (two halves of double lanes for the sum):
+    /// the window's slot and sum at the same lanes are updated, and the filtered gradient is returned — amplified when
+    /// the step applies, <paramref name="g"/> itself when it only records. The filter's and the fused optimizer's twins share it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector<float> FilterLanes(Vector<float> g, float* slot, double* sum, Vector<double> scale, Vector<float> lamb, bool apply)
+    {
+        int half = Vector<double>.Count;
+        Vector.Widen(g, out Vector<double> gLow, out Vector<double> gHigh);
+        Vector.Widen(Vector.Load(slot), out Vector<double> oldLow, out Vector<double> oldHigh);
+        Vector<double> sumLow = Vector.Load(sum) - oldLow + gLow;
+        Vector<double> sumHigh = Vector.Load(sum + half) - oldHigh + gHigh;
+        Vector.Store(g, slot);
+        Vector.Store(sumLow, sum);
+        Vector.Store(sumHigh, sum + half);
+        return apply ? g + lamb * Vector.Narrow(sumLow * scale, sumHigh * scale) : g;
     }
 }

@@ -113,6 +113,7 @@ public sealed class AdamKernelTests
     [InlineData(typeof(AdamKernels))]
     [InlineData(typeof(EmaAdamKernels))]
     [InlineData(typeof(KalmanAdamKernels))]
+    [InlineData(typeof(WindowedMeanAdamKernels))]
     public void Kernel_Ptx_RoundsEveryOperationOnItsOwn(Type kernels)
     {
         string ptx = PtxCompiler.Compile(kernels.GetMethod("Kernel", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!,

@@ -100,14 +100,14 @@ public sealed class EmaAdamKernelTests
         float[] oneEma = new float[length], oneP = Gradients.Random(length, seed: 100), oneM = new float[length], oneV = new float[length];
         oneP.CopyTo(p.Span);
         var runner = new FusedAdamCpuKernel();
-        runner.Bind(g.Address, ema.Address, p.Address, m.Address, v.Address, length);
+        runner.Bind(g.Address, p.Address, m.Address, v.Address, length);
 
         for (int step = 1; step <= 5; step++)
         {
             float[] gradient = Gradients.Random(length, seed: step);
             gradient.CopyTo(g.Span);
             EmaConstants filter = EmaConstants.For(Alpha, Lamb, firstStep: step == 1);
-            if (filtered) runner.Step(0, length, filter, settings.At(step));
+            if (filtered) runner.Step(0, length, ema.Address, filter, settings.At(step));
             else runner.Step(0, length, settings.At(step));
             fixed (float* gp = gradient, ep = oneEma, pp = oneP, mp = oneM, vp = oneV)
             {

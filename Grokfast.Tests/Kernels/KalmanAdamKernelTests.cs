@@ -32,7 +32,7 @@ public sealed class KalmanAdamKernelTests
         using var v = new NativeFloats(length);
         adam.Parameters.CopyTo(p.Span);
         var runner = new FusedAdamCpuKernel();
-        runner.Bind(g.Address, x.Address, p.Address, m.Address, v.Address, length);
+        runner.Bind(g.Address, p.Address, m.Address, v.Address, length);
         float covariance = measurementNoise;
 
         for (int step = 1; step <= Steps; step++)
@@ -40,7 +40,7 @@ public sealed class KalmanAdamKernelTests
             float[] raw = Gradients.Random(length, seed: step);
             raw.CopyTo(g.Span);
             KalmanConstants constants = KalmanConstants.For(covariance, processNoise, measurementNoise, lamb, out covariance);
-            runner.Step(0, length, constants, settings.At(step));
+            runner.Step(0, length, x.Address, constants, settings.At(step));
             filter.Step(raw);
             adam.Step(raw);
 
