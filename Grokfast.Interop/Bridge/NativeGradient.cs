@@ -54,6 +54,21 @@ internal static partial class NativeGradient
         }
     }
 
+    /// <summary>
+    /// Whether the data of <paramref name="tensor"/> (a parameter, say) is still the view at <paramref name="address"/>
+    /// of <paramref name="length"/> elements — the same question for a parameter's own values, just as allocation-free.
+    /// </summary>
+    internal static bool DataIsAt(Tensor tensor, nint address, long length)
+    {
+        nint data = THSTensor_data(tensor.Handle);
+        if (data == 0)
+        {
+            ClearPendingError();
+            return false;
+        }
+        return data == address && THSTensor_numel(tensor.Handle) == length;
+    }
+
     private static void ClearPendingError()
     {
         try

@@ -21,6 +21,7 @@ namespace Grokfast.Filters;
 public sealed class EmaFilter : GradientFilter
 {
     private readonly Tensor average;
+    private readonly nint averageAddress;
     private readonly IGradientStateKernel<EmaConstants>? kernel;
     private readonly GradientStateCudaKernel<EmaConstants, EmaSettings>? cudaKernel;
 
@@ -38,15 +39,16 @@ public sealed class EmaFilter : GradientFilter
         try
         {
             average = torch.empty(ElementCount, ScalarType.Float32, FlatGradients.device);
+            averageAddress = TensorAddress.OfFloat32(average);
             if (DeviceSteps is null)
             {
                 kernel = CreateHostKernel(EmaKernels.CreateCpu, EmaKernels.CreateIlgpu);
-                kernel.Bind(FlatGradientsAddress, TensorAddress.OfFloat32(average), ElementCount);
+                kernel.Bind(FlatGradientsAddress, averageAddress, ElementCount);
             }
             else
             {
                 cudaKernel = EmaKernels.CreateCuda(CudaContext!, DeviceSteps);
-                cudaKernel.Bind(FlatGradientsAddress, TensorAddress.OfFloat32(average), ElementCount);
+                cudaKernel.Bind(FlatGradientsAddress, averageAddress, ElementCount);
             }
         }
         catch
@@ -70,11 +72,16 @@ public sealed class EmaFilter : GradientFilter
 
     private EmaSettings Settings => EmaSettings.From(alpha, lamb);
 
-    private protected override void FilterRun(ParameterRun run) => kernel!.Filter(run.Offset, run.Length, Settings.At(run.StepsBefore));
+    private protected override void FilterRun(ParameterRun run)
+    {
+        EmaConstants constants = Settings.At(run.StepsBefore);
+        if (FusedAdam is { } adam) adam.Kernel.Step(run.Offset, run.Length, averageAddress, constants, adam.At(run.StepsBefore + 1));
+        else kernel!.Filter(run.Offset, run.Length, constants);
+    }
 
     private protected override void FilterRunOnDevice(DeviceRun run) => cudaKernel!.Filter(run, Settings);
 
-    private protected override string Kind => "ema";
+    internal override string Kind => "ema";
 
     private protected override IReadOnlyDictionary<string, double> Hyperparameters =>
         new Dictionary<string, double> { [nameof(alpha)] = alpha, [nameof(lamb)] = lamb };
@@ -89,7 +96,7 @@ public sealed class EmaFilter : GradientFilter
         average?.Dispose();
     }
 
-    private static void Validate(double alpha, double lamb)
+    internal static void Validate(double alpha, double lamb)
     {
         if (!(alpha >= 0 && alpha < 1))
             throw new ArgumentOutOfRangeException(nameof(alpha), alpha, $"Invalid alpha: {alpha}; alpha must be in [0, 1).");

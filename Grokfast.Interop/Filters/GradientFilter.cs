@@ -2,6 +2,7 @@ using Grokfast.Bridge;
 using Grokfast.Checkpoints;
 using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.Backends.Cuda;
+using Grokfast.Optim;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -122,7 +123,16 @@ public abstract class GradientFilter : IDisposable
     private protected Tensor FlatGradients => gradients.Tensor;
 
     /// <summary>Address of the flat buffer's first element, for binding kernels.</summary>
-    private protected nint FlatGradientsAddress => gradients.Address;
+    internal nint FlatGradientsAddress => gradients.Address;
+
+    /// <summary>The trainable parameters in the flat buffer's order, with their offsets.</summary>
+    internal IReadOnlyList<TrainableParameter> Parameters => gradients.Parameters;
+
+    /// <summary>
+    /// Set when the filter runs inside a fused optimizer (<see cref="Grokfast.Optim.FusedAdamOptimizer"/>): each run then
+    /// takes the filter's and Adam's step in one pass, instead of the filter's alone.
+    /// </summary>
+    internal FusedAdamPass? FusedAdam { get; set; }
 
     /// <summary>
     /// Filters every parameter's gradient in place, in one fused pass over the flat buffer. Parameters
@@ -275,7 +285,7 @@ public abstract class GradientFilter : IDisposable
     private protected abstract void FilterRunOnDevice(DeviceRun run);
 
     /// <summary>The filter's kind as checkpoints name it: ema, ma or kalman.</summary>
-    private protected abstract string Kind { get; }
+    internal abstract string Kind { get; }
 
     /// <summary>The hyperparameters a checkpoint records and a load must match, by their Python names.</summary>
     private protected abstract IReadOnlyDictionary<string, double> Hyperparameters { get; }
@@ -362,6 +372,21 @@ public abstract class GradientFilter : IDisposable
             stepsQueued = stepCount + skippedStepCount;
         }
         ImportState(state.Buffers);
+    }
+
+    /// <summary>
+    /// Zeroes every gradient in place, in one pass over the flat buffer; a gradient that had stopped being its view is
+    /// made one again first, so it is zeroed too.
+    /// </summary>
+    internal void ZeroGradients()
+    {
+        ThrowIfDisposed();
+        gradients.Refresh(hasGradient);
+        using (torch.no_grad())
+        using (Tensor zeroed = gradients.Tensor.zero_())
+        {
+            // zero_() hands back a second handle to the same tensor; disposing it frees the handle, not the buffer.
+        }
     }
 
     /// <summary>Saves the state to <paramref name="path"/> (written to a temporary file, then moved into place).</summary>

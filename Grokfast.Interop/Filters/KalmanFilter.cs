@@ -18,6 +18,7 @@ namespace Grokfast.Filters;
 public sealed class KalmanFilter : GradientFilter
 {
     private readonly Tensor estimates;
+    private readonly nint estimatesAddress;
     private readonly float[] covariances;
     private readonly IGradientStateKernel<KalmanConstants>? kernel;
     private readonly GradientStateCudaKernel<KalmanConstants, KalmanSettings>? cudaKernel;
@@ -40,17 +41,18 @@ public sealed class KalmanFilter : GradientFilter
         try
         {
             estimates = torch.zeros(ElementCount, ScalarType.Float32, FlatGradients.device);
+            estimatesAddress = TensorAddress.OfFloat32(estimates);
             if (DeviceSteps is null)
             {
                 kernel = CreateHostKernel(KalmanKernels.CreateCpu, KalmanKernels.CreateIlgpu);
-                kernel.Bind(FlatGradientsAddress, TensorAddress.OfFloat32(estimates), ElementCount);
+                kernel.Bind(FlatGradientsAddress, estimatesAddress, ElementCount);
             }
             else
             {
                 // On CUDA the covariances live on the device, where the prepare kernel advances them.
                 DeviceSteps.WriteCovariances(covariances);
                 cudaKernel = KalmanKernels.CreateCuda(CudaContext!, DeviceSteps);
-                cudaKernel.Bind(FlatGradientsAddress, TensorAddress.OfFloat32(estimates), ElementCount);
+                cudaKernel.Bind(FlatGradientsAddress, estimatesAddress, ElementCount);
             }
         }
         catch
@@ -84,13 +86,14 @@ public sealed class KalmanFilter : GradientFilter
     {
         // Every parameter of a run has been filtered equally often, so they share one covariance.
         KalmanStep step = Settings.Next(covariances[run.First]);
-        kernel!.Filter(run.Offset, run.Length, step.Constants);
+        if (FusedAdam is { } adam) adam.Kernel.Step(run.Offset, run.Length, estimatesAddress, step.Constants, adam.At(run.StepsBefore + 1));
+        else kernel!.Filter(run.Offset, run.Length, step.Constants);
         Array.Fill(covariances, step.NextCovariance, run.First, run.End - run.First);
     }
 
     private protected override void FilterRunOnDevice(DeviceRun run) => cudaKernel!.Filter(run, Settings);
 
-    private protected override string Kind => "kalman";
+    internal override string Kind => "kalman";
 
     private protected override IReadOnlyDictionary<string, double> Hyperparameters => new Dictionary<string, double>
     {
@@ -126,7 +129,7 @@ public sealed class KalmanFilter : GradientFilter
         estimates?.Dispose();
     }
 
-    private static void Validate(double process_noise, double measurement_noise, double lamb)
+    internal static void Validate(double process_noise, double measurement_noise, double lamb)
     {
         if (!(process_noise >= 0 && double.IsFinite(process_noise)))
             throw new ArgumentOutOfRangeException(nameof(process_noise), process_noise, $"Invalid process_noise: {process_noise}; it must be finite and >= 0.");

@@ -23,6 +23,8 @@ public sealed class WindowedMeanFilter : GradientFilter
 {
     private readonly Tensor ring;
     private readonly Tensor sums;
+    private readonly nint ringAddress;
+    private readonly nint sumsAddress;
     private readonly IWindowedMeanKernel? kernel;
     private readonly WindowedMeanCudaKernel? cudaKernel;
 
@@ -49,15 +51,17 @@ public sealed class WindowedMeanFilter : GradientFilter
             // Zeroed, so a slot not yet written subtracts nothing while the window fills.
             ring = torch.zeros(window_size * ElementCount, ScalarType.Float32, FlatGradients.device);
             sums = torch.zeros(ElementCount, ScalarType.Float64, FlatGradients.device);
+            ringAddress = TensorAddress.OfFloat32(ring);
+            sumsAddress = TensorAddress.OfFloat64(sums);
             if (DeviceSteps is null)
             {
                 kernel = CreateHostKernel(WindowedMeanKernels.CreateCpu, WindowedMeanKernels.CreateIlgpu);
-                kernel.Bind(FlatGradientsAddress, TensorAddress.OfFloat32(ring), TensorAddress.OfFloat64(sums), ElementCount, window_size);
+                kernel.Bind(FlatGradientsAddress, ringAddress, sumsAddress, ElementCount, window_size);
             }
             else
             {
                 cudaKernel = WindowedMeanKernels.CreateCuda(CudaContext!, DeviceSteps);
-                cudaKernel.Bind(FlatGradientsAddress, TensorAddress.OfFloat32(ring), TensorAddress.OfFloat64(sums), ElementCount, window_size);
+                cudaKernel.Bind(FlatGradientsAddress, ringAddress, sumsAddress, ElementCount, window_size);
             }
         }
         catch
@@ -90,11 +94,16 @@ public sealed class WindowedMeanFilter : GradientFilter
 
     private WindowedMeanSettings Settings => WindowedMeanSettings.From(window_size, filter_type == WindowAggregation.Mean, lamb, warmup, trigger);
 
-    private protected override void FilterRun(ParameterRun run) => kernel!.Filter(run.Offset, run.Length, Settings.At(run.StepsBefore));
+    private protected override void FilterRun(ParameterRun run)
+    {
+        WindowedMeanConstants constants = Settings.At(run.StepsBefore);
+        if (FusedAdam is { } adam) adam.Kernel.Step(run.Offset, run.Length, ringAddress, sumsAddress, window_size, constants, adam.At(run.StepsBefore + 1));
+        else kernel!.Filter(run.Offset, run.Length, constants);
+    }
 
     private protected override void FilterRunOnDevice(DeviceRun run) => cudaKernel!.Filter(run, Settings);
 
-    private protected override string Kind => "ma";
+    internal override string Kind => "ma";
 
     private protected override IReadOnlyDictionary<string, double> Hyperparameters => new Dictionary<string, double>
     {
@@ -116,7 +125,7 @@ public sealed class WindowedMeanFilter : GradientFilter
         sums?.Dispose();
     }
 
-    private static void Validate(int window_size, double lamb, WindowAggregation filter_type)
+    internal static void Validate(int window_size, double lamb, WindowAggregation filter_type)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(window_size, 1);
         if (!double.IsFinite(lamb))

@@ -13,6 +13,16 @@ internal static class TinyMlp
         return Sequential(Linear(7, 31), ReLU(), Linear(31, 13), ReLU(), Linear(13, 3));
     }
 
+    /// <summary>
+    /// Two linear layers and no activation: a model whose training is not chaotic, so two trajectories that round
+    /// differently drift apart only by their rounding, where a ReLU network amplifies an ulp into a flipped unit.
+    /// </summary>
+    public static Module<Tensor, Tensor> CreateLinear(long seed = 0)
+    {
+        torch.manual_seed(seed);
+        return Sequential(Linear(7, 31), Linear(31, 3));
+    }
+
     public static (Tensor Inputs, Tensor Targets) Data(long seed = 1)
     {
         var generator = new torch.Generator((ulong)seed);

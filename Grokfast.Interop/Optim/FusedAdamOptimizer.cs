@@ -1,0 +1,301 @@
+using Grokfast.Bridge;
+using Grokfast.Checkpoints;
+using Grokfast.Filters;
+using Grokfast.Kernels.Adam;
+using Grokfast.Kernels.Backends;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+using static TorchSharp.torch.optim;
+
+namespace Grokfast.Optim;
+
+/// <summary>
+/// Adam or AdamW with an optional Grokfast filter, fused: one pass over every parameter per step reads the gradient, the
+/// filter's state, the parameter and both moments once and writes all but the gradient once. Gradients and parameters
+/// are views of two flat buffers laid out alike, so the pass is one elementwise sweep of the whole model.
+/// </summary>
+/// <remarks>
+/// <para>A TorchSharp optimizer: <see cref="step"/>, <see cref="zero_grad"/>, one parameter group whose learning rate a
+/// learning-rate scheduler reads and sets, <see cref="IBetas"/> for schedulers that cycle momentum.</para>
+/// <para>After a step <c>p.grad</c> still holds the raw gradient: the filtered one goes straight into the update and is
+/// not written back. A step whose gradients hold a NaN or ±Inf is skipped whole — parameters, moments, the filter's
+/// state and the step counts untouched — and reported by <see cref="LastStepSkipped"/>.</para>
+/// <para>Runs on the CPU (the vectorised, multi-threaded twin of the ILGPU kernels) in this release.</para>
+/// </remarks>
+public abstract class FusedAdamOptimizer : Optimizer, IBetas
+{
+    private static readonly string[] AdamHyperparameters = ["lr", "beta1", "beta2", "eps", "weight_decay"];
+
+    private readonly GradientFilter filter;
+    private readonly FlatParameterBuffer? parameterBuffer;
+    private readonly Tensor? exp_avg;
+    private readonly Tensor? exp_avg_sq;
+    private readonly FusedAdamPass? pass;
+    private readonly ParamGroup group;
+    private readonly bool decoupled;
+    private double beta1;
+    private double beta2;
+    private bool disposed;
+
+    /// <summary>Checks every hyperparameter, then builds the filter, the flat parameter buffer and the moments (released again if a later part fails).</summary>
+    private protected FusedAdamOptimizer(Module module, double lr, double beta1, double beta2, double eps, double weight_decay, bool decoupled,
+        GrokfastFilter? grokfast, KernelBackend backend, bool skip_non_finite)
+        : base(IntPtr.Zero)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        Validate(lr, beta1, beta2, eps, weight_decay);
+        if (backend is not (KernelBackend.Auto or KernelBackend.Cpu))
+            throw new NotSupportedException($"The fused optimizer runs on the CPU in this release; backend {backend} is not supported. " +
+                "Elsewhere use a Grokfast filter followed by torch.optim.Adam or AdamW.");
+        this.decoupled = decoupled;
+        this.beta1 = beta1;
+        this.beta2 = beta2;
+        this.eps = eps;
+        this.weight_decay = weight_decay;
+        this.grokfast = grokfast;
+        filter = grokfast?.Create(module, backend, skip_non_finite) ?? new UnfilteredGradients(module, backend, skip_non_finite);
+        group = new ParamGroup
+        {
+            Parameters = filter.Parameters.Select(p => p.Parameter).ToArray(),
+            Options = new OptimizerOptions { LearningRate = lr, InitialLearningRate = lr },
+        };
+        _parameter_groups = [group];
+        try
+        {
+            if (filter.Backend != KernelBackend.Cpu)
+                throw new NotSupportedException($"The model's parameters are on {filter.Parameters[0].Parameter.device}; the fused optimizer runs on the CPU in this release. " +
+                    "Elsewhere use a Grokfast filter followed by torch.optim.Adam or AdamW.");
+            parameterBuffer = new FlatParameterBuffer(filter.Parameters, filter.ElementCount, torch.CPU);
+            exp_avg = torch.zeros(filter.ElementCount, ScalarType.Float32);
+            exp_avg_sq = torch.zeros(filter.ElementCount, ScalarType.Float32);
+            var kernel = new FusedAdamCpuKernel();
+            kernel.Bind(filter.FlatGradientsAddress, parameterBuffer.Address, TensorAddress.OfFloat32(exp_avg), TensorAddress.OfFloat32(exp_avg_sq), filter.ElementCount);
+            pass = new FusedAdamPass(kernel, Settings(lr));
+            filter.FusedAdam = pass;
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The filter that runs inside the step, or null for a plain fused Adam/AdamW.</summary>
+    public GrokfastFilter? grokfast { get; }
+
+    /// <summary>Added to the denominator.</summary>
+    public double eps { get; private set; }
+
+    /// <summary>Weight decay: an L2 term added to the gradient (Adam) or a decay of the parameter (AdamW).</summary>
+    public double weight_decay { get; private set; }
+
+    /// <summary>The learning rate of the one parameter group (what a scheduler sets).</summary>
+    public double lr
+    {
+        get => group.LearningRate;
+        set
+        {
+            Validate(value, beta1, beta2, eps, weight_decay);
+            group.LearningRate = value;
+        }
+    }
+
+    /// <summary>The decays of the first and second moments, each in [0, 1).</summary>
+    public (double, double) Betas
+    {
+        get => (beta1, beta2);
+        set
+        {
+            Validate(lr, value.Item1, value.Item2, eps, weight_decay);
+            (beta1, beta2) = value;
+        }
+    }
+
+    /// <summary>The backend the fused pass runs on.</summary>
+    public KernelBackend Backend => filter.Backend;
+
+    /// <summary>Steps taken so far (skipped steps not counted).</summary>
+    public long StepCount => filter.StepCount;
+
+    /// <summary>Steps skipped so far because a gradient held a NaN or ±Inf.</summary>
+    public long SkippedStepCount => filter.SkippedStepCount;
+
+    /// <summary>True when the last <see cref="step"/> found a non-finite gradient and changed nothing.</summary>
+    public bool LastStepSkipped => filter.LastStepSkipped;
+
+    /// <summary>Whether a step whose gradients hold a NaN or ±Inf is skipped whole (on by default; see <see cref="GradientFilter.SkipNonFinite"/>).</summary>
+    public bool SkipNonFinite
+    {
+        get => filter.SkipNonFinite;
+        set => filter.SkipNonFinite = value;
+    }
+
+    /// <summary>Trainable parameters (elements) the optimizer updates.</summary>
+    public long ElementCount => filter.ElementCount;
+
+    /// <summary>
+    /// One fused step over every parameter that has a gradient: the filter (if any) and Adam/AdamW in one pass. A
+    /// parameter without a gradient is left out, its state and step count unchanged, as <c>torch.optim.Adam</c> does.
+    /// </summary>
+    /// <param name="closure">Optional: re-evaluates the model and returns the loss, which the step then returns.</param>
+    public override Tensor step(Func<Tensor>? closure = null)
+    {
+        ThrowIfDisposed();
+        Tensor? loss = null;
+        if (closure is not null)
+        {
+            using (torch.enable_grad()) loss = closure();
+        }
+        double rate = group.LearningRate;
+        if (!(rate >= 0 && double.IsFinite(rate)))
+            throw new InvalidOperationException($"Invalid learning rate: {rate}; lr must be finite and >= 0 (it was set through the parameter group).");
+        pass!.Settings = Settings(rate);
+        parameterBuffer!.Refresh();
+        filter.step();
+        return loss!;
+    }
+
+    /// <summary>Zeroes every gradient in place, in one pass over the flat gradient buffer (the gradients stay its views).</summary>
+    public override void zero_grad()
+    {
+        ThrowIfDisposed();
+        filter.ZeroGradients();
+    }
+
+    /// <summary>The parameters the optimizer updates, in the flat buffers' order.</summary>
+    public override IEnumerable<Parameter> parameters() => group.Parameters;
+
+    /// <summary>Not supported: one parameter group covers the model.</summary>
+    public override void add_param_group(ParamGroup param_group) =>
+        throw new NotSupportedException("The fused optimizer has one parameter group, covering the model's trainable parameters.");
+
+    /// <summary>Copies of the state tensors by name, flat in the parameters' order: exp_avg, exp_avg_sq and the filter's. The caller owns the copies.</summary>
+    public IReadOnlyDictionary<string, Tensor> state()
+    {
+        ThrowIfDisposed();
+        var copies = new Dictionary<string, Tensor>(filter.state());
+        using (torch.no_grad())
+        {
+            copies[nameof(exp_avg)] = exp_avg!.clone().DetachFromDisposeScope();
+            copies[nameof(exp_avg_sq)] = exp_avg_sq!.clone().DetachFromDisposeScope();
+        }
+        return copies;
+    }
+
+    /// <summary>
+    /// A snapshot of the optimizer's whole state — Adam's hyperparameters, the moments, the step counts and the filter's
+    /// state — in the filters' checkpoint format (kind <c>adam+ema</c>, <c>adamw+none</c>, …).
+    /// </summary>
+    public GradientFilterState state_dict()
+    {
+        ThrowIfDisposed();
+        GradientFilterState inner = filter.state_dict();
+        var hyperparameters = new Dictionary<string, double>(inner.Hyperparameters)
+        {
+            ["lr"] = lr, ["beta1"] = beta1, ["beta2"] = beta2, ["eps"] = eps, ["weight_decay"] = weight_decay,
+        };
+        var buffers = new Dictionary<string, byte[]>(inner.Buffers)
+        {
+            [nameof(exp_avg)] = TensorBytes.Read(exp_avg!), [nameof(exp_avg_sq)] = TensorBytes.Read(exp_avg_sq!),
+        };
+        return new GradientFilterState(Kind, hyperparameters, inner.StepCount, inner.Parameters, buffers);
+    }
+
+    /// <summary>
+    /// Restores a state from <see cref="state_dict"/>. Adam's hyperparameters (lr, betas, eps, weight decay) are taken from
+    /// it, as <c>torch.optim</c> restores its parameter groups; another optimizer or filter kind, other filter
+    /// hyperparameters or another model throws <see cref="ArgumentException"/> and leaves this optimizer as it was.
+    /// </summary>
+    public void load_state_dict(GradientFilterState state)
+    {
+        ThrowIfDisposed();
+        ArgumentNullException.ThrowIfNull(state);
+        if (state.Kind != Kind)
+            throw new ArgumentException($"The checkpoint holds the state of {state.Kind}; this optimizer is {Kind}.", nameof(state));
+        foreach (string name in AdamHyperparameters)
+        {
+            if (!state.Hyperparameters.ContainsKey(name))
+                throw new ArgumentException($"The checkpoint records no {name}.", nameof(state));
+        }
+        double[] saved = AdamHyperparameters.Select(name => state.Hyperparameters[name]).ToArray();
+        try
+        {
+            Validate(saved[0], saved[1], saved[2], saved[3], saved[4]);
+        }
+        catch (ArgumentOutOfRangeException error)
+        {
+            throw new ArgumentException($"The checkpoint's Adam hyperparameters are out of range: {error.Message}", nameof(state), error);
+        }
+        long momentBytes = TensorBytes.Length(exp_avg!);
+        foreach (string name in new[] { nameof(exp_avg), nameof(exp_avg_sq) })
+        {
+            if (!state.Buffers.TryGetValue(name, out byte[]? bytes) || bytes.Length != momentBytes)
+                throw new ArgumentException($"The checkpoint's state buffer '{name}' is missing or not {momentBytes} bytes long.", nameof(state));
+        }
+        var inner = new GradientFilterState(filter.Kind,
+            state.Hyperparameters.Where(h => !AdamHyperparameters.Contains(h.Key)).ToDictionary(),
+            state.StepCount, state.Parameters,
+            state.Buffers.Where(b => b.Key is not (nameof(exp_avg) or nameof(exp_avg_sq))).ToDictionary());
+        // The filter checks the model and its own part before changing anything; after it, nothing left can fail.
+        filter.load_state_dict(inner);
+        TensorBytes.Write(exp_avg!, state.Buffers[nameof(exp_avg)]);
+        TensorBytes.Write(exp_avg_sq!, state.Buffers[nameof(exp_avg_sq)]);
+        group.LearningRate = saved[0];
+        (beta1, beta2, eps, weight_decay) = (saved[1], saved[2], saved[3], saved[4]);
+    }
+
+    /// <summary>Saves the state to <paramref name="path"/> (written to a temporary file, then moved into place).</summary>
+    public void save(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        string temporary = path + ".partial";
+        using (FileStream file = File.Create(temporary)) state_dict().Save(file);
+        File.Move(temporary, path, overwrite: true);
+    }
+
+    /// <summary>Loads a state saved by <see cref="save"/>; see <see cref="load_state_dict"/> for what is refused.</summary>
+    public void load(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        using FileStream file = File.OpenRead(path);
+        load_state_dict(GradientFilterState.Load(file));
+    }
+
+    /// <summary>Frees the moments, the filter and the buffers; the parameters keep their values and gradients.</summary>
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing && !disposed)
+        {
+            disposed = true;
+            filter.FusedAdam = null;
+            filter.Dispose();
+            exp_avg?.Dispose();
+            exp_avg_sq?.Dispose();
+            // The parameters stay views of the flat buffer: they keep its storage alive through their own references.
+            parameterBuffer?.Dispose();
+        }
+        base.Dispose(disposing);
+    }
+
+    private string Kind => $"{(decoupled ? "adamw" : "adam")}+{filter.Kind}";
+
+    private AdamSettings Settings(double rate) => new(rate, beta1, beta2, eps, weight_decay, decoupled);
+
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(disposed, this);
+
+    private static void Validate(double lr, double beta1, double beta2, double eps, double weight_decay)
+    {
+        if (!(lr >= 0 && double.IsFinite(lr)))
+            throw new ArgumentOutOfRangeException(nameof(lr), lr, $"Invalid learning rate: {lr}; lr must be finite and >= 0.");
+        if (!(beta1 >= 0 && beta1 < 1))
+            throw new ArgumentOutOfRangeException(nameof(beta1), beta1, $"Invalid beta1: {beta1}; beta1 must be in [0, 1).");
+        if (!(beta2 >= 0 && beta2 < 1))
+            throw new ArgumentOutOfRangeException(nameof(beta2), beta2, $"Invalid beta2: {beta2}; beta2 must be in [0, 1).");
+        if (!(eps >= 0 && double.IsFinite(eps)))
+            throw new ArgumentOutOfRangeException(nameof(eps), eps, $"Invalid eps: {eps}; eps must be finite and >= 0.");
+        if (!(weight_decay >= 0 && double.IsFinite(weight_decay)))
+            throw new ArgumentOutOfRangeException(nameof(weight_decay), weight_decay, $"Invalid weight_decay: {weight_decay}; weight_decay must be finite and >= 0.");
+    }
+}
