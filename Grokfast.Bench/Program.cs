@@ -12,7 +12,9 @@ root.Subcommands.Add(ReplayCommand.Create());
 root.Subcommands.Add(MicroCommand.Create());
 root.Subcommands.Add(GpuCheckCommand.Create());
 // With no verb, run the main job: the grokking session with its defaults.
-root.SetAction(_ => GrokCommand.Run(GrokCommand.DefaultRuns, seed: 0, new TorchSharp.torch.Device(TorchSharp.torch.cuda.is_available() ? "cuda" : "cpu"), Path.Combine("out", "grok")));
+string defaultDevice = TorchSharp.torch.cuda.is_available() ? "cuda" : "cpu";
+root.SetAction(_ => GrokCommand.Run(GrokCommand.DefaultRuns, seed: 0, new TorchSharp.torch.Device(defaultDevice), GrokCommand.DefaultOptimizerOn(defaultDevice),
+    Path.Combine("out", "grok")));
 
 ParseResult parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)

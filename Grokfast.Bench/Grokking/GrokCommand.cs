@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Grokfast.Bench.Replay;
 using Grokfast.Bench.Support;
 using Spectre.Console;
 using TorchSharp;
@@ -45,14 +46,20 @@ internal static class GrokCommand
         var windowSize = new Option<int?>("--window-size") { Description = "MA window (default: the paper's 100)." };
         var processNoise = new Option<double?>("--process-noise") { Description = "Kalman Q (default: 1e-4)." };
         var measurementNoise = new Option<double?>("--measurement-noise") { Description = "Kalman R (default: 1e-2)." };
+        var optimizer = new Option<string?>("--optimizer")
+        {
+            Description = "fused: the filter and Adam in one pass (GrokfastAdam; CPU only in this release); torch: the filter's step, then TorchSharp's Adam (default: fused on cpu, torch on cuda).",
+        };
+        optimizer.AcceptOnlyFromAmong("fused", "torch");
         steps.Validators.Add(r =>
         {
             if (r.GetValueOrDefault<int?>() is < 1) r.AddError("--steps must be at least 1.");
         });
         var command = new Command("grok", "Reproduce the paper's grokking speed-up on x·y mod 97 with each filter and a baseline.")
         {
-            filter, steps, seed, output, device, weightDecay, alpha, lamb, windowSize, processNoise, measurementNoise,
+            filter, steps, seed, output, device, optimizer, weightDecay, alpha, lamb, windowSize, processNoise, measurementNoise,
         };
+
         command.SetAction(parse =>
         {
             string chosen = parse.GetValue(filter)!;
@@ -70,18 +77,34 @@ internal static class GrokCommand
                     MeasurementNoise = parse.GetValue(measurementNoise) ?? r.Filter.MeasurementNoise,
                 },
             });
-            return Run(runs.ToList(), parse.GetValue(seed), new Device(parse.GetValue(device)!), parse.GetValue(output)!.FullName);
+            string deviceName = parse.GetValue(device)!;
+            if (parse.GetValue(optimizer) == "fused" && deviceName != "cpu")
+            {
+                Console.Error.WriteLine("--optimizer fused runs on the CPU in this release; on cuda use --optimizer torch.");
+                return ReplayCommand.BadInput;
+            }
+            GrokOptimizer path = parse.GetValue(optimizer) switch
+            {
+                "fused" => GrokOptimizer.Fused,
+                "torch" => GrokOptimizer.Torch,
+                _ => DefaultOptimizerOn(deviceName),
+            };
+            return Run(runs.ToList(), parse.GetValue(seed), new Device(deviceName), path, parse.GetValue(output)!.FullName);
         });
         return command;
     }
 
+    /// <summary>The fused optimizer where it runs (the CPU in this release), else the filter followed by TorchSharp's Adam.</summary>
+    public static GrokOptimizer DefaultOptimizerOn(string deviceType) => deviceType == "cpu" ? GrokOptimizer.Fused : GrokOptimizer.Torch;
+
     /// <summary>Runs the session and writes its files; returns the process exit code.</summary>
-    public static int Run(IReadOnlyList<GrokRunSettings> runs, int seed, Device device, string outputFolder)
+    public static int Run(IReadOnlyList<GrokRunSettings> runs, int seed, Device device, GrokOptimizer path, string outputFolder)
     {
         string machine = MachineInfo.Describe();
         // Where output is not a terminal Spectre assumes 80 columns; the summary table needs more.
         if (!AnsiConsole.Profile.Capabilities.Interactive) AnsiConsole.Profile.Width = 120;
-        AnsiConsole.MarkupLine($"[bold]Grokfast.NET[/] — x·y mod {ModularMultiplication.Modulus}, {device.type} ({Markup.Escape(machine)}), seed {seed}");
+        AnsiConsole.MarkupLine($"[bold]Grokfast.NET[/] — x·y mod {ModularMultiplication.Modulus}, {device.type} ({Markup.Escape(machine)}), seed {seed}, " +
+            (path == GrokOptimizer.Fused ? "fused optimizer (filter + Adam in one pass)" : "filter, then TorchSharp's Adam"));
         var results = new List<GrokRunResult>();
         if (AnsiConsole.Profile.Capabilities.Interactive)
         {
@@ -94,7 +117,7 @@ internal static class GrokCommand
                     {
                         ProgressTask task = tasks[run.Name];
                         task.StartTask();
-                        results.Add(GrokTrainer.Run(run, seed, device, e =>
+                        results.Add(GrokTrainer.Run(run, seed, device, path, e =>
                         {
                             task.Value = Math.Min(e.Step, run.Steps);
                             task.Description = Describe(run.Name, e);
@@ -108,7 +131,7 @@ internal static class GrokCommand
         {
             // No live display where output is not a terminal (CI, pipes): a line every 50 epochs instead.
             foreach (GrokRunSettings run in runs)
-                results.Add(GrokTrainer.Run(run, seed, device, e =>
+                results.Add(GrokTrainer.Run(run, seed, device, path, e =>
                 {
                     if (e.Epoch % 50 == 0 || e.Step >= run.Steps) Console.WriteLine(Describe(run.Name, e));
                 }));
@@ -128,8 +151,8 @@ internal static class GrokCommand
     {
         var table = new Table().Border(TableBorder.Minimal)
             .Title("Steps to 95 % validation accuracy, beside the paper (arXiv 2405.20233)")
-            .Caption("wd: weight decay; filter: the filter's share of the step time");
-        foreach (string column in new[] { "run", "wd", "95% val", "paper", "99% train", "final val", "wall s", "ms/step", "filter" })
+            .Caption("wd: weight decay; opt.: the share of the step time spent filtering and updating (the fused step, or the filter's step plus Adam's)");
+        foreach (string column in new[] { "run", "wd", "95% val", "paper", "99% train", "final val", "wall s", "ms/step", "opt." })
             table.AddColumn(column == "run" ? new TableColumn(column) : new TableColumn(column).RightAligned());
         foreach (GrokRunResult r in results)
         {
@@ -142,7 +165,7 @@ internal static class GrokCommand
                 Invariant($"{r.FinalValidAccuracy:P1}"),
                 Invariant($"{r.WallSeconds:F0}"),
                 Invariant($"{r.MeanStepMilliseconds:F1}"),
-                Invariant($"{r.FilterShare:P1}"));
+                Invariant($"{r.OptimizerShare:P1}"));
         }
         return table;
     }

@@ -50,7 +50,8 @@ internal static class GrokReport
                 final_val_acc = r.FinalValidAccuracy,
                 wall_s = r.WallSeconds,
                 mean_step_ms = r.MeanStepMilliseconds,
-                filter_share = r.FilterShare,
+                optimizer = r.Optimizer.ToString().ToLowerInvariant(),
+                optimizer_share = r.OptimizerShare,
             }),
         };
         File.WriteAllText(path, JsonSerializer.Serialize(summary, Indented));

@@ -1,6 +1,9 @@
 namespace Grokfast.Bench.Grokking;
 
-/// <summary>What one run achieved, for the summary table and summary.json.</summary>
+/// <summary>
+/// What one run achieved, for the summary table and summary.json. <c>OptimizerShare</c> is the share of the step time
+/// spent filtering and updating: the fused step, or the filter's <c>step()</c> plus Adam's.
+/// </summary>
 internal sealed record GrokRunResult(
     GrokRunSettings Settings,
     int StepsRun,
@@ -9,6 +12,7 @@ internal sealed record GrokRunResult(
     double FinalTrainAccuracy,
     double FinalValidAccuracy,
     double WallSeconds,
-    double FilterShare,
+    GrokOptimizer Optimizer,
+    double OptimizerShare,
     double MeanStepMilliseconds,
     IReadOnlyList<GrokEvaluation> Evaluations);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Grokfast.Filters;
+using Grokfast.Optim;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -10,7 +11,8 @@ namespace Grokfast.Bench.Grokking;
 /// The paper's training loop (its main.py), step for step: each epoch shuffles the training half and
 /// walks it in batches of 512; per batch, forward, cross-entropy on the answer, <c>backward()</c>, the
 /// filter, Adam (lr 1e-3, betas 0.9/0.98) and a linear warm-up of the learning rate over the first ten
-/// updates; after each epoch, loss and accuracy on the whole validation half.
+/// updates; after each epoch, loss and accuracy on the whole validation half. The filter and Adam run fused in one
+/// pass (<see cref="GrokfastAdam"/>) or as the filter's step followed by TorchSharp's Adam (<see cref="GrokOptimizer"/>).
 /// </summary>
 internal static class GrokTrainer
 {
@@ -18,23 +20,25 @@ internal static class GrokTrainer
     public const double LearningRate = 1e-3;
 
     /// <summary>Runs <paramref name="settings"/> and reports each epoch's evaluation to <paramref name="onEvaluation"/>.</summary>
-    public static GrokRunResult Run(GrokRunSettings settings, int seed, Device device, Action<GrokEvaluation> onEvaluation)
+    public static GrokRunResult Run(GrokRunSettings settings, int seed, Device device, GrokOptimizer path, Action<GrokEvaluation> onEvaluation)
     {
         using var outer = torch.NewDisposeScope();
         // Same seed, so every run starts from the same weights and the same split, as the paper's runs do.
         torch.manual_seed(seed);
         using var model = new GrokkingTransformer(ModularMultiplication.Vocabulary).to(device);
         using var data = new ModularMultiplication(device);
-        using var optimizer = torch.optim.Adam(model.parameters(), LearningRate, beta1: 0.9, beta2: 0.98, weight_decay: settings.WeightDecay);
+        using optim.Optimizer optimizer = path == GrokOptimizer.Fused
+            ? new GrokfastAdam(model, LearningRate, beta1: 0.9, beta2: 0.98, weight_decay: settings.WeightDecay, grokfast: settings.Filter?.Fused())
+            : torch.optim.Adam(model.parameters(), LearningRate, beta1: 0.9, beta2: 0.98, weight_decay: settings.WeightDecay);
         // The paper's schedule: factor update/10 for the first ten updates (0 for the very first), then 1.
         var warmup = torch.optim.lr_scheduler.LambdaLR(optimizer, update => update > 10 ? 1.0 : update / 10.0);
-        using GradientFilter? filter = settings.Filter?.Create(model);
+        using GradientFilter? filter = path == GrokOptimizer.Torch ? settings.Filter?.Create(model) : null;
 
         var evaluations = new List<GrokEvaluation>();
         int stepsPerEpoch = (int)((data.TrainCount + BatchSize - 1) / BatchSize);
         int epochs = (settings.Steps + stepsPerEpoch - 1) / stepsPerEpoch;
         int step = 0;
-        long filterTicks = 0, stepTicks = 0;
+        long optimizerTicks = 0, stepTicks = 0;
         var clock = Stopwatch.StartNew();
         for (int epoch = 1; epoch <= epochs; epoch++)
         {
@@ -55,13 +59,10 @@ internal static class GrokTrainer
                     Tensor loss = functional.cross_entropy(logits, batchLabels);
                     optimizer.zero_grad();
                     loss.backward();
-                    if (filter is not null)
-                    {
-                        long filterStart = Stopwatch.GetTimestamp();
-                        filter.step();
-                        filterTicks += Stopwatch.GetTimestamp() - filterStart;
-                    }
+                    long optimizerStart = Stopwatch.GetTimestamp();
+                    filter?.step();
                     optimizer.step();
+                    optimizerTicks += Stopwatch.GetTimestamp() - optimizerStart;
                     warmup.step();
                     stepTicks += Stopwatch.GetTimestamp() - stepStart;
                     step++;
@@ -81,7 +82,7 @@ internal static class GrokTrainer
             evaluations.FirstOrDefault(e => e.ValidAccuracy >= 0.95)?.Step,
             evaluations.FirstOrDefault(e => e.TrainAccuracy >= 0.99)?.Step,
             evaluations[^1].TrainAccuracy, evaluations[^1].ValidAccuracy, clock.Elapsed.TotalSeconds,
-            stepTicks == 0 ? 0 : (double)filterTicks / stepTicks,
+            path, stepTicks == 0 ? 0 : (double)optimizerTicks / stepTicks,
             Stopwatch.GetElapsedTime(0, stepTicks).TotalMilliseconds / Math.Max(1, step),
             evaluations);
     }

@@ -1,4 +1,5 @@
 using Grokfast.Filters;
+using Grokfast.Optim;
 using static TorchSharp.torch.nn;
 
 namespace Grokfast.Bench.Support;
@@ -44,6 +45,15 @@ internal sealed record FilterChoice(string Kind)
         "ema" => new EmaFilter(module, Alpha, LambOrDefault),
         "ma" => new WindowedMeanFilter(module, WindowSize, LambOrDefault, FilterType, Warmup, Trigger),
         "kalman" => new KalmanFilter(module, ProcessNoise, MeasurementNoise, LambOrDefault),
+        _ => throw new InvalidOperationException($"Unknown filter '{Kind}': it must be {string.Join(", ", Kinds)}."),
+    };
+
+    /// <summary>The same filter to run inside a fused optimizer; bad hyperparameters throw the filter's own <see cref="ArgumentOutOfRangeException"/>.</summary>
+    public GrokfastFilter Fused() => Kind switch
+    {
+        "ema" => GrokfastFilter.Ema(Alpha, LambOrDefault),
+        "ma" => GrokfastFilter.WindowedMean(WindowSize, LambOrDefault, FilterType, Warmup, Trigger),
+        "kalman" => GrokfastFilter.Kalman(ProcessNoise, MeasurementNoise, LambOrDefault),
         _ => throw new InvalidOperationException($"Unknown filter '{Kind}': it must be {string.Join(", ", Kinds)}."),
     };
 

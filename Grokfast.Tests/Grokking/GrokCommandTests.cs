@@ -22,12 +22,42 @@ public sealed class GrokCommandTests : IDisposable
         JsonElement[] runs = summary.RootElement.GetProperty("runs").EnumerateArray().ToArray();
         Assert.Equal(4, runs.Length);
         foreach (string field in new[] { "name", "filter", "hyperparameters", "weight_decay", "steps", "steps_to_95_val", "steps_to_99_train",
-                     "paper_steps_to_95_val", "final_train_acc", "final_val_acc", "wall_s", "mean_step_ms", "filter_share" })
+                     "paper_steps_to_95_val", "final_train_acc", "final_val_acc", "wall_s", "mean_step_ms", "optimizer", "optimizer_share" })
             Assert.True(runs[1].TryGetProperty(field, out _), $"summary.json runs lack '{field}'");
         Assert.Equal(10, runs[1].GetProperty("steps").GetInt32());
-        Assert.True(runs[1].GetProperty("filter_share").GetDouble() > 0);
-        Assert.Equal(0, runs[0].GetProperty("filter_share").GetDouble());
+        Assert.All(runs, run => Assert.Equal("fused", run.GetProperty("optimizer").GetString()));
+        Assert.All(runs, run => Assert.InRange(run.GetProperty("optimizer_share").GetDouble(), 1e-6, 1));
         Assert.True(new FileInfo(Path.Combine(folder, "curves.png")).Length > 10_000, "curves.png is missing or empty");
+    }
+
+    [Fact]
+    public void Grok_FusedAndTorchOptimizers_TrainAlikeAndReportTheirShare()
+    {
+        string fusedFolder = Path.Combine(folder, "fused"), torchFolder = Path.Combine(folder, "torch");
+
+        var fused = BenchProcess.Run("grok", "--filter", "ema", "--steps", "20", "--optimizer", "fused", "--out", fusedFolder);
+        var separate = BenchProcess.Run("grok", "--filter", "ema", "--steps", "20", "--optimizer", "torch", "--out", torchFolder);
+
+        Assert.True(fused.ExitCode == 0, fused.Error);
+        Assert.True(separate.ExitCode == 0, separate.Error);
+        JsonElement fusedRun = Runs(fusedFolder).Single(), torchRun = Runs(torchFolder).Single();
+        Assert.Equal("fused", fusedRun.GetProperty("optimizer").GetString());
+        Assert.Equal("torch", torchRun.GetProperty("optimizer").GetString());
+        Assert.InRange(torchRun.GetProperty("optimizer_share").GetDouble(), 1e-6, 1);
+        // One epoch of 20 steps: the two paths round Adam differently (kernels.md), so the losses agree closely, not exactly.
+        double fusedLoss = double.Parse(File.ReadAllLines(Path.Combine(fusedFolder, "metrics.csv"))[1].Split(',')[3], System.Globalization.CultureInfo.InvariantCulture);
+        double torchLoss = double.Parse(File.ReadAllLines(Path.Combine(torchFolder, "metrics.csv"))[1].Split(',')[3], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(torchLoss, fusedLoss, 3);
+        Assert.True(fusedRun.GetProperty("steps").GetInt32() >= 20);
+    }
+
+    [Fact]
+    public void Grok_UnknownOptimizer_FailsWithExitCode2()
+    {
+        var (exitCode, _, error) = BenchProcess.Run("grok", "--optimizer", "sgd", "--out", folder);
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("sgd", error, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -37,6 +67,12 @@ public sealed class GrokCommandTests : IDisposable
 
         Assert.Equal(2, exitCode);
         Assert.Contains("sgd", error, StringComparison.Ordinal);
+    }
+
+    private static JsonElement[] Runs(string runFolder)
+    {
+        using JsonDocument summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(runFolder, "summary.json")));
+        return summary.RootElement.GetProperty("runs").EnumerateArray().Select(run => run.Clone()).ToArray();
     }
 
     public void Dispose() => Directory.Delete(folder, recursive: true);
