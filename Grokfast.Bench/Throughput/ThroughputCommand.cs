@@ -5,7 +5,7 @@ using Grokfast.Bench.Support;
 
 namespace Grokfast.Bench.Throughput;
 
-/// <summary>The <c>throughput</c> verb: a quick side-by-side timing of each fused filter.</summary>
+/// <summary>The <c>throughput</c> verb: a quick side-by-side timing of each fused filter and of the fused optimizer.</summary>
 internal static class ThroughputCommand
 {
     public static Command Create()
@@ -13,7 +13,7 @@ internal static class ThroughputCommand
         var elements = new Option<long>("--elements") { Description = "Gradient elements, spread evenly over the tensors.", DefaultValueFactory = _ => 10_000_000 };
         var tensors = new Option<int>("--tensors") { Description = "Parameter tensors the elements are spread over.", DefaultValueFactory = _ => 20 };
         var json = new Option<bool>("--json") { Description = "Print the figures as one JSON object." };
-        var command = new Command("throughput", "Time each fused filter against tensor ops and a plain copy of the same bytes.") { elements, tensors, json };
+        var command = new Command("throughput", "Time each fused filter against tensor ops and a plain copy of the same bytes, and the fused optimizer against the filter followed by TorchSharp's Adam.") { elements, tensors, json };
         elements.Validators.Add(result =>
         {
             if (result.GetValueOrDefault<long>() < 1) result.AddError("--elements must be at least 1.");
@@ -35,6 +35,7 @@ internal static class ThroughputCommand
         }
         NativeHeap.ReturnLargeBlocksToTheSystem();
         var filters = FilterVersions.All.ToDictionary(f => f.Name, f => FilterMeasurement.Measure(f, elements, tensors));
+        var optimizers = OptimizerMeasurement.Filters.ToDictionary(f => f, f => OptimizerMeasurement.Measure(f, elements, tensors));
         string machine = MachineInfo.Describe();
         if (json)
         {
@@ -59,6 +60,17 @@ internal static class ThroughputCommand
                     rmw_gbps = f.Value.ReadModifyWriteGBps,
                     bandwidth_ratio_rmw = f.Value.ReadModifyWriteRatio,
                 }),
+                optimizers = optimizers.ToDictionary(o => o.Key, o => new
+                {
+                    fused_ms = o.Value.FusedMs,
+                    separate_ms = o.Value.SeparateMs,
+                    speedup_vs_separate = o.Value.SpeedupVsSeparate,
+                    bytes_per_element = o.Value.BytesPerElement,
+                    fused_gbps = o.Value.FusedGBps,
+                    rmw_ms = o.Value.ReadModifyWriteMs,
+                    rmw_gbps = o.Value.ReadModifyWriteGBps,
+                    bandwidth_ratio_rmw = o.Value.ReadModifyWriteRatio,
+                }),
             };
             Console.WriteLine(JsonSerializer.Serialize(report));
             return 0;
@@ -69,6 +81,13 @@ internal static class ThroughputCommand
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{name,-6}  {t.FusedMs,8:F2}  {t.FusedGBps,5:F1}  {t.FusedUnguardedMs,11:F2}  {t.GuardCost,5:P0}  {t.LiteralMs,10:F2}  {t.InPlaceMs,11:F2}  {t.CopyMs,7:F2}  {t.CopyGBps,9:F1}  {t.SpeedupVsLiteral,9:F1}x  {t.SpeedupVsInPlace,10:F1}x  {t.BandwidthRatio,9:F2}x  {t.ReadModifyWriteGBps,8:F1}  {t.ReadModifyWriteRatio,8:F2}x"));
+        }
+        Console.WriteLine();
+        Console.WriteLine("Adam + filter  fused ms  separate ms  vs separate  B/elem  fused GB/s  rmw GB/s  fused/rmw   (separate: the filter's step(), then TorchSharp's Adam.step())");
+        foreach ((string name, OptimizerThroughput o) in optimizers)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{name,-13}  {o.FusedMs,8:F2}  {o.SeparateMs,11:F2}  {o.SpeedupVsSeparate,10:F1}x  {o.BytesPerElement,6}  {o.FusedGBps,10:F1}  {o.ReadModifyWriteGBps,8:F1}  {o.ReadModifyWriteRatio,8:F2}x"));
         }
         return 0;
     }

@@ -1,4 +1,5 @@
 using Grokfast.Bridge;
+using Grokfast.Kernels.Adam;
 using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.Backends.Cuda;
 using Grokfast.Kernels.Ema;
@@ -82,6 +83,8 @@ public sealed class EmaFilter : GradientFilter
     private protected override void FilterRunOnDevice(DeviceRun run) => cudaKernel!.Filter(run, Settings);
 
     internal override string Kind => "ema";
+
+    internal override int FusedAdamBytesPerElement => EmaAdamKernels.BytesPerElement;
 
     private protected override IReadOnlyDictionary<string, double> Hyperparameters =>
         new Dictionary<string, double> { [nameof(alpha)] = alpha, [nameof(lamb)] = lamb };

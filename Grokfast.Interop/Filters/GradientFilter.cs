@@ -284,6 +284,9 @@ public abstract class GradientFilter : IDisposable
     /// <summary>Queues the CUDA step of one run: its constants derived on the device, then the pass.</summary>
     private protected abstract void FilterRunOnDevice(DeviceRun run);
 
+    /// <summary>Bytes the filter's step fused with Adam's moves per parameter element (see <see cref="FusedAdamOptimizer.BytesPerElement"/>).</summary>
+    internal abstract int FusedAdamBytesPerElement { get; }
+
     /// <summary>The filter's kind as checkpoints name it: ema, ma or kalman.</summary>
     internal abstract string Kind { get; }
 

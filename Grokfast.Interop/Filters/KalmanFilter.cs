@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Grokfast.Bridge;
+using Grokfast.Kernels.Adam;
 using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.Backends.Cuda;
 using Grokfast.Kernels.Kalman;
@@ -94,6 +95,8 @@ public sealed class KalmanFilter : GradientFilter
     private protected override void FilterRunOnDevice(DeviceRun run) => cudaKernel!.Filter(run, Settings);
 
     internal override string Kind => "kalman";
+
+    internal override int FusedAdamBytesPerElement => KalmanAdamKernels.BytesPerElement;
 
     private protected override IReadOnlyDictionary<string, double> Hyperparameters => new Dictionary<string, double>
     {

@@ -1,4 +1,5 @@
 using Grokfast.Bridge;
+using Grokfast.Kernels.Adam;
 using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.Backends.Cuda;
 using Grokfast.Kernels.WindowedMean;
@@ -104,6 +105,8 @@ public sealed class WindowedMeanFilter : GradientFilter
     private protected override void FilterRunOnDevice(DeviceRun run) => cudaKernel!.Filter(run, Settings);
 
     internal override string Kind => "ma";
+
+    internal override int FusedAdamBytesPerElement => WindowedMeanAdamKernels.BytesPerElement;
 
     private protected override IReadOnlyDictionary<string, double> Hyperparameters => new Dictionary<string, double>
     {

@@ -132,6 +132,12 @@ public abstract class FusedAdamOptimizer : Optimizer, IBetas
         set => filter.SkipNonFinite = value;
     }
 
+    /// <summary>
+    /// Bytes one step moves per parameter element, what bandwidth figures count: Adam alone 28 (read g, p, m, v; write
+    /// p, m, v), with the EMA or Kalman filter 36, with the windowed mean 52 (its slot and float64 sum as well).
+    /// </summary>
+    public int BytesPerElement => filter.FusedAdamBytesPerElement;
+
     /// <summary>Trainable parameters (elements) the optimizer updates.</summary>
     public long ElementCount => filter.ElementCount;
 

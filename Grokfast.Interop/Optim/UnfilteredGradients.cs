@@ -1,4 +1,5 @@
 using Grokfast.Filters;
+using Grokfast.Kernels.Adam;
 using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.Backends.Cuda;
 using static TorchSharp.torch;
@@ -21,6 +22,8 @@ internal sealed class UnfilteredGradients(Module module, KernelBackend backend, 
         throw new NotSupportedException("The fused optimizer runs on the CPU in this release.");
 
     internal override string Kind => "none";
+
+    internal override int FusedAdamBytesPerElement => AdamKernels.BytesPerElement;
 
     private protected override IReadOnlyDictionary<string, double> Hyperparameters => new Dictionary<string, double>();
 

@@ -33,6 +33,18 @@ public sealed class ThroughputCommandTests
             Assert.Equal(Field("fused_gbps") / Field("copy_gbps"), Field("bandwidth_ratio"), 1e-9);
             Assert.Equal(Field("fused_gbps") / Field("rmw_gbps"), Field("bandwidth_ratio_rmw"), 1e-9);
         }
+        foreach ((string filter, int bytesPerElement) in new[] { ("none", 28), ("ema", 36), ("ma", 52), ("kalman", 36) })
+        {
+            JsonElement figures = root.GetProperty("optimizers").GetProperty(filter);
+            double Field(string name) => figures.GetProperty(name).GetDouble();
+            foreach (string field in new[] { "fused_ms", "separate_ms", "speedup_vs_separate", "fused_gbps", "rmw_ms", "rmw_gbps", "bandwidth_ratio_rmw" })
+                Assert.True(Field(field) > 0, $"optimizers.{filter}.{field} is not positive");
+            Assert.Equal(bytesPerElement, figures.GetProperty("bytes_per_element").GetInt32());
+            Assert.Equal(Field("separate_ms") / Field("fused_ms"), Field("speedup_vs_separate"), 1e-9);
+            Assert.Equal(bytesPerElement * 20000 / (Field("fused_ms") * 1e6), Field("fused_gbps"), 1e-9);
+            Assert.Equal(bytesPerElement * 20000 / (Field("rmw_ms") * 1e6), Field("rmw_gbps"), 1e-9);
+            Assert.Equal(Field("fused_gbps") / Field("rmw_gbps"), Field("bandwidth_ratio_rmw"), 1e-9);
+        }
     }
 
     [Theory]
