@@ -21,7 +21,7 @@ internal static class MicroCommand
             // In process: a project BenchmarkDotNet generates does not import this repository's build
             // targets, so its copy of TorchSharp's native library would miss the libstdc++ fix and not load.
             string[] arguments = parse.UnmatchedTokens.Contains("--inProcess") ? [.. parse.UnmatchedTokens] : ["--inProcess", .. parse.UnmatchedTokens];
-            var summaries = BenchmarkSwitcher.FromTypes([typeof(FilterStepBenchmarks)]).Run(arguments, Config).ToList();
+            var summaries = BenchmarkSwitcher.FromTypes([typeof(FilterStepBenchmarks), typeof(OptimizerStepBenchmarks)]).Run(arguments, Config).ToList();
             bool failed = summaries.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success) || s.BenchmarksCases.Length > s.Reports.Length);
             return failed ? 1 : 0;
         });

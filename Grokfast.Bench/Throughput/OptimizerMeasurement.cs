@@ -56,7 +56,7 @@ internal static class OptimizerMeasurement
     }
 
     /// <summary>The same filter with the same hyperparameters as <see cref="FilterVersions.All"/>, to run inside the fused step.</summary>
-    private static GrokfastFilter? Fused(string filter) => filter switch
+    internal static GrokfastFilter? Fused(string filter) => filter switch
     {
         "none" => null,
         "ema" => GrokfastFilter.Ema(alpha: 0.98, lamb: 2.0),
