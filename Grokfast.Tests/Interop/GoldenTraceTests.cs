@@ -3,7 +3,6 @@ using Grokfast.Filters;
 using Grokfast.Kernels.Backends;
 using Grokfast.Tests.Support;
 using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
@@ -41,7 +40,7 @@ public sealed class GoldenTraceTests
         (float[] raw, long[] traceShape) = GoldenTraces.Gradients();
         (float[] expected, _) = GoldenTraces.Expected(name);
         int steps = (int)traceShape[0], width = (int)traceShape[1];
-        using var model = new ParameterModule(GoldenTraces.Shapes);
+        using var model = new TraceModule(GoldenTraces.Shapes);
         using GradientFilter filter = Create(name, model, backend);
         Assert.Equal(backend, filter.Backend);
         // MA sums 50 float32 gradients in the reference; our float64 sum is closer to exact, hence the wider bound.
@@ -68,33 +67,5 @@ public sealed class GoldenTraceTests
                 o.GetProperty("warmup").GetBoolean(), o.GetProperty("trigger").GetBoolean(), backend),
             _ => throw new ArgumentOutOfRangeException(nameof(name)),
         };
-    }
-
-    /// <summary>A module that is only parameters of the trace's shapes; its gradients are set from the trace.</summary>
-    private sealed class ParameterModule : Module
-    {
-        private readonly ParameterList parameterList = new();
-
-        public ParameterModule(long[][] shapes) : base(nameof(ParameterModule))
-        {
-            foreach (long[] shape in shapes) parameterList.Add(new Parameter(torch.zeros(shape)));
-            RegisterComponents();
-        }
-
-        public void SetGradients(ReadOnlySpan<float> row)
-        {
-            int offset = 0;
-            foreach (Parameter p in parameters())
-            {
-                int size = (int)p.numel();
-                using Tensor values = torch.tensor(row.Slice(offset, size).ToArray()).reshape(p.shape);
-                using Tensor? grad = p.grad;
-                if (grad is null) p.grad = values;
-                else grad.copy_(values);
-                offset += size;
-            }
-        }
-
-        public float[] Gradients() => TinyMlp.Flatten(parameters().Select(p => p.grad!));
     }
 }

@@ -1,4 +1,5 @@
 using Grokfast.Filters;
+using Grokfast.Optim;
 using Grokfast.Tests.Support;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -56,6 +57,50 @@ public sealed class ReadmeExampleTests
     }
 
     [Fact]
+    public void FusedOptimizerExample_Runs_AndLowersTheLoss()
+    {
+        torch.manual_seed(0);
+        using Tensor inputs = torch.randn(256, 10);
+        using Tensor targets = inputs.sum(1, keepdim: true);
+        float firstLoss = float.NaN, lastLoss = float.NaN;
+
+        // README-optimizer:begin
+        using var model = Sequential(Linear(10, 32), ReLU(), Linear(32, 1));
+        using var optimizer = new GrokfastAdamW(model, lr: 1e-2, weight_decay: 1e-2,
+            grokfast: GrokfastFilter.Ema(alpha: 0.98, lamb: 2.0));
+
+        for (int step = 0; step < 100; step++)
+        {
+            using var scope = torch.NewDisposeScope();
+            Tensor loss = functional.mse_loss(model.forward(inputs), targets);
+            loss.backward();
+            optimizer.step();   // the filter and AdamW in one pass over every parameter
+            optimizer.zero_grad();
+            // README-optimizer:end
+            if (step == 0) firstLoss = loss.item<float>();
+            lastLoss = loss.item<float>();
+        }
+
+        Assert.True(lastLoss < firstLoss / 10, $"loss went from {firstLoss} to {lastLoss}");
+        Assert.Equal(100, optimizer.StepCount);
+        // The filter acted: the same training without it ends elsewhere.
+        float[] filtered = TinyMlp.Flatten(model.parameters());
+        torch.manual_seed(0);
+        torch.randn(256, 10).Dispose();
+        using var plainModel = Sequential(Linear(10, 32), ReLU(), Linear(32, 1));
+        using var plainOptimizer = new GrokfastAdamW(plainModel, lr: 1e-2, weight_decay: 1e-2);
+        for (int step = 0; step < 100; step++)
+        {
+            using var scope = torch.NewDisposeScope();
+            functional.mse_loss(plainModel.forward(inputs), targets).backward();
+            plainOptimizer.step();
+            plainOptimizer.zero_grad();
+        }
+        double largest = filtered.Zip(TinyMlp.Flatten(plainModel.parameters()), (a, b) => Math.Abs(a - b)).Max();
+        Assert.True(largest > 1e-2, $"training with and without the filter ends within {largest}");
+    }
+
+    [Fact]
     public void Readme_ShowsTheGettingStartedExampleVerbatim()
     {
         string program = File.ReadAllText(Path.Combine(Repository.Root, "examples", "GettingStarted", "Program.cs"));
@@ -66,13 +111,15 @@ public sealed class ReadmeExampleTests
         Assert.Contains(example, readme.Replace("\r\n", "\n", StringComparison.Ordinal), StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void Readme_ShowsTheUsageExampleVerbatim()
+    [Theory]
+    [InlineData("README")]
+    [InlineData("README-optimizer")]
+    public void Readme_ShowsTheUsageExampleVerbatim(string marker)
     {
         string source = File.ReadAllText(Path.Combine(Repository.Root, "Grokfast.Tests", "Interop", "ReadmeExampleTests.cs"));
         string readme = File.ReadAllText(Path.Combine(Repository.Root, "README.md"));
-        int begin = source.IndexOf("// README:begin", StringComparison.Ordinal);
-        int end = source.IndexOf("            // README:end", StringComparison.Ordinal);
+        int begin = source.IndexOf($"// {marker}:begin", StringComparison.Ordinal);
+        int end = source.IndexOf($"            // {marker}:end", StringComparison.Ordinal);
         string[] lines = source[(source.IndexOf('\n', begin) + 1)..end].TrimEnd().Split('\n');
         string example = string.Join('\n', lines.Select(line => line.Length >= 8 ? line[8..] : line.TrimStart())) + "\n}";
 

@@ -307,7 +307,8 @@ public sealed class FusedAdamOptimizerTests
         optimizer.step();
     }
 
-    private static Dictionary<string, float[]> State(FusedAdamOptimizer optimizer)
+    /// <summary>Copies of the optimizer's state tensors as float32 arrays, by name.</summary>
+    internal static Dictionary<string, float[]> State(FusedAdamOptimizer optimizer)
     {
         var copies = new Dictionary<string, float[]>();
         foreach ((string name, Tensor tensor) in optimizer.state())

@@ -22,4 +22,21 @@ internal static class GoldenTraces
     public static (float[] Data, long[] Shape) Gradients() => NpyFile.ReadFloat32(Path.Combine(Folder, "grads.npy"));
 
     public static (float[] Data, long[] Shape) Expected(string name) => NpyFile.ReadFloat32(Path.Combine(Folder, $"{name}.npy"));
+
+    /// <summary>The optimizer cases: each filter (or none) followed by torch.optim.Adam or AdamW over the same gradients.</summary>
+    public static IEnumerable<string> OptimizerCaseNames =>
+        Manifest.Value.GetProperty("optimizer_cases").EnumerateArray().Select(c => c.GetProperty("name").GetString()!);
+
+    public static JsonElement OptimizerCase(string name) =>
+        Manifest.Value.GetProperty("optimizer_cases").EnumerateArray().Single(c => c.GetProperty("name").GetString() == name);
+
+    /// <summary>lr, beta1, beta2, eps and weight_decay of every optimizer case.</summary>
+    public static JsonElement Adam => Manifest.Value.GetProperty("adam");
+
+    public static int OptimizerSteps => Manifest.Value.GetProperty("optimizer_steps").GetInt32();
+
+    public static float[] OptimizerInitial() => Read(Manifest.Value.GetProperty("optimizer_initial").GetString()!);
+
+    /// <summary>A float32 array of the traces, by its file name.</summary>
+    public static float[] Read(string file) => NpyFile.ReadFloat32(Path.Combine(Folder, file)).Data;
 }

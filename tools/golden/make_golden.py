@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""Writes the golden traces Grokfast.Tests compares every fused filter with.
+"""Writes the golden traces Grokfast.Tests compares every fused filter and fused optimizer with.
 
 An independent reference: the three Grokfast filters written here per parameter with plain PyTorch
 tensor ops, in the structure of the published code (gradfilter_ema, gradfilter_ma and the Kalman
 filter of pull request #8), run over a fixed-seed sequence of gradients for a few parameters of
-awkward sizes. CI does not run this; it is here to regenerate the fixtures and to show where the
-numbers came from:
+awkward sizes; and each filter (or none) followed by torch.optim.Adam or AdamW over the same gradients,
+recording the parameters after every step and the moments and the filter's state after the last.
+CI does not run this; it is here to regenerate the fixtures and to show where the numbers came from:
 
     apt-get install python3-torch python3-numpy
     /usr/bin/python3 tools/golden/make_golden.py Grokfast.Tests/Golden
@@ -75,6 +76,71 @@ for filter_type in ("mean", "sum"):
                                       "filter_type": filter_type, "warmup": warmup, "trigger": trigger})
 
 
+OPTIMIZER_STEPS = 120
+ADAM = {"lr": 1e-2, "betas": (0.9, 0.98), "eps": 1e-8, "weight_decay": 0.01}
+OPTIMIZER_CASES = {
+    "none": (None, {}),
+    "ema": (ema_step, {"alpha": 0.98, "lamb": 2.0}),
+    "ma": (ma_step, {"window_size": 50, "lamb": 5.0, "filter_type": "mean", "warmup": True, "trigger": False}),
+    "kalman": (kalman_step, {"process_noise": 1e-4, "measurement_noise": 1e-2, "lamb": 2.0}),
+}
+
+
+def filter_state(name, state):
+    """The filter's state flat in the parameters' order, where it is comparable with ours (the MA's ring is not)."""
+    if name == "ema":
+        return torch.cat([v.reshape(-1) for v in state.values()]).numpy()
+    if name == "kalman":
+        return torch.cat([v["x"].reshape(-1) for v in state.values()]).numpy()
+    return None
+
+
+def write_optimizer_cases(out, raw, sizes, manifest):
+    initial = np.random.default_rng(1).normal(0, 0.5, size=sum(sizes)).astype(np.float32)
+    np.save(out / "optimizer_initial.npy", initial)
+    manifest["optimizer_steps"] = OPTIMIZER_STEPS
+    manifest["optimizer_initial"] = "optimizer_initial.npy"
+    manifest["adam"] = {"lr": ADAM["lr"], "beta1": ADAM["betas"][0], "beta2": ADAM["betas"][1], "eps": ADAM["eps"],
+                        "weight_decay": ADAM["weight_decay"]}
+    manifest["optimizer_cases"] = []
+    for optimizer_name, optimizer_class in (("adam", torch.optim.Adam), ("adamw", torch.optim.AdamW)):
+        for filter_name, (step, options) in OPTIMIZER_CASES.items():
+            model = nn.Module()
+            offset = 0
+            for i, (shape, size) in enumerate(zip(SHAPES, sizes)):
+                values = torch.from_numpy(initial[offset:offset + size].copy()).reshape(shape)
+                model.register_parameter(f"p{i}", nn.Parameter(values))
+                offset += size
+            optimizer = optimizer_class(model.parameters(), lr=ADAM["lr"], betas=ADAM["betas"], eps=ADAM["eps"],
+                                        weight_decay=ADAM["weight_decay"], foreach=False)
+            state = None
+            parameters = np.empty((OPTIMIZER_STEPS, sum(sizes)), dtype=np.float32)
+            for t in range(OPTIMIZER_STEPS):
+                offset = 0
+                for p, size, shape in zip(model.parameters(), sizes, SHAPES):
+                    p.grad = torch.from_numpy(raw[t, offset:offset + size].copy()).reshape(shape)
+                    offset += size
+                with torch.no_grad():
+                    if step is not None:
+                        state = step(model, state, **options)
+                optimizer.step()
+                parameters[t] = torch.cat([p.detach().reshape(-1) for p in model.parameters()]).numpy()
+            name = f"{optimizer_name}_{filter_name}"
+            np.save(out / f"{name}_parameters.npy", parameters)
+            moments = {key: torch.cat([optimizer.state[p][key].reshape(-1) for p in model.parameters()]).numpy()
+                       for key in ("exp_avg", "exp_avg_sq")}
+            np.save(out / f"{name}_exp_avg.npy", moments["exp_avg"])
+            np.save(out / f"{name}_exp_avg_sq.npy", moments["exp_avg_sq"])
+            case = {"name": name, "optimizer": optimizer_name, "filter": filter_name, "options": options,
+                    "parameters": f"{name}_parameters.npy", "exp_avg": f"{name}_exp_avg.npy",
+                    "exp_avg_sq": f"{name}_exp_avg_sq.npy", "filter_state": None}
+            flat_state = filter_state(filter_name, state)
+            if flat_state is not None:
+                np.save(out / f"{name}_filter_state.npy", flat_state)
+                case["filter_state"] = f"{name}_filter_state.npy"
+            manifest["optimizer_cases"].append(case)
+
+
 def gradients(rng, total):
     """A slow drift per element plus fast noise, as gradients over training look."""
     t = np.arange(STEPS, dtype=np.float64)[:, None]
@@ -106,8 +172,9 @@ def main(out):
             filtered[t] = torch.cat([p.grad.reshape(-1) for p in model.parameters()]).numpy()
         np.save(out / f"{name}.npy", filtered)
         manifest["cases"].append({"name": name, "filter": name.split("_")[0], "options": options, "expected": f"{name}.npy"})
+    write_optimizer_cases(out, raw, sizes, manifest)
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    print(f"wrote {len(CASES)} cases of {STEPS} steps x {sum(sizes)} elements to {out} (torch {torch.__version__})")
+    print(f"wrote {len(CASES)} filter cases and {len(manifest['optimizer_cases'])} optimizer cases of {STEPS} steps x {sum(sizes)} elements to {out} (torch {torch.__version__})")
 
 
 if __name__ == "__main__":
