@@ -52,6 +52,7 @@ internal static class GrokReport
                 mean_step_ms = r.MeanStepMilliseconds,
                 optimizer = r.Optimizer.ToString().ToLowerInvariant(),
                 optimizer_share = r.OptimizerShare,
+                optimizer_ms_per_step = r.MeanOptimizerMilliseconds,
             }),
         };
         File.WriteAllText(path, JsonSerializer.Serialize(summary, Indented));

@@ -15,4 +15,5 @@ internal sealed record GrokRunResult(
     GrokOptimizer Optimizer,
     double OptimizerShare,
     double MeanStepMilliseconds,
+    double MeanOptimizerMilliseconds,
     IReadOnlyList<GrokEvaluation> Evaluations);

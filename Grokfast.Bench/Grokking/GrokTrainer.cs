@@ -84,6 +84,7 @@ internal static class GrokTrainer
             evaluations[^1].TrainAccuracy, evaluations[^1].ValidAccuracy, clock.Elapsed.TotalSeconds,
             path, stepTicks == 0 ? 0 : (double)optimizerTicks / stepTicks,
             Stopwatch.GetElapsedTime(0, stepTicks).TotalMilliseconds / Math.Max(1, step),
+            Stopwatch.GetElapsedTime(0, optimizerTicks).TotalMilliseconds / Math.Max(1, step),
             evaluations);
     }
 

@@ -22,7 +22,7 @@ public sealed class GrokCommandTests : IDisposable
         JsonElement[] runs = summary.RootElement.GetProperty("runs").EnumerateArray().ToArray();
         Assert.Equal(4, runs.Length);
         foreach (string field in new[] { "name", "filter", "hyperparameters", "weight_decay", "steps", "steps_to_95_val", "steps_to_99_train",
-                     "paper_steps_to_95_val", "final_train_acc", "final_val_acc", "wall_s", "mean_step_ms", "optimizer", "optimizer_share" })
+                     "paper_steps_to_95_val", "final_train_acc", "final_val_acc", "wall_s", "mean_step_ms", "optimizer", "optimizer_share", "optimizer_ms_per_step" })
             Assert.True(runs[1].TryGetProperty(field, out _), $"summary.json runs lack '{field}'");
         Assert.Equal(10, runs[1].GetProperty("steps").GetInt32());
         Assert.All(runs, run => Assert.Equal("fused", run.GetProperty("optimizer").GetString()));
@@ -44,6 +44,11 @@ public sealed class GrokCommandTests : IDisposable
         Assert.Equal("fused", fusedRun.GetProperty("optimizer").GetString());
         Assert.Equal("torch", torchRun.GetProperty("optimizer").GetString());
         Assert.InRange(torchRun.GetProperty("optimizer_share").GetDouble(), 1e-6, 1);
+        foreach (JsonElement run in new[] { fusedRun, torchRun })
+        {
+            double share = run.GetProperty("optimizer_ms_per_step").GetDouble() / run.GetProperty("mean_step_ms").GetDouble();
+            Assert.Equal(run.GetProperty("optimizer_share").GetDouble(), share, 6);
+        }
         // One epoch of 20 steps: the two paths round Adam differently (kernels.md), so the losses agree closely, not exactly.
         double fusedLoss = double.Parse(File.ReadAllLines(Path.Combine(fusedFolder, "metrics.csv"))[1].Split(',')[3], System.Globalization.CultureInfo.InvariantCulture);
         double torchLoss = double.Parse(File.ReadAllLines(Path.Combine(torchFolder, "metrics.csv"))[1].Split(',')[3], System.Globalization.CultureInfo.InvariantCulture);
