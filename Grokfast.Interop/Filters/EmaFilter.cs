@@ -3,6 +3,7 @@ using Grokfast.Kernels.Adam;
 using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.Backends.Cuda;
 using Grokfast.Kernels.Ema;
+using Grokfast.Optim;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -25,6 +26,7 @@ public sealed class EmaFilter : GradientFilter
     private readonly nint averageAddress;
     private readonly IGradientStateKernel<EmaConstants>? kernel;
     private readonly GradientStateCudaKernel<EmaConstants, EmaSettings>? cudaKernel;
+    private FusedAdamCudaKernel<FusedAdamConstants<EmaConstants>, FusedAdamSettings<EmaSettings>>? fusedCudaKernel;
 
     /// <summary>Builds the filter for the trainable parameters of <paramref name="module"/>.</summary>
     /// <param name="module">The model whose gradients are filtered.</param>
@@ -76,11 +78,21 @@ public sealed class EmaFilter : GradientFilter
     private protected override void FilterRun(ParameterRun run)
     {
         EmaConstants constants = Settings.At(run.StepsBefore);
-        if (FusedAdam is { } adam) adam.Kernel.Step(run.Offset, run.Length, averageAddress, constants, adam.At(run.StepsBefore + 1));
+        if (FusedAdam is { } adam) adam.Kernel!.Step(run.Offset, run.Length, averageAddress, constants, adam.At(run.StepsBefore + 1));
         else kernel!.Filter(run.Offset, run.Length, constants);
     }
 
-    private protected override void FilterRunOnDevice(DeviceRun run) => cudaKernel!.Filter(run, Settings);
+    private protected override void FilterRunOnDevice(DeviceRun run)
+    {
+        if (FusedAdam is { } adam) fusedCudaKernel!.Step(run, new FusedAdamSettings<EmaSettings>(Settings, adam.Settings));
+        else cudaKernel!.Filter(run, Settings);
+    }
+
+    private protected override void BindFusedCuda(FusedAdamPass adam)
+    {
+        fusedCudaKernel = EmaAdamKernels.CreateCuda(CudaContext!, DeviceSteps!);
+        fusedCudaKernel.Bind(FlatGradientsAddress, averageAddress, adam.Parameters, adam.FirstMoments, adam.SecondMoments, ElementCount);
+    }
 
     internal override string Kind => "ema";
 
@@ -96,6 +108,7 @@ public sealed class EmaFilter : GradientFilter
     {
         kernel?.Dispose();
         cudaKernel?.Dispose();
+        fusedCudaKernel?.Dispose();
         average?.Dispose();
     }
 

@@ -132,7 +132,18 @@ public abstract class GradientFilter : IDisposable
     /// Set when the filter runs inside a fused optimizer (<see cref="Grokfast.Optim.FusedAdamOptimizer"/>): each run then
     /// takes the filter's and Adam's step in one pass, instead of the filter's alone.
     /// </summary>
-    internal FusedAdamPass? FusedAdam { get; set; }
+    internal FusedAdamPass? FusedAdam { get; private set; }
+
+    /// <summary>Makes every later step the filter's and Adam's in one pass, over the buffers of <paramref name="adam"/>.</summary>
+    internal void Fuse(FusedAdamPass adam)
+    {
+        ThrowIfDisposed();
+        if (DeviceSteps is not null) BindFusedCuda(adam);
+        FusedAdam = adam;
+    }
+
+    /// <summary>On CUDA: builds and binds the filter kind's fused launcher (its state and the optimizer's buffers).</summary>
+    private protected abstract void BindFusedCuda(FusedAdamPass adam);
 
     /// <summary>
     /// Filters every parameter's gradient in place, in one fused pass over the flat buffer. Parameters

@@ -4,6 +4,7 @@ using Grokfast.Kernels.Adam;
 using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.Backends.Cuda;
 using Grokfast.Kernels.Kalman;
+using Grokfast.Optim;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -23,6 +24,7 @@ public sealed class KalmanFilter : GradientFilter
     private readonly float[] covariances;
     private readonly IGradientStateKernel<KalmanConstants>? kernel;
     private readonly GradientStateCudaKernel<KalmanConstants, KalmanSettings>? cudaKernel;
+    private FusedAdamCudaKernel<FusedAdamConstants<KalmanConstants>, FusedAdamSettings<KalmanSettings>>? fusedCudaKernel;
 
     /// <summary>Builds the filter for the trainable parameters of <paramref name="module"/>.</summary>
     /// <param name="module">The model whose gradients are filtered.</param>
@@ -87,12 +89,22 @@ public sealed class KalmanFilter : GradientFilter
     {
         // Every parameter of a run has been filtered equally often, so they share one covariance.
         KalmanStep step = Settings.Next(covariances[run.First]);
-        if (FusedAdam is { } adam) adam.Kernel.Step(run.Offset, run.Length, estimatesAddress, step.Constants, adam.At(run.StepsBefore + 1));
+        if (FusedAdam is { } adam) adam.Kernel!.Step(run.Offset, run.Length, estimatesAddress, step.Constants, adam.At(run.StepsBefore + 1));
         else kernel!.Filter(run.Offset, run.Length, step.Constants);
         Array.Fill(covariances, step.NextCovariance, run.First, run.End - run.First);
     }
 
-    private protected override void FilterRunOnDevice(DeviceRun run) => cudaKernel!.Filter(run, Settings);
+    private protected override void FilterRunOnDevice(DeviceRun run)
+    {
+        if (FusedAdam is { } adam) fusedCudaKernel!.Step(run, new FusedAdamSettings<KalmanSettings>(Settings, adam.Settings));
+        else cudaKernel!.Filter(run, Settings);
+    }
+
+    private protected override void BindFusedCuda(FusedAdamPass adam)
+    {
+        fusedCudaKernel = KalmanAdamKernels.CreateCuda(CudaContext!, DeviceSteps!);
+        fusedCudaKernel.Bind(FlatGradientsAddress, estimatesAddress, adam.Parameters, adam.FirstMoments, adam.SecondMoments, ElementCount);
+    }
 
     internal override string Kind => "kalman";
 
@@ -129,6 +141,7 @@ public sealed class KalmanFilter : GradientFilter
     {
         kernel?.Dispose();
         cudaKernel?.Dispose();
+        fusedCudaKernel?.Dispose();
         estimates?.Dispose();
     }
 

@@ -3,6 +3,7 @@ using Grokfast.Kernels.Adam;
 using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.Backends.Cuda;
 using Grokfast.Kernels.WindowedMean;
+using Grokfast.Optim;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -28,6 +29,7 @@ public sealed class WindowedMeanFilter : GradientFilter
     private readonly nint sumsAddress;
     private readonly IWindowedMeanKernel? kernel;
     private readonly WindowedMeanCudaKernel? cudaKernel;
+    private WindowedMeanAdamCudaKernel? fusedCudaKernel;
 
     /// <summary>Builds the filter for the trainable parameters of <paramref name="module"/>.</summary>
     /// <param name="module">The model whose gradients are filtered.</param>
@@ -98,11 +100,21 @@ public sealed class WindowedMeanFilter : GradientFilter
     private protected override void FilterRun(ParameterRun run)
     {
         WindowedMeanConstants constants = Settings.At(run.StepsBefore);
-        if (FusedAdam is { } adam) adam.Kernel.Step(run.Offset, run.Length, ringAddress, sumsAddress, window_size, constants, adam.At(run.StepsBefore + 1));
+        if (FusedAdam is { } adam) adam.Kernel!.Step(run.Offset, run.Length, ringAddress, sumsAddress, window_size, constants, adam.At(run.StepsBefore + 1));
         else kernel!.Filter(run.Offset, run.Length, constants);
     }
 
-    private protected override void FilterRunOnDevice(DeviceRun run) => cudaKernel!.Filter(run, Settings);
+    private protected override void FilterRunOnDevice(DeviceRun run)
+    {
+        if (FusedAdam is { } adam) fusedCudaKernel!.Step(run, new FusedAdamSettings<WindowedMeanSettings>(Settings, adam.Settings));
+        else cudaKernel!.Filter(run, Settings);
+    }
+
+    private protected override void BindFusedCuda(FusedAdamPass adam)
+    {
+        fusedCudaKernel = WindowedMeanAdamKernels.CreateCuda(CudaContext!, DeviceSteps!);
+        fusedCudaKernel.Bind(FlatGradientsAddress, ringAddress, sumsAddress, adam.Parameters, adam.FirstMoments, adam.SecondMoments, ElementCount, window_size);
+    }
 
     internal override string Kind => "ma";
 
@@ -124,6 +136,7 @@ public sealed class WindowedMeanFilter : GradientFilter
     {
         kernel?.Dispose();
         cudaKernel?.Dispose();
+        fusedCudaKernel?.Dispose();
         ring?.Dispose();
         sums?.Dispose();
     }

@@ -22,7 +22,8 @@ namespace Grokfast.Optim;
 /// <para>After a step <c>p.grad</c> still holds the raw gradient: the filtered one goes straight into the update and is
 /// not written back. A step whose gradients hold a NaN or ±Inf is skipped whole — parameters, moments, the filter's
 /// state and the step counts untouched — and reported by <see cref="LastStepSkipped"/>.</para>
-/// <para>Runs on the CPU (the vectorised, multi-threaded twin of the ILGPU kernels) in this release.</para>
+/// <para>Runs where the parameters are: on the CPU, the vectorised, multi-threaded twin of the ILGPU kernels; on CUDA, the
+/// ILGPU kernels through the driver, each step's constants derived on the device so a step never waits for the GPU.</para>
 /// </remarks>
 public abstract class FusedAdamOptimizer : Optimizer, IBetas
 {
@@ -46,9 +47,8 @@ public abstract class FusedAdamOptimizer : Optimizer, IBetas
     {
         ArgumentNullException.ThrowIfNull(module);
         Validate(lr, beta1, beta2, eps, weight_decay);
-        if (backend is not (KernelBackend.Auto or KernelBackend.Cpu))
-            throw new NotSupportedException($"The fused optimizer runs on the CPU in this release; backend {backend} is not supported. " +
-                "Elsewhere use a Grokfast filter followed by torch.optim.Adam or AdamW.");
+        if (backend == KernelBackend.IlgpuCpu)
+            throw new NotSupportedException("The fused optimizer runs on the CPU twin or on CUDA; ILGPU's CPU accelerator is not supported (its kernels are tested on their own).");
         this.decoupled = decoupled;
         this.beta1 = beta1;
         this.beta2 = beta2;
@@ -64,16 +64,19 @@ public abstract class FusedAdamOptimizer : Optimizer, IBetas
         _parameter_groups = [group];
         try
         {
-            if (filter.Backend != KernelBackend.Cpu)
-                throw new NotSupportedException($"The model's parameters are on {filter.Parameters[0].Parameter.device}; the fused optimizer runs on the CPU in this release. " +
-                    "Elsewhere use a Grokfast filter followed by torch.optim.Adam or AdamW.");
-            parameterBuffer = new FlatParameterBuffer(filter.Parameters, filter.ElementCount, torch.CPU);
-            exp_avg = torch.zeros(filter.ElementCount, ScalarType.Float32);
-            exp_avg_sq = torch.zeros(filter.ElementCount, ScalarType.Float32);
-            var kernel = new FusedAdamCpuKernel();
-            kernel.Bind(filter.FlatGradientsAddress, parameterBuffer.Address, TensorAddress.OfFloat32(exp_avg), TensorAddress.OfFloat32(exp_avg_sq), filter.ElementCount);
-            pass = new FusedAdamPass(kernel, Settings(lr));
-            filter.FusedAdam = pass;
+            Device device = filter.Parameters[0].Parameter.device;
+            parameterBuffer = new FlatParameterBuffer(filter.Parameters, filter.ElementCount, device);
+            exp_avg = torch.zeros(filter.ElementCount, ScalarType.Float32, device);
+            exp_avg_sq = torch.zeros(filter.ElementCount, ScalarType.Float32, device);
+            nint firstMoments = TensorAddress.OfFloat32(exp_avg), secondMoments = TensorAddress.OfFloat32(exp_avg_sq);
+            FusedAdamCpuKernel? kernel = null;
+            if (filter.Backend == KernelBackend.Cpu)
+            {
+                kernel = new FusedAdamCpuKernel();
+                kernel.Bind(filter.FlatGradientsAddress, parameterBuffer.Address, firstMoments, secondMoments, filter.ElementCount);
+            }
+            pass = new FusedAdamPass(parameterBuffer.Address, firstMoments, secondMoments, kernel) { Settings = Settings(lr) };
+            filter.Fuse(pass);
         }
         catch
         {
@@ -275,7 +278,6 @@ public abstract class FusedAdamOptimizer : Optimizer, IBetas
         if (disposing && !disposed)
         {
             disposed = true;
-            filter.FusedAdam = null;
             filter.Dispose();
             exp_avg?.Dispose();
             exp_avg_sq?.Dispose();

@@ -23,7 +23,7 @@ public sealed class GrokfastAdam : FusedAdamOptimizer
     /// <param name="eps">Added to the denominator, finite and ≥ 0.</param>
     /// <param name="weight_decay">L2 penalty added to the gradient (after the filter), finite and ≥ 0.</param>
     /// <param name="grokfast">The Grokfast filter run inside the step, or null for none.</param>
-    /// <param name="backend">Where the pass runs: <see cref="KernelBackend.Auto"/> or <see cref="KernelBackend.Cpu"/> in this release.</param>
+    /// <param name="backend">Where the pass runs: <see cref="KernelBackend.Auto"/> follows the parameters' device (the CPU twin or CUDA); <see cref="KernelBackend.IlgpuCpu"/> is not supported.</param>
     /// <param name="skip_non_finite">Skip a step whose gradients hold a NaN or ±Inf, changing nothing.</param>
     public GrokfastAdam(Module module, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weight_decay = 0,
         GrokfastFilter? grokfast = null, KernelBackend backend = KernelBackend.Auto, bool skip_non_finite = true)

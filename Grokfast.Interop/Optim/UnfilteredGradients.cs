@@ -15,11 +15,22 @@ namespace Grokfast.Optim;
 internal sealed class UnfilteredGradients(Module module, KernelBackend backend, bool skipNonFinite)
     : GradientFilter(module, backend, skipNonFinite, () => { })
 {
-    private protected override void FilterRun(ParameterRun run) =>
-        FusedAdam?.Kernel.Step(run.Offset, run.Length, FusedAdam.At(run.StepsBefore + 1));
+    private FusedAdamCudaKernel<AdamConstants, AdamSettings>? cudaKernel;
 
-    private protected override void FilterRunOnDevice(DeviceRun run) =>
-        throw new NotSupportedException("The fused optimizer runs on the CPU in this release.");
+    // Without a fused optimizer there is nothing to do: the gradients pass through.
+    private protected override void FilterRun(ParameterRun run) =>
+        FusedAdam?.Kernel!.Step(run.Offset, run.Length, FusedAdam.At(run.StepsBefore + 1));
+
+    private protected override void FilterRunOnDevice(DeviceRun run)
+    {
+        if (FusedAdam is { } adam) cudaKernel!.Step(run, adam.Settings);
+    }
+
+    private protected override void BindFusedCuda(FusedAdamPass adam)
+    {
+        cudaKernel = AdamKernels.CreateCuda(CudaContext!, DeviceSteps!);
+        cudaKernel.Bind(FlatGradientsAddress, 0, adam.Parameters, adam.FirstMoments, adam.SecondMoments, ElementCount);
+    }
 
     internal override string Kind => "none";
 
@@ -29,8 +40,5 @@ internal sealed class UnfilteredGradients(Module module, KernelBackend backend, 
 
     private protected override IReadOnlyDictionary<string, Tensor> StateTensors => new Dictionary<string, Tensor>();
 
-    private protected override void DisposeState()
-    {
-        // No state of its own.
-    }
+    private protected override void DisposeState() => cudaKernel?.Dispose();
 }

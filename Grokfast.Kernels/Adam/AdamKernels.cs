@@ -6,6 +6,7 @@
 //   p = p + (-step_size * m) / (sqrt(v) / sqrt(bias_correction2) + eps)
 // Versions, side by side: Kernel (ILGPU; run on ILGPU's CPU accelerator in tests, and as PTX on CUDA) and StepRange
 // (its twin: Vector<float>, IEEE square root and division, no fused multiply-add).
+using Grokfast.Kernels.Backends.Cuda;
 using ILGPU;
 using System.Numerics;
 using System.Runtime.CompilerServices;
@@ -20,6 +21,10 @@ internal static unsafe class AdamKernels
 {
     /// <summary>Bytes one step moves per parameter element (read g, p, m, v; write p, m, v).</summary>
     public const int BytesPerElement = 28;
+
+    /// <summary>The pass and its prepare kernel on libtorch's CUDA device; the step counts live in <paramref name="steps"/>.</summary>
+    internal static FusedAdamCudaKernel<AdamConstants, AdamSettings> CreateCuda(CudaPrimaryContext context, CudaStepState steps) =>
+        new(context, steps, Kernel, Prepare, filtered: false);
 
     /// <summary>One element's step, written once for every version: the kernel and the twin's scalar tail call it.</summary>
     /// <param name="g">The gradient (already filtered, when a Grokfast filter runs first).</param>
@@ -53,6 +58,19 @@ internal static unsafe class AdamKernels
             m[i] = e.FirstMoment;
             v[i] = e.SecondMoment;
         }
+    }
+
+    /// <summary>
+    /// The CUDA path's step on the device (see EmaKernels.Prepare): unless <c>skip[0]</c> is set, Adam's constants of the
+    /// run's next step into <c>step[0]</c>, and one more step counted for each of its parameters.
+    /// </summary>
+    internal static void Prepare(Index1D thread, ArrayView<int> skip, ArrayView<long> steps, ArrayView<float> covariances,
+        ArrayView<AdamConstants> step, AdamSettings settings)
+    {
+        if (thread.X != 0 || skip[0] != 0) return;
+        long before = steps[0];
+        step[0] = settings.At(before + 1);
+        for (long i = 0; i < steps.Length; i++) steps[i] = before + 1;
     }
 
     /// <summary>The same step over <paramref name="count"/> contiguous elements, eight lanes at a time.</summary>

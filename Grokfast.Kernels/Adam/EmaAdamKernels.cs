@@ -5,6 +5,7 @@
 // element math (EmaKernels.Element / FilterLanes, AdamKernels.Element / StepLanes), so the fused step rounds exactly as the filter
 // followed by the optimizer.
 using Grokfast.Kernels.Backends;
+using Grokfast.Kernels.Backends.Cuda;
 using Grokfast.Kernels.Ema;
 using ILGPU;
 using System.Numerics;
@@ -17,13 +18,17 @@ internal static unsafe class EmaAdamKernels
     /// <summary>Bytes one step moves per parameter element.</summary>
     public const int BytesPerElement = 36;
 
+    /// <summary>The pass and its prepare kernel on libtorch's CUDA device; the step counts live in <paramref name="steps"/>.</summary>
+    internal static FusedAdamCudaKernel<FusedAdamConstants<EmaConstants>, FusedAdamSettings<EmaSettings>> CreateCuda(CudaPrimaryContext context, CudaStepState steps) =>
+        new(context, steps, Kernel, Prepare, filtered: true);
+
     /// <summary>Thread <paramref name="thread"/> of a grid-stride loop (see EmaKernels.Kernel); nothing moves when <c>skip[0]</c> is set.</summary>
     internal static void Kernel(Index1D thread, ArrayView<float> g, ArrayView<float> ema, ArrayView<float> p, ArrayView<float> m, ArrayView<float> v,
-        ArrayView<EmaConstants> filterStep, ArrayView<AdamConstants> adamStep, ArrayView<int> skip)
+        ArrayView<FusedAdamConstants<EmaConstants>> step, ArrayView<int> skip)
     {
         if (skip[0] != 0) return;
-        EmaConstants f = filterStep[0];
-        AdamConstants c = adamStep[0];
+        EmaConstants f = step[0].Filter;
+        AdamConstants c = step[0].Adam;
         long stride = Grid.DimX * Group.DimX;
         for (long i = thread.X; i < g.Length; i += stride)
         {
@@ -35,6 +40,19 @@ internal static unsafe class EmaAdamKernels
             m[i] = e.FirstMoment;
             v[i] = e.SecondMoment;
         }
+    }
+
+    /// <summary>
+    /// The CUDA path's step on the device (see EmaKernels.Prepare): unless <c>skip[0]</c> is set, the filter's and
+    /// Adam's constants of the run's next step into <c>step[0]</c>, and one more step counted for each of its parameters.
+    /// </summary>
+    internal static void Prepare(Index1D thread, ArrayView<int> skip, ArrayView<long> steps, ArrayView<float> covariances,
+        ArrayView<FusedAdamConstants<EmaConstants>> step, FusedAdamSettings<EmaSettings> settings)
+    {
+        if (thread.X != 0 || skip[0] != 0) return;
+        long before = steps[0];
+        step[0] = new FusedAdamConstants<EmaConstants>(settings.Filter.At(before), settings.Adam.At(before + 1));
+        for (long i = 0; i < steps.Length; i++) steps[i] = before + 1;
     }
 
     /// <summary>The same step over <paramref name="count"/> contiguous elements, eight lanes at a time.</summary>

@@ -3,6 +3,7 @@
 // Bytes per element: 36 (read g, x, p, m, v: 20; write x, p, m, v: 16), against 16 + 28 for the two passes.
 // Versions, side by side: Kernel (ILGPU) and StepRange (its vectorised twin), on the filter's and Adam's element math.
 using Grokfast.Kernels.Backends;
+using Grokfast.Kernels.Backends.Cuda;
 using Grokfast.Kernels.Kalman;
 using ILGPU;
 using System.Numerics;
@@ -15,13 +16,17 @@ internal static unsafe class KalmanAdamKernels
     /// <summary>Bytes one step moves per parameter element.</summary>
     public const int BytesPerElement = 36;
 
+    /// <summary>The pass and its prepare kernel on libtorch's CUDA device; the step counts live in <paramref name="steps"/>.</summary>
+    internal static FusedAdamCudaKernel<FusedAdamConstants<KalmanConstants>, FusedAdamSettings<KalmanSettings>> CreateCuda(CudaPrimaryContext context, CudaStepState steps) =>
+        new(context, steps, Kernel, Prepare, filtered: true);
+
     /// <summary>Thread <paramref name="thread"/> of a grid-stride loop (see EmaKernels.Kernel); nothing moves when <c>skip[0]</c> is set.</summary>
     internal static void Kernel(Index1D thread, ArrayView<float> g, ArrayView<float> x, ArrayView<float> p, ArrayView<float> m, ArrayView<float> v,
-        ArrayView<KalmanConstants> filterStep, ArrayView<AdamConstants> adamStep, ArrayView<int> skip)
+        ArrayView<FusedAdamConstants<KalmanConstants>> step, ArrayView<int> skip)
     {
         if (skip[0] != 0) return;
-        KalmanConstants f = filterStep[0];
-        AdamConstants c = adamStep[0];
+        KalmanConstants f = step[0].Filter;
+        AdamConstants c = step[0].Adam;
         long stride = Grid.DimX * Group.DimX;
         for (long i = thread.X; i < g.Length; i += stride)
         {
@@ -31,6 +36,24 @@ internal static unsafe class KalmanAdamKernels
             p[i] = e.Parameter;
             m[i] = e.FirstMoment;
             v[i] = e.SecondMoment;
+        }
+    }
+
+    /// <summary>
+    /// The CUDA path's step on the device (see KalmanKernels.Prepare): unless <c>skip[0]</c> is set, the run's covariance
+    /// advanced one step, the gain and Adam's constants into <c>step[0]</c>, and one more step counted for each parameter.
+    /// </summary>
+    internal static void Prepare(Index1D thread, ArrayView<int> skip, ArrayView<long> steps, ArrayView<float> covariances,
+        ArrayView<FusedAdamConstants<KalmanConstants>> step, FusedAdamSettings<KalmanSettings> settings)
+    {
+        if (thread.X != 0 || skip[0] != 0) return;
+        long before = steps[0];
+        KalmanStep next = settings.Filter.Next(covariances[0]);
+        step[0] = new FusedAdamConstants<KalmanConstants>(next.Constants, settings.Adam.At(before + 1));
+        for (long i = 0; i < steps.Length; i++)
+        {
+            steps[i] = before + 1;
+            covariances[i] = next.NextCovariance;
         }
     }
 

@@ -4,6 +4,7 @@
 // Bytes per element: 52 (read g 4, slot 4, sum 8, p, m, v 12; write slot 4, sum 8, p, m, v 12), against 32 + 28 for the
 // two passes; independent of the window.
 // Versions, side by side: Kernel (ILGPU) and StepRange (its vectorised twin), on the filter's and Adam's element math.
+using Grokfast.Kernels.Backends.Cuda;
 using Grokfast.Kernels.WindowedMean;
 using ILGPU;
 using System.Numerics;
@@ -16,17 +17,20 @@ internal static unsafe class WindowedMeanAdamKernels
     /// <summary>Bytes one step moves per parameter element.</summary>
     public const int BytesPerElement = 52;
 
+    /// <summary>The pass and its prepare kernel on libtorch's CUDA device; the step counts live in <paramref name="steps"/>.</summary>
+    internal static WindowedMeanAdamCudaKernel CreateCuda(CudaPrimaryContext context, CudaStepState steps) => new(context, steps);
+
     /// <summary>
     /// Thread <paramref name="thread"/> of a grid-stride loop (see EmaKernels.Kernel); nothing moves when <c>skip[0]</c>
     /// is set. The ring view starts at the range's element in slot 0; element i of slot s is <c>ring[s * stride + i]</c>.
     /// </summary>
     internal static void Kernel(Index1D thread, ArrayView<float> g, ArrayView<float> ring, ArrayView<double> sum,
         ArrayView<float> p, ArrayView<float> m, ArrayView<float> v,
-        ArrayView<WindowedMeanConstants> filterStep, ArrayView<AdamConstants> adamStep, ArrayView<int> skip, long stride)
+        ArrayView<FusedAdamConstants<WindowedMeanConstants>> step, ArrayView<int> skip, long stride)
     {
         if (skip[0] != 0) return;
-        WindowedMeanConstants f = filterStep[0];
-        AdamConstants c = adamStep[0];
+        WindowedMeanConstants f = step[0].Filter;
+        AdamConstants c = step[0].Adam;
         ArrayView<float> slot = ring.SubView(f.Slot * stride, g.Length);
         long threads = Grid.DimX * Group.DimX;
         for (long i = thread.X; i < g.Length; i += threads)
@@ -40,6 +44,19 @@ internal static unsafe class WindowedMeanAdamKernels
             m[i] = e.FirstMoment;
             v[i] = e.SecondMoment;
         }
+    }
+
+    /// <summary>
+    /// The CUDA path's step on the device (see WindowedMeanKernels.Prepare): unless <c>skip[0]</c> is set, the run's next
+    /// slot, scale and whether it applies, with Adam's constants, into <c>step[0]</c>, and one more step counted per parameter.
+    /// </summary>
+    internal static void Prepare(Index1D thread, ArrayView<int> skip, ArrayView<long> steps, ArrayView<float> covariances,
+        ArrayView<FusedAdamConstants<WindowedMeanConstants>> step, FusedAdamSettings<WindowedMeanSettings> settings)
+    {
+        if (thread.X != 0 || skip[0] != 0) return;
+        long before = steps[0];
+        step[0] = new FusedAdamConstants<WindowedMeanConstants>(settings.Filter.At(before), settings.Adam.At(before + 1));
+        for (long i = 0; i < steps.Length; i++) steps[i] = before + 1;
     }
 
     /// <summary>The same step over <paramref name="count"/> contiguous elements, eight lanes at a time; <paramref name="slot"/> is this step's slot of the ring.</summary>

@@ -126,6 +126,26 @@ public sealed class AdamKernelTests
         Assert.Matches(@"\bdiv\.rn\.f32\b", ptx);
     }
 
+    [Theory]
+    [InlineData(0.9, 0.999)]
+    [InlineData(0.9, 0.98)]
+    [InlineData(0.99, 0.95)]
+    public void At_PowersBySquaring_GiveTheFloatConstantsOfMathPow(double beta1, double beta2)
+    {
+        // The host and the CUDA prepare kernel take β^t by squaring (same bits on both); torch takes Math.Pow. The
+        // doubles differ in their last bits at many steps, the float32 constants at none of the first 100,000.
+        var settings = new AdamSettings(Lr: 1e-3, Beta1: beta1, Beta2: beta2, Eps: 1e-8, WeightDecay: 0, Decoupled: false);
+        int doublesDiffer = 0;
+        for (long step = 1; step <= 100_000; step++)
+        {
+            AdamConstants c = settings.At(step);
+            Assert.Equal((float)Math.Sqrt(1 - Math.Pow(beta2, step)), c.BiasCorrection2Sqrt);
+            Assert.Equal((float)(-(1e-3 / (1 - Math.Pow(beta1, step)))), c.NegativeStepSize);
+            if (AdamSettings.Power(beta2, step) != Math.Pow(beta2, step)) doublesDiffer++;
+        }
+        Assert.True(doublesDiffer > 0, "the powers never differ, so this test shows nothing about the rounding to float32");
+    }
+
     private static AdamSettings Settings(double weightDecay, bool decoupled) =>
         new(Lr: 1e-2, Beta1: 0.9, Beta2: 0.98, Eps: 1e-8, WeightDecay: weightDecay, Decoupled: decoupled);
 }

@@ -1,3 +1,4 @@
+using Grokfast.Kernels.Adam;
 using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.Ema;
 using Grokfast.Kernels.Kalman;
@@ -43,6 +44,40 @@ public sealed class DeviceStepKernelTests : IDisposable
             KalmanStep next = settings.Next(covariance);
             return (next.Constants, next.NextCovariance);
         });
+    }
+
+    private static readonly AdamSettings Adam = new(Lr: 1e-3, Beta1: 0.9, Beta2: 0.98, Eps: 1e-8, WeightDecay: 0.01, Decoupled: true);
+
+    [Fact]
+    public void AdamPrepare_OverStepsWithSkips_GivesTheHostsConstantsForTheStepsTaken() =>
+        AssertPrepareFollowsTheHost<AdamConstants, AdamSettings>(AdamKernels.Prepare, Adam, 0, (taken, _) => (Adam.At(taken + 1), 0));
+
+    [Fact]
+    public void EmaAdamPrepare_OverStepsWithSkips_GivesTheHostsConstantsForTheStepsTaken()
+    {
+        EmaSettings ema = EmaSettings.From(0.98, 2.0);
+        AssertPrepareFollowsTheHost<FusedAdamConstants<EmaConstants>, FusedAdamSettings<EmaSettings>>(EmaAdamKernels.Prepare, new(ema, Adam), 0,
+            (taken, _) => (new(ema.At(taken), Adam.At(taken + 1)), 0));
+    }
+
+    [Fact]
+    public void WindowedMeanAdamPrepare_OverStepsWithSkips_GivesTheHostsConstantsForTheStepsTaken()
+    {
+        WindowedMeanSettings ma = WindowedMeanSettings.From(7, mean: true, lamb: 5.0, warmup: true, trigger: false);
+        AssertPrepareFollowsTheHost<FusedAdamConstants<WindowedMeanConstants>, FusedAdamSettings<WindowedMeanSettings>>(WindowedMeanAdamKernels.Prepare, new(ma, Adam), 0,
+            (taken, _) => (new(ma.At(taken), Adam.At(taken + 1)), 0));
+    }
+
+    [Fact]
+    public void KalmanAdamPrepare_OverStepsWithSkips_AdvancesTheCovarianceAsTheHostDoes()
+    {
+        KalmanSettings kalman = KalmanSettings.From(1e-4, 1e-2, 2.0);
+        AssertPrepareFollowsTheHost<FusedAdamConstants<KalmanConstants>, FusedAdamSettings<KalmanSettings>>(KalmanAdamKernels.Prepare, new(kalman, Adam),
+            kalman.MeasurementNoise, (taken, covariance) =>
+            {
+                KalmanStep next = kalman.Next(covariance);
+                return (new(next.Constants, Adam.At(taken + 1)), next.NextCovariance);
+            });
     }
 
     [Fact]

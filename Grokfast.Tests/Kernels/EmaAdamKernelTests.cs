@@ -58,12 +58,11 @@ public sealed class EmaAdamKernelTests
         using IlgpuAccelerator accelerator = IlgpuAccelerator.CreateCpu();
         Accelerator device = accelerator.Accelerator;
         var kernel = device.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
-            ArrayView<EmaConstants>, ArrayView<AdamConstants>, ArrayView<int>>(EmaAdamKernels.Kernel);
+            ArrayView<FusedAdamConstants<EmaConstants>>, ArrayView<int>>(EmaAdamKernels.Kernel);
         using MemoryBuffer1D<float, Stride1D.Dense> g = device.Allocate1D<float>(length), ema = device.Allocate1D<float>(length);
         using MemoryBuffer1D<float, Stride1D.Dense> p = device.Allocate1D(Gradients.Random(length, seed: 100));
         using MemoryBuffer1D<float, Stride1D.Dense> m = device.Allocate1D<float>(length), v = device.Allocate1D<float>(length);
-        using MemoryBuffer1D<EmaConstants, Stride1D.Dense> filterStep = device.Allocate1D<EmaConstants>(1);
-        using MemoryBuffer1D<AdamConstants, Stride1D.Dense> adamStep = device.Allocate1D<AdamConstants>(1);
+        using MemoryBuffer1D<FusedAdamConstants<EmaConstants>, Stride1D.Dense> stepConstants = device.Allocate1D<FusedAdamConstants<EmaConstants>>(1);
         using MemoryBuffer1D<int, Stride1D.Dense> skip = device.Allocate1D<int>(1);
         m.MemSetToZero();
         v.MemSetToZero();
@@ -73,9 +72,8 @@ public sealed class EmaAdamKernelTests
         {
             float[] raw = Gradients.Random(length, seed: step);
             g.CopyFromCPU(raw);
-            filterStep.CopyFromCPU([EmaConstants.For(Alpha, Lamb, firstStep: step == 1)]);
-            adamStep.CopyFromCPU([settings.At(step)]);
-            kernel(accelerator.GridStrideThreads(length), g.View, ema.View, p.View, m.View, v.View, filterStep.View, adamStep.View, skip.View);
+            stepConstants.CopyFromCPU([new FusedAdamConstants<EmaConstants>(EmaConstants.For(Alpha, Lamb, firstStep: step == 1), settings.At(step))]);
+            kernel(accelerator.GridStrideThreads(length), g.View, ema.View, p.View, m.View, v.View, stepConstants.View, skip.View);
             device.Synchronize();
             filter.Step(raw);
             adam.Step(raw);

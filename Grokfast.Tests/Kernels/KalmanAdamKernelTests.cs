@@ -62,12 +62,11 @@ public sealed class KalmanAdamKernelTests
         using IlgpuAccelerator accelerator = IlgpuAccelerator.CreateCpu();
         Accelerator device = accelerator.Accelerator;
         var kernel = device.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
-            ArrayView<KalmanConstants>, ArrayView<AdamConstants>, ArrayView<int>>(KalmanAdamKernels.Kernel);
+            ArrayView<FusedAdamConstants<KalmanConstants>>, ArrayView<int>>(KalmanAdamKernels.Kernel);
         using MemoryBuffer1D<float, Stride1D.Dense> g = device.Allocate1D<float>(length), x = device.Allocate1D<float>(length);
         using MemoryBuffer1D<float, Stride1D.Dense> p = device.Allocate1D(Gradients.Random(length, seed: 100));
         using MemoryBuffer1D<float, Stride1D.Dense> m = device.Allocate1D<float>(length), v = device.Allocate1D<float>(length);
-        using MemoryBuffer1D<KalmanConstants, Stride1D.Dense> filterStep = device.Allocate1D<KalmanConstants>(1);
-        using MemoryBuffer1D<AdamConstants, Stride1D.Dense> adamStep = device.Allocate1D<AdamConstants>(1);
+        using MemoryBuffer1D<FusedAdamConstants<KalmanConstants>, Stride1D.Dense> stepConstants = device.Allocate1D<FusedAdamConstants<KalmanConstants>>(1);
         using MemoryBuffer1D<int, Stride1D.Dense> skip = device.Allocate1D<int>(1);
         x.MemSetToZero();
         m.MemSetToZero();
@@ -79,9 +78,8 @@ public sealed class KalmanAdamKernelTests
         {
             float[] raw = Gradients.Random(length, seed: step);
             g.CopyFromCPU(raw);
-            filterStep.CopyFromCPU([KalmanConstants.For(covariance, processNoise, measurementNoise, lamb, out covariance)]);
-            adamStep.CopyFromCPU([settings.At(step)]);
-            kernel(accelerator.GridStrideThreads(length), g.View, x.View, p.View, m.View, v.View, filterStep.View, adamStep.View, skip.View);
+            stepConstants.CopyFromCPU([new FusedAdamConstants<KalmanConstants>(KalmanConstants.For(covariance, processNoise, measurementNoise, lamb, out covariance), settings.At(step))]);
+            kernel(accelerator.GridStrideThreads(length), g.View, x.View, p.View, m.View, v.View, stepConstants.View, skip.View);
             device.Synchronize();
             filter.Step(raw);
             adam.Step(raw);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Reflection;
 using System.Text.RegularExpressions;
+using Grokfast.Kernels.Adam;
 using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.Backends.Cuda;
 using Grokfast.Kernels.Ema;
@@ -28,6 +29,14 @@ public sealed partial class PtxGenerationTests
         ["kalman-prepare"] = Method(typeof(KalmanKernels), "Prepare"),
         ["finite-scan"] = Method(typeof(FiniteScan), "Kernel"),
         ["record"] = Method(typeof(FiniteScan), "Record"),
+        ["adam"] = Method(typeof(AdamKernels), "Kernel"),
+        ["adam-prepare"] = Method(typeof(AdamKernels), "Prepare"),
+        ["ema-adam"] = Method(typeof(EmaAdamKernels), "Kernel"),
+        ["ema-adam-prepare"] = Method(typeof(EmaAdamKernels), "Prepare"),
+        ["ma-adam"] = Method(typeof(WindowedMeanAdamKernels), "Kernel"),
+        ["ma-adam-prepare"] = Method(typeof(WindowedMeanAdamKernels), "Prepare"),
+        ["kalman-adam"] = Method(typeof(KalmanAdamKernels), "Kernel"),
+        ["kalman-adam-prepare"] = Method(typeof(KalmanAdamKernels), "Prepare"),
     };
 
     /// <summary>Bytes of each parameter after the thread count, as the CUDA launchers pass them.</summary>
@@ -41,6 +50,14 @@ public sealed partial class PtxGenerationTests
         ["kalman-prepare"] = CudaStepConstants<KalmanConstants, KalmanSettings>.ParameterSizes,
         ["finite-scan"] = CudaStepState.ScanParameterSizes,
         ["record"] = CudaStepState.RecordParameterSizes,
+        ["adam"] = FusedAdamCudaKernel<AdamConstants, AdamSettings>.ParameterSizes(filtered: false),
+        ["adam-prepare"] = CudaStepConstants<AdamConstants, AdamSettings>.ParameterSizes,
+        ["ema-adam"] = FusedAdamCudaKernel<FusedAdamConstants<EmaConstants>, FusedAdamSettings<EmaSettings>>.ParameterSizes(filtered: true),
+        ["ema-adam-prepare"] = CudaStepConstants<FusedAdamConstants<EmaConstants>, FusedAdamSettings<EmaSettings>>.ParameterSizes,
+        ["ma-adam"] = WindowedMeanAdamCudaKernel.ParameterSizes,
+        ["ma-adam-prepare"] = CudaStepConstants<FusedAdamConstants<WindowedMeanConstants>, FusedAdamSettings<WindowedMeanSettings>>.ParameterSizes,
+        ["kalman-adam"] = FusedAdamCudaKernel<FusedAdamConstants<KalmanConstants>, FusedAdamSettings<KalmanSettings>>.ParameterSizes(filtered: true),
+        ["kalman-adam-prepare"] = CudaStepConstants<FusedAdamConstants<KalmanConstants>, FusedAdamSettings<KalmanSettings>>.ParameterSizes,
     };
 
     [Theory]
@@ -102,6 +119,22 @@ public sealed partial class PtxGenerationTests
 
         Assert.Equal("add.rn.f32 %f3, %f1, %f2;\nsub.rn.f64 %fd2, %fd1, %fd0;\nmul.rn.f32 %f4, %f3, %f0;\nadd.s64 %rd2, %rd1, 4;\nmul.lo.u64 %rd3, %rd2, 4;\nmul.rn.f32 %f5, %f4, %f4;",
             PtxRounding.RoundEachOperation(ptx));
+    }
+
+    [Theory]
+    [InlineData("adam-prepare")]
+    [InlineData("ema-adam-prepare")]
+    [InlineData("ma-adam-prepare")]
+    [InlineData("kalman-adam-prepare")]
+    public void AdamPrepare_Ptx_DerivesTheBiasCorrectionsInDoubleWithIeeeSquareRootAndDivision(string name)
+    {
+        string ptx = Compile(name).Assembly;
+
+        // β^t by squaring and the corrections in double, as the host computes them; the square root and the
+        // division correctly rounded, so the device's constants equal the host's bit for bit.
+        Assert.Matches(@"\bmul\.rn\.f64\b", ptx);
+        Assert.Matches(@"\bsqrt\.rn\.f64\b", ptx);
+        Assert.Matches(@"\bdiv\.rn\.f64\b", ptx);
     }
 
     [Fact]

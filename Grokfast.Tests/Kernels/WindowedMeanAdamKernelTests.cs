@@ -55,13 +55,12 @@ public sealed class WindowedMeanAdamKernelTests
         using IlgpuAccelerator accelerator = IlgpuAccelerator.CreateCpu();
         Accelerator device = accelerator.Accelerator;
         var kernel = device.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<double>, ArrayView<float>, ArrayView<float>, ArrayView<float>,
-            ArrayView<WindowedMeanConstants>, ArrayView<AdamConstants>, ArrayView<int>, long>(WindowedMeanAdamKernels.Kernel);
+            ArrayView<FusedAdamConstants<WindowedMeanConstants>>, ArrayView<int>, long>(WindowedMeanAdamKernels.Kernel);
         using MemoryBuffer1D<float, Stride1D.Dense> g = device.Allocate1D<float>(length), ring = device.Allocate1D<float>(Window * length);
         using MemoryBuffer1D<double, Stride1D.Dense> sums = device.Allocate1D<double>(length);
         using MemoryBuffer1D<float, Stride1D.Dense> p = device.Allocate1D(separate.P);
         using MemoryBuffer1D<float, Stride1D.Dense> m = device.Allocate1D<float>(length), v = device.Allocate1D<float>(length);
-        using MemoryBuffer1D<WindowedMeanConstants, Stride1D.Dense> filterStep = device.Allocate1D<WindowedMeanConstants>(1);
-        using MemoryBuffer1D<AdamConstants, Stride1D.Dense> adamStep = device.Allocate1D<AdamConstants>(1);
+        using MemoryBuffer1D<FusedAdamConstants<WindowedMeanConstants>, Stride1D.Dense> stepConstants = device.Allocate1D<FusedAdamConstants<WindowedMeanConstants>>(1);
         using MemoryBuffer1D<int, Stride1D.Dense> skip = device.Allocate1D<int>(1);
         ring.MemSetToZero();
         sums.MemSetToZero();
@@ -74,9 +73,8 @@ public sealed class WindowedMeanAdamKernelTests
             float[] raw = Gradients.Random(length, seed: step);
             WindowedMeanConstants f = filter.At(step - 1);
             g.CopyFromCPU(raw);
-            filterStep.CopyFromCPU([f]);
-            adamStep.CopyFromCPU([adam.At(step)]);
-            kernel(accelerator.GridStrideThreads(length), g.View, ring.View, sums.View, p.View, m.View, v.View, filterStep.View, adamStep.View, skip.View, length);
+            stepConstants.CopyFromCPU([new FusedAdamConstants<WindowedMeanConstants>(f, adam.At(step))]);
+            kernel(accelerator.GridStrideThreads(length), g.View, ring.View, sums.View, p.View, m.View, v.View, stepConstants.View, skip.View, length);
             device.Synchronize();
             separate.FilterThenAdam(raw, f, adam.At(step));
 

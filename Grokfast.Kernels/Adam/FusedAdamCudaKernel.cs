@@ -1,0 +1,87 @@
+using Grokfast.Kernels.Backends.Cuda;
+using ILGPU;
+
+namespace Grokfast.Kernels.Adam;
+
+/// <summary>
+/// Runs a fused Adam step — alone, or with the EMA or Kalman filter, whose state is one float per element — on
+/// libtorch's device memory through the driver API: per run, the prepare kernel derives the filter's and Adam's
+/// constants from the run's step count on the device, then one pass; two launches on libtorch's stream, no copy and
+/// no synchronisation.
+/// </summary>
+/// <typeparam name="TConstants">The step's constants (AdamConstants, or FusedAdamConstants of the filter's).</typeparam>
+/// <typeparam name="TSettings">The step's hyperparameters (AdamSettings, or FusedAdamSettings of the filter's).</typeparam>
+internal sealed unsafe class FusedAdamCudaKernel<TConstants, TSettings> : IDisposable
+    where TConstants : unmanaged
+    where TSettings : unmanaged
+{
+    private readonly CudaKernelModule pass;
+    private readonly CudaStepConstants<TConstants, TSettings> constants;
+    private readonly bool filtered;
+    private nint gradients;
+    private nint state;
+    private nint parameters;
+    private nint firstMoments;
+    private nint secondMoments;
+    private long length = -1;
+
+    /// <summary>
+    /// Compiles <paramref name="kernel"/> and <paramref name="prepare"/> for the context's device and loads them; with
+    /// <paramref name="filtered"/> the pass takes the filter's state after the gradients (g, state, p, m, v), else (g, p, m, v).
+    /// </summary>
+    public FusedAdamCudaKernel(CudaPrimaryContext context, CudaStepState steps, Delegate kernel,
+        Action<Index1D, ArrayView<int>, ArrayView<long>, ArrayView<float>, ArrayView<TConstants>, TSettings> prepare, bool filtered)
+    {
+        ArgumentNullException.ThrowIfNull(steps);
+        this.filtered = filtered;
+        pass = new CudaKernelModule(context, kernel);
+        try
+        {
+            constants = new CudaStepConstants<TConstants, TSettings>(context, steps, prepare);
+        }
+        catch
+        {
+            pass.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Bytes of each parameter of the pass after the thread count, as the PTX must declare them.</summary>
+    internal static int[] ParameterSizes(bool filtered) => Enumerable.Repeat(sizeof(DeviceView), filtered ? 7 : 6).ToArray();
+
+    /// <summary>Points the kernel at its buffers of <paramref name="length"/> elements (<paramref name="state"/> 0 when unfiltered); call again whenever any moves.</summary>
+    public void Bind(nint gradients, nint state, nint parameters, nint firstMoments, nint secondMoments, long length)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        if (filtered) ArgumentOutOfRangeException.ThrowIfZero(state);
+        this.gradients = gradients;
+        this.state = state;
+        this.parameters = parameters;
+        this.firstMoments = firstMoments;
+        this.secondMoments = secondMoments;
+        this.length = length;
+    }
+
+    /// <summary>Queues the step of <paramref name="run"/> on libtorch's stream; work queued after it there sees its writes.</summary>
+    public void Step(DeviceRun run, TSettings settings)
+    {
+        if (length < 0) throw new InvalidOperationException("Bind the buffers before the first step.");
+        ArgumentOutOfRangeException.ThrowIfNegative(run.Offset);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(run.Length, length - run.Offset);
+        DeviceView slot = constants.Prepare(run, settings);
+        if (run.Length == 0) return;
+        DeviceView skip = constants.Skip;
+        DeviceView g = View(gradients, run), s = View(state, run), p = View(parameters, run), m = View(firstMoments, run), v = View(secondMoments, run);
+        if (filtered) pass.Launch(run.Length, [(nint)(&g), (nint)(&s), (nint)(&p), (nint)(&m), (nint)(&v), (nint)(&slot), (nint)(&skip)]);
+        else pass.Launch(run.Length, [(nint)(&g), (nint)(&p), (nint)(&m), (nint)(&v), (nint)(&slot), (nint)(&skip)]);
+    }
+
+    /// <summary>Unloads both kernels and frees the constants' slots. Never throws.</summary>
+    public void Dispose()
+    {
+        pass.Dispose();
+        constants.Dispose();
+    }
+
+    private static DeviceView View(nint buffer, DeviceRun run) => new(buffer + (nint)(run.Offset * sizeof(float)), run.Length);
+}
