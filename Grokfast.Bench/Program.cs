@@ -11,6 +11,7 @@ root.Subcommands.Add(ThroughputCommand.Create());
 root.Subcommands.Add(ReplayCommand.Create());
 root.Subcommands.Add(MicroCommand.Create());
 root.Subcommands.Add(GpuCheckCommand.Create());
+root.Subcommands.Add(GpuOptimizerCommand.Create());
 // With no verb, run the main job: the grokking session with its defaults.
 string defaultDevice = TorchSharp.torch.cuda.is_available() ? "cuda" : "cpu";
 root.SetAction(_ => GrokCommand.Run(GrokCommand.DefaultRuns, seed: 0, new TorchSharp.torch.Device(defaultDevice), GrokCommand.DefaultOptimizerOn(defaultDevice),

@@ -26,6 +26,35 @@ internal sealed class SyntheticModel : Module
         RegisterComponents();
     }
 
+    /// <summary>Parameters of the given <paramref name="shapes"/> on <paramref name="device"/>, fixed-seed normal values and gradients.</summary>
+    public SyntheticModel(IEnumerable<long[]> shapes, Device device) : base(nameof(SyntheticModel))
+    {
+        var generator = new torch.Generator(0);
+        foreach (long[] shape in shapes)
+        {
+            using Tensor values = torch.randn(shape, generator: generator).mul_(0.02);
+            var parameter = new Parameter(values.to(device));
+            using Tensor gradient = torch.randn(shape, generator: generator);
+            parameter.grad = gradient.to(device);
+            parameterList.Add(parameter);
+        }
+        RegisterComponents();
+    }
+
+    /// <summary>
+    /// GPT-2 small's 148 parameter tensors (124,439,808 elements, the output layer tied to the token embedding): the
+    /// issue's GPU benchmark set.
+    /// </summary>
+    public static IReadOnlyList<long[]> Gpt2SmallShapes { get; } =
+    [
+        [50257, 768], [1024, 768],
+        .. Enumerable.Range(0, 12).SelectMany(_ => new long[][]
+        {
+            [768], [768], [768, 2304], [2304], [768, 768], [768], [768], [768], [768, 3072], [3072], [3072, 768], [768],
+        }),
+        [768], [768],
+    ];
+
     /// <summary>Copies of the current gradients, to restore between timed steps.</summary>
     public Tensor[] SnapshotGradients() => parameters().Select(p => p.grad!.clone()).ToArray();
 

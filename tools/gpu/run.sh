@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs on the GPU machine, from the folder pack.sh filled (.gpu/ in the repository, carried by the device tool):
-# the GPU tests, gpu-check at 16 M and 64 M elements, the grokking run on CUDA end to end, and a PyTorch anchor of
-# the same filters. Writes everything under $OUT (default /tmp/grokfast-gpu-out). Exits non-zero when a GPU test
+# the GPU tests, gpu-check at 16 M and 64 M elements, gpu-optimizers (the fused AdamW + filters, 16 M and GPT-2 small),
+# the grokking run on CUDA end to end with each optimizer path, and a PyTorch anchor of the same filters and of AdamW. Writes everything under $OUT (default /tmp/grokfast-gpu-out). Exits non-zero when a GPU test
 # fails or is skipped, or when gpu-check finds a mismatch.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -27,9 +27,15 @@ step "gpu-check"
 "$app/Grokfast.Bench" gpu-check --elements 67108864 --steps 3 --json > "$out/gpu-check-64m.json" || status=1
 cat "$out"/gpu-check-*.json
 
+step "gpu-optimizers"
+"$app/Grokfast.Bench" gpu-optimizers --elements 16777216 --steps 10 --json > "$out/gpu-optimizers.json" || status=1
+cat "$out/gpu-optimizers.json"
+
 step "grok --device cuda"
-"$app/Grokfast.Bench" grok --device cuda --out "$out/grok" > "$out/grok.txt" 2>&1 || status=1
+"$app/Grokfast.Bench" grok --device cuda --optimizer torch --out "$out/grok" > "$out/grok.txt" 2>&1 || status=1
 tail -n 12 "$out/grok.txt"
+"$app/Grokfast.Bench" grok --device cuda --optimizer fused --out "$out/grok-fused" > "$out/grok-fused.txt" 2>&1 || status=1
+tail -n 12 "$out/grok-fused.txt"
 
 step "PyTorch anchor"
 python3 "$here/torch_anchor.py" 2>&1 | tee "$out/torch-anchor.txt"
