@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using System.Text.Json;
 using Grokfast.Kernels.Backends.Cuda;
 using Grokfast.Kernels.Ema;
@@ -70,27 +69,14 @@ internal static class GpuCheckCommand
             {
                 device,
                 elements,
-                filters = figures.ToDictionary(f => f.Key, f => new
-                {
-                    steps = f.Value.Steps,
-                    mismatches = f.Value.Mismatches,
-                    fused_ms = f.Value.FusedMs,
-                    fused_gbps = f.Value.FusedGBps,
-                    copy_ms = f.Value.CopyMs,
-                    copy_gbps = f.Value.CopyGBps,
-                    bandwidth_ratio = f.Value.BandwidthRatio,
-                }),
+                filters = figures.ToDictionary(f => f.Key, f => f.Value.Json),
             }));
         }
         else
         {
             Console.WriteLine($"{device}; {elements:N0} elements; GPU time from CUDA events");
-            Console.WriteLine("filter  steps  mismatches  fused ms  fused GB/s  copy ms  copy GB/s  fused/copy");
-            foreach ((string name, GpuFigures f) in figures)
-            {
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{name,-6}  {f.Steps,5}  {f.Mismatches,10}  {f.FusedMs,8:F4}  {f.FusedGBps,10:F0}  {f.CopyMs,7:F4}  {f.CopyGBps,9:F0}  {f.BandwidthRatio,9:P0}"));
-            }
+            Console.WriteLine($"filter  {GpuFigures.Header}");
+            foreach ((string name, GpuFigures f) in figures) Console.WriteLine($"{name,-6}  {f.Row}");
         }
         return figures.Values.All(f => f.Mismatches == 0) ? 0 : 1;
     }

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using System.Text.Json;
 using Grokfast.Bench.Support;
 using Grokfast.Bench.Throughput;
@@ -55,28 +54,15 @@ internal static class GpuOptimizerCommand
             {
                 device = $"CUDA device 0, compute capability {context.ComputeCapability.Major}.{context.ComputeCapability.Minor}, {context.Multiprocessors} SMs",
                 optimizer = "AdamW",
-                sets = figures.ToDictionary(set => set.Key, set => set.Value.ToDictionary(f => f.Key, f => new
-                {
-                    steps = f.Value.Steps,
-                    mismatches = f.Value.Mismatches,
-                    fused_ms = f.Value.FusedMs,
-                    fused_gbps = f.Value.FusedGBps,
-                    copy_ms = f.Value.CopyMs,
-                    copy_gbps = f.Value.CopyGBps,
-                    bandwidth_ratio = f.Value.BandwidthRatio,
-                })),
+                sets = figures.ToDictionary(set => set.Key, set => set.Value.ToDictionary(f => f.Key, f => f.Value.Json)),
             }));
         }
         else
         {
-            Console.WriteLine("set          filter  steps  mismatches  fused ms  fused GB/s  copy ms  copy GB/s  fused/copy   (AdamW + filter; GPU time from CUDA events)");
+            Console.WriteLine($"AdamW + filter; GPU time from CUDA events\nset          filter  {GpuFigures.Header}");
             foreach ((string set, Dictionary<string, GpuFigures> byFilter) in figures)
             {
-                foreach ((string name, GpuFigures f) in byFilter)
-                {
-                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"{set,-12} {name,-6}  {f.Steps,5}  {f.Mismatches,10}  {f.FusedMs,8:F4}  {f.FusedGBps,10:F0}  {f.CopyMs,7:F4}  {f.CopyGBps,9:F0}  {f.BandwidthRatio,9:P0}"));
-                }
+                foreach ((string name, GpuFigures f) in byFilter) Console.WriteLine($"{set,-12} {name,-6}  {f.Row}");
             }
         }
         return figures.Values.SelectMany(f => f.Values).All(f => f.Mismatches == 0) ? 0 : 1;
