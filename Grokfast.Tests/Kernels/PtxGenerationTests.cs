@@ -29,6 +29,7 @@ public sealed partial class PtxGenerationTests
         ["kalman-prepare"] = Method(typeof(KalmanKernels), "Prepare"),
         ["finite-scan"] = Method(typeof(FiniteScan), "Kernel"),
         ["record"] = Method(typeof(FiniteScan), "Record"),
+        ["ema-bf16"] = Method(typeof(EmaBFloat16Kernels), "Kernel"),
         ["adam"] = Method(typeof(AdamKernels), "Kernel"),
         ["adam-prepare"] = Method(typeof(AdamKernels), "Prepare"),
         ["ema-adam"] = Method(typeof(EmaAdamKernels), "Kernel"),
@@ -50,6 +51,8 @@ public sealed partial class PtxGenerationTests
         ["kalman-prepare"] = CudaStepConstants<KalmanConstants, KalmanSettings>.ParameterSizes,
         ["finite-scan"] = CudaStepState.ScanParameterSizes,
         ["record"] = CudaStepState.RecordParameterSizes,
+        // Launched as the float32 EMA kernel is: four views (gradients, average, step, skip flag).
+        ["ema-bf16"] = GradientStateCudaKernel<EmaConstants, EmaSettings>.ParameterSizes,
         ["adam"] = FusedAdamCudaKernel<AdamConstants, AdamSettings>.ParameterSizes(filtered: false),
         ["adam-prepare"] = CudaStepConstants<AdamConstants, AdamSettings>.ParameterSizes,
         ["ema-adam"] = FusedAdamCudaKernel<FusedAdamConstants<EmaConstants>, FusedAdamSettings<EmaSettings>>.ParameterSizes(filtered: true),
