@@ -5,6 +5,7 @@ using Grokfast.Kernels.Adam;
 using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.Backends.Cuda;
 using Grokfast.Kernels.Ema;
+using Grokfast.Kernels.HalfPrecision;
 using Grokfast.Kernels.Kalman;
 using Grokfast.Kernels.WindowedMean;
 using ILGPU.Runtime.Cuda;
@@ -29,7 +30,8 @@ public sealed partial class PtxGenerationTests
         ["kalman-prepare"] = Method(typeof(KalmanKernels), "Prepare"),
         ["finite-scan"] = Method(typeof(FiniteScan), "Kernel"),
         ["record"] = Method(typeof(FiniteScan), "Record"),
-        ["ema-bf16"] = Method(typeof(EmaBFloat16Kernels), "Kernel"),
+        ["ema-bf16"] = Method(typeof(EmaHalfKernels<BFloat16Format>), "Kernel"),
+        ["ema-f16"] = Method(typeof(EmaHalfKernels<Float16Format>), "Kernel"),
         ["adam"] = Method(typeof(AdamKernels), "Kernel"),
         ["adam-prepare"] = Method(typeof(AdamKernels), "Prepare"),
         ["ema-adam"] = Method(typeof(EmaAdamKernels), "Kernel"),
@@ -53,6 +55,7 @@ public sealed partial class PtxGenerationTests
         ["record"] = CudaStepState.RecordParameterSizes,
         // Launched as the float32 EMA kernel is: four views (gradients, average, step, skip flag).
         ["ema-bf16"] = GradientStateCudaKernel<EmaConstants, EmaSettings>.ParameterSizes,
+        ["ema-f16"] = GradientStateCudaKernel<EmaConstants, EmaSettings>.ParameterSizes,
         ["adam"] = FusedAdamCudaKernel<AdamConstants, AdamSettings>.ParameterSizes(filtered: false),
         ["adam-prepare"] = CudaStepConstants<AdamConstants, AdamSettings>.ParameterSizes,
         ["ema-adam"] = FusedAdamCudaKernel<FusedAdamConstants<EmaConstants>, FusedAdamSettings<EmaSettings>>.ParameterSizes(filtered: true),

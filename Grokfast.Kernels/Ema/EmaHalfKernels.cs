@@ -1,6 +1,6 @@
-// The EMA filter on bfloat16 gradients with a float32 average: per element the gradient is widened (exact), filtered
-// exactly as a float32 gradient (EmaKernels.Element / FilterLanes), and written back rounded to nearest even.
-// Bytes per element: 12 (read g 2, ema 4; write ema 4, g 2), against 16 for float32 gradients.
+// The EMA filter on 16-bit gradients (bfloat16 or float16) with a float32 average: per element the gradient is widened
+// (exact), filtered exactly as a float32 gradient (EmaKernels.Element / FilterLanes), and written back rounded to
+// nearest even. Bytes per element: 12 (read g 2, ema 4; write ema 4, g 2), against 16 for float32 gradients.
 // Versions, side by side: Kernel (ILGPU) and FilterRange (its vectorised twin, 16 gradients a step on AVX2).
 using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.HalfPrecision;
@@ -9,8 +9,9 @@ using System.Numerics;
 
 namespace Grokfast.Kernels.Ema;
 
-/// <summary>The EMA filter on bfloat16 gradients, float32 state: the ILGPU kernel and its vectorised CPU twin.</summary>
-internal static unsafe class EmaBFloat16Kernels
+/// <summary>The EMA filter on 16-bit gradients of format <typeparamref name="TFormat"/>, float32 state: the ILGPU kernel and its vectorised CPU twin.</summary>
+internal static unsafe class EmaHalfKernels<TFormat>
+    where TFormat : struct, IHalfFormat
 {
     /// <summary>Bytes one step moves per gradient element.</summary>
     public const int BytesPerElement = 12;
@@ -23,10 +24,10 @@ internal static unsafe class EmaBFloat16Kernels
         long stride = Grid.DimX * Group.DimX;
         for (long i = thread.X; i < g.Length; i += stride)
         {
-            float gi = BFloat16Bits.Widen(g[i]);
+            float gi = TFormat.Widen(g[i]);
             FilteredElement e = EmaKernels.Element(gi, c.Initialize != 0 ? gi : ema[i], c);
             ema[i] = e.State;
-            g[i] = BFloat16Bits.Narrow(e.Gradient);
+            g[i] = TFormat.Narrow(e.Gradient);
         }
     }
 
@@ -41,17 +42,17 @@ internal static unsafe class EmaBFloat16Kernels
         long i = 0;
         for (; i <= count - 2 * lanes; i += 2 * lanes)
         {
-            (Vector<float> low, Vector<float> high) = BFloat16Bits.WidenLanes(g + i);
-            BFloat16Bits.NarrowLanes(
+            (Vector<float> low, Vector<float> high) = TFormat.WidenLanes(g + i);
+            TFormat.NarrowLanes(
                 EmaKernels.FilterLanes(low, ema + i, alpha, oneMinusAlpha, lamb, initialize),
                 EmaKernels.FilterLanes(high, ema + i + lanes, alpha, oneMinusAlpha, lamb, initialize), g + i);
         }
         for (; i < count; i++)
         {
-            float gi = BFloat16Bits.Widen(g[i]);
+            float gi = TFormat.Widen(g[i]);
             FilteredElement e = EmaKernels.Element(gi, initialize ? gi : ema[i], c);
             ema[i] = e.State;
-            g[i] = BFloat16Bits.Narrow(e.Gradient);
+            g[i] = TFormat.Narrow(e.Gradient);
         }
     }
 }

@@ -1,0 +1,216 @@
+using Grokfast.Kernels.Backends;
+using Grokfast.Kernels.Ema;
+using Grokfast.Kernels.HalfPrecision;
+using Grokfast.Tests.Support;
+using ILGPU;
+using ILGPU.Runtime;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Grokfast.Tests.Kernels;
+
+/// <summary>
+/// 16-bit gradients, bfloat16 and float16: the conversions against libtorch's own rounding, and the EMA filter on them
+/// against the float32 filter run on the same (widened) inputs and rounded by libtorch — bit for bit, twin and ILGPU kernel.
+/// </summary>
+public sealed unsafe class HalfPrecisionTests
+{
+    [Theory]
+    [InlineData(ScalarType.BFloat16)]
+    [InlineData(ScalarType.Float16)]
+    public void Narrow_OfRandomAndEdgeBitPatterns_RoundsAsLibTorchDoes(ScalarType format)
+    {
+        float[] values = Patterns();
+
+        ushort[] expected = LibTorch(values, format);
+
+        for (int i = 0; i < values.Length; i++)
+        {
+            ushort got = Narrow(format, values[i]);
+            if (float.IsNaN(values[i])) Assert.True(float.IsNaN(Widen(format, got)), $"NaN {BitConverter.SingleToUInt32Bits(values[i]):X8} became {got:X4}");
+            else Assert.True(expected[i] == got, $"{values[i]:R} ({BitConverter.SingleToUInt32Bits(values[i]):X8}): libtorch {expected[i]:X4}, ours {got:X4}");
+        }
+    }
+
+    [Theory]
+    [InlineData(ScalarType.BFloat16)]
+    [InlineData(ScalarType.Float16)]
+    public void Lanes_MatchTheScalarConversions(ScalarType format)
+    {
+        float[] values = Patterns();
+        int block = 2 * System.Numerics.Vector<float>.Count;
+        int length = values.Length / block * block;
+        var narrowed = new ushort[length];
+        var widened = new float[length];
+        ushort[] halves = Enumerable.Range(0, length).Select(i => (ushort)(i * 7919)).ToArray();
+
+        fixed (float* source = values, wide = widened)
+        fixed (ushort* destination = narrowed, narrow = halves)
+        {
+            for (int i = 0; i < length; i += block)
+            {
+                var (low, high) = (System.Numerics.Vector.Load(source + i), System.Numerics.Vector.Load(source + i + block / 2));
+                if (format == ScalarType.BFloat16) BFloat16Format.NarrowLanes(low, high, destination + i);
+                else Float16Format.NarrowLanes(low, high, destination + i);
+                var (wideLow, wideHigh) = format == ScalarType.BFloat16 ? BFloat16Format.WidenLanes(narrow + i) : Float16Format.WidenLanes(narrow + i);
+                System.Numerics.Vector.Store(wideLow, wide + i);
+                System.Numerics.Vector.Store(wideHigh, wide + i + block / 2);
+            }
+        }
+
+        for (int i = 0; i < length; i++)
+        {
+            Assert.True(Narrow(format, values[i]) == narrowed[i], $"element {i}: {values[i]:R}");
+            Assert.True(BitConverter.SingleToUInt32Bits(Widen(format, halves[i])) == BitConverter.SingleToUInt32Bits(widened[i]), $"widening {halves[i]:X4}");
+        }
+    }
+
+    [Fact]
+    public void Float16Widen_OfEveryPattern_IsSystemHalfsValue()
+    {
+        for (int bits = 0; bits <= ushort.MaxValue; bits++)
+        {
+            float expected = (float)BitConverter.UInt16BitsToHalf((ushort)bits);
+            float got = Float16Bits.Widen((ushort)bits);
+            Assert.True(float.IsNaN(expected) ? float.IsNaN(got) : BitConverter.SingleToUInt32Bits(expected) == BitConverter.SingleToUInt32Bits(got), $"{bits:X4}");
+        }
+    }
+
+    [Theory]
+    [InlineData(0x3A00_1000u, (ushort)0x1000)] // 2^-11 · (1 + 2^-10 + …): a normal float16, rounded down.
+    [InlineData(0x3380_0000u, (ushort)0x0001)] // 2^-24 · 1.0 exactly: the smallest subnormal.
+    [InlineData(0x3300_0000u, (ushort)0x0000)] // 2^-25, halfway between 0 and the smallest subnormal: to the even 0.
+    [InlineData(0x33C0_0000u, (ushort)0x0002)] // 1.5 · 2^-24, halfway between 1 and 2 subnormal steps: to the even 2.
+    [InlineData(0x477F_EFFFu, (ushort)0x7BFF)] // just below 65520: the largest float16, 65504.
+    [InlineData(0x477F_F000u, (ushort)0x7C00)] // 65520, halfway to 65536: to even, which is infinity.
+    public void Float16Narrow_EdgesRoundToNearestEven(uint bits, ushort expected) =>
+        Assert.Equal(expected, Float16Bits.Narrow(BitConverter.UInt32BitsToSingle(bits)));
+
+    [Theory]
+    [InlineData(0x3F80_8000u, (ushort)0x3F80)] // 1 + 2^-8, halfway between 1 and 1 + 2^-7: to the even 1.
+    [InlineData(0x3F81_8000u, (ushort)0x3F82)] // halfway between 1 + 2^-7 (odd) and 1 + 2^-6: up, to the even one.
+    [InlineData(0xBF80_8000u, (ushort)0xBF80)] // the same below zero.
+    [InlineData(0x3F80_8001u, (ushort)0x3F81)] // just above halfway: up.
+    [InlineData(0x7F7F_FFFFu, (ushort)0x7F80)] // the largest float rounds to infinity, as IEEE says.
+    public void BFloat16Narrow_Ties_RoundToEven(uint bits, ushort expected) =>
+        Assert.Equal(expected, BFloat16Bits.Narrow(BitConverter.UInt32BitsToSingle(bits)));
+
+    [Theory]
+    [InlineData(ScalarType.BFloat16)]
+    [InlineData(ScalarType.Float16)]
+    public void Widen_ThenNarrow_GivesEveryNonNaNPatternBack(ScalarType format)
+    {
+        for (int bits = 0; bits <= ushort.MaxValue; bits++)
+        {
+            float wide = Widen(format, (ushort)bits);
+            if (!float.IsNaN(wide)) Assert.Equal((ushort)bits, Narrow(format, wide));
+        }
+    }
+
+    [Theory]
+    [InlineData(ScalarType.BFloat16, 1)]
+    [InlineData(ScalarType.BFloat16, 37)]
+    [InlineData(ScalarType.BFloat16, 1031)]
+    [InlineData(ScalarType.BFloat16, (1 << 16) + 3)]
+    [InlineData(ScalarType.Float16, 37)]
+    [InlineData(ScalarType.Float16, (1 << 16) + 3)]
+    public void EmaTwin_OnHalfGradients_MatchesTheFloat32FilterRoundedByLibTorch(ScalarType format, int length) =>
+        AssertMatchesFloat32Filter(format, length, (g, ema, constants) =>
+        {
+            fixed (ushort* gp = g)
+            fixed (float* ep = ema)
+            {
+                if (format == ScalarType.BFloat16) EmaHalfKernels<BFloat16Format>.FilterRange(gp, ep, g.Length, constants);
+                else EmaHalfKernels<Float16Format>.FilterRange(gp, ep, g.Length, constants);
+            }
+        });
+
+    [Theory]
+    [InlineData(ScalarType.BFloat16)]
+    [InlineData(ScalarType.Float16)]
+    public void EmaIlgpuKernelOnCpuAccelerator_OnHalfGradients_MatchesTheFloat32FilterRoundedByLibTorch(ScalarType format)
+    {
+        using IlgpuAccelerator accelerator = IlgpuAccelerator.CreateCpu();
+        Accelerator device = accelerator.Accelerator;
+        var kernel = device.LoadAutoGroupedStreamKernel<Index1D, ArrayView<ushort>, ArrayView<float>, ArrayView<EmaConstants>, ArrayView<int>>(
+            format == ScalarType.BFloat16 ? EmaHalfKernels<BFloat16Format>.Kernel : EmaHalfKernels<Float16Format>.Kernel);
+        const int length = 1031;
+        using MemoryBuffer1D<ushort, Stride1D.Dense> g = device.Allocate1D<ushort>(length);
+        using MemoryBuffer1D<float, Stride1D.Dense> ema = device.Allocate1D<float>(length);
+        using MemoryBuffer1D<EmaConstants, Stride1D.Dense> step = device.Allocate1D<EmaConstants>(1);
+        using MemoryBuffer1D<int, Stride1D.Dense> skip = device.Allocate1D<int>(1);
+        skip.MemSetToZero();
+
+        AssertMatchesFloat32Filter(format, length, (gradients, average, constants) =>
+        {
+            g.CopyFromCPU(gradients);
+            ema.CopyFromCPU(average);
+            step.CopyFromCPU([constants]);
+            kernel(accelerator.GridStrideThreads(length), g.View, ema.View, step.View, skip.View);
+            device.Synchronize();
+            g.CopyToCPU(gradients);
+            ema.CopyToCPU(average);
+        });
+    }
+
+    /// <summary>
+    /// Runs <paramref name="filter"/> on 16-bit gradients for 30 steps beside the float32 twin on the widened gradients,
+    /// whose results libtorch rounds to the format: the gradients must agree bit for bit and the float32 averages exactly.
+    /// </summary>
+    private static void AssertMatchesFloat32Filter(ScalarType format, int length, Action<ushort[], float[], EmaConstants> filter)
+    {
+        var average = new float[length];
+        var reference = new float[length];
+        bool changed = false;
+        for (int step = 0; step < 30; step++)
+        {
+            EmaConstants constants = EmaConstants.For(0.98, 5.0, firstStep: step == 0);
+            ushort[] g = LibTorch(Gradients.Random(length, seed: step), format);
+            float[] wide = g.Select(bits => Widen(format, bits)).ToArray();
+            fixed (float* wp = wide, rp = reference)
+                EmaKernels.FilterRange(wp, rp, length, constants);
+            ushort[] expected = LibTorch(wide, format);
+            ushort[] raw = (ushort[])g.Clone();
+
+            filter(g, average, constants);
+
+            Assert.Equal(expected, g);
+            Assert.Equal(reference, average);
+            changed |= !raw.SequenceEqual(g);
+        }
+        Assert.True(changed, "the filter never changed a gradient");
+    }
+
+    private static float Widen(ScalarType format, ushort bits) => format == ScalarType.BFloat16 ? BFloat16Bits.Widen(bits) : Float16Bits.Widen(bits);
+
+    private static ushort Narrow(ScalarType format, float value) => format == ScalarType.BFloat16 ? BFloat16Bits.Narrow(value) : Float16Bits.Narrow(value);
+
+    /// <summary>libtorch's conversion of <paramref name="values"/> to <paramref name="format"/>, as bit patterns.</summary>
+    private static ushort[] LibTorch(float[] values, ScalarType format)
+    {
+        using var scope = torch.NewDisposeScope();
+        return System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ushort>(torch.tensor(values).to(format).bytes).ToArray();
+    }
+
+    /// <summary>200,000 random bit patterns and the edges of both formats: ties, zeros, subnormals, the largest finite, infinities, NaNs.</summary>
+    private static float[] Patterns()
+    {
+        var random = new Random(7);
+        var patterns = new List<uint>();
+        for (int i = 0; i < 200_000; i++) patterns.Add((uint)random.NextInt64(0, 1L << 32));
+        for (uint upper = 0; upper < 1 << 16; upper += 97)
+            patterns.AddRange([upper << 16 | 0x8000, upper << 16 | 0x7FFF, upper << 16 | 0x8001, upper << 16]);
+        // float16's range, 2^-27 to 2^18, with its ties (13 low bits 0x1000) and their neighbours, normal and subnormal.
+        for (uint exponent = 100; exponent <= 145; exponent++)
+        {
+            for (int i = 0; i < 200; i++)
+            {
+                uint upper = (uint)random.Next(1 << 10) << 13;
+                foreach (uint low in new uint[] { 0x1000, 0x0FFF, 0x1001, 0, (uint)random.Next(1 << 13) })
+                    patterns.Add((uint)(random.Next(2) << 31) | exponent << 23 | upper | low);
+            }
+        }
+        patterns.AddRange([0, 0x8000_0000, 1, 0x0000_8000, 0x7F7F_FFFF, 0xFF7F_FFFF, 0x7F80_0000, 0xFF80_0000, 0x7FC0_0000, 0x7F80_0001, 0xFF80_0001]);
+        return patterns.Select(BitConverter.UInt32BitsToSingle).ToArray();
+    }
+}
