@@ -181,12 +181,12 @@ public sealed unsafe class HalfPrecisionTests
         Assert.True(changed, "the filter never changed a gradient");
     }
 
-    private static float Widen(ScalarType format, ushort bits) => format == ScalarType.BFloat16 ? BFloat16Bits.Widen(bits) : Float16Bits.Widen(bits);
+    internal static float Widen(ScalarType format, ushort bits) => format == ScalarType.BFloat16 ? BFloat16Bits.Widen(bits) : Float16Bits.Widen(bits);
 
     private static ushort Narrow(ScalarType format, float value) => format == ScalarType.BFloat16 ? BFloat16Bits.Narrow(value) : Float16Bits.Narrow(value);
 
     /// <summary>libtorch's conversion of <paramref name="values"/> to <paramref name="format"/>, as bit patterns.</summary>
-    private static ushort[] LibTorch(float[] values, ScalarType format)
+    internal static ushort[] LibTorch(float[] values, ScalarType format)
     {
         using var scope = torch.NewDisposeScope();
         return System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ushort>(torch.tensor(values).to(format).bytes).ToArray();

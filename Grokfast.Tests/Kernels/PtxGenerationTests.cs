@@ -32,6 +32,8 @@ public sealed partial class PtxGenerationTests
         ["record"] = Method(typeof(FiniteScan), "Record"),
         ["ema-bf16"] = Method(typeof(EmaHalfKernels<BFloat16Format>), "Kernel"),
         ["ema-f16"] = Method(typeof(EmaHalfKernels<Float16Format>), "Kernel"),
+        ["kalman-bf16"] = Method(typeof(KalmanHalfKernels<BFloat16Format>), "Kernel"),
+        ["ma-f16"] = Method(typeof(WindowedMeanHalfKernels<Float16Format>), "Kernel"),
         ["adam"] = Method(typeof(AdamKernels), "Kernel"),
         ["adam-prepare"] = Method(typeof(AdamKernels), "Prepare"),
         ["ema-adam"] = Method(typeof(EmaAdamKernels), "Kernel"),
@@ -56,6 +58,8 @@ public sealed partial class PtxGenerationTests
         // Launched as the float32 EMA kernel is: four views (gradients, average, step, skip flag).
         ["ema-bf16"] = GradientStateCudaKernel<EmaConstants, EmaSettings>.ParameterSizes,
         ["ema-f16"] = GradientStateCudaKernel<EmaConstants, EmaSettings>.ParameterSizes,
+        ["kalman-bf16"] = GradientStateCudaKernel<KalmanConstants, KalmanSettings>.ParameterSizes,
+        ["ma-f16"] = WindowedMeanCudaKernel.ParameterSizes,
         ["adam"] = FusedAdamCudaKernel<AdamConstants, AdamSettings>.ParameterSizes(filtered: false),
         ["adam-prepare"] = CudaStepConstants<AdamConstants, AdamSettings>.ParameterSizes,
         ["ema-adam"] = FusedAdamCudaKernel<FusedAdamConstants<EmaConstants>, FusedAdamSettings<EmaSettings>>.ParameterSizes(filtered: true),
