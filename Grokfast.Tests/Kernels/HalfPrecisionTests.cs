@@ -153,6 +153,33 @@ public sealed unsafe class HalfPrecisionTests
         });
     }
 
+    [Theory]
+    [InlineData(ScalarType.BFloat16)]
+    [InlineData(ScalarType.Float16)]
+    public void EmaRunner_SplitOverCores_MatchesOnePassBitForBit(ScalarType format)
+    {
+        const int length = (1 << 20) + 7;
+        using IGradientStateKernel<EmaConstants> runner = format == ScalarType.BFloat16 ? EmaHalfKernels<BFloat16Format>.CreateCpu() : EmaHalfKernels<Float16Format>.CreateCpu();
+        ushort[] g = LibTorch(Gradients.Random(length, seed: 1), format), oneG = (ushort[])g.Clone();
+        float[] ema = new float[length], oneEma = new float[length];
+
+        fixed (ushort* gp = g, op = oneG)
+        fixed (float* ep = ema, oep = oneEma)
+        {
+            runner.Bind((nint)gp, (nint)ep, length);
+            for (int step = 0; step < 3; step++)
+            {
+                EmaConstants constants = EmaConstants.For(0.98, 5.0, firstStep: step == 0);
+                runner.Filter(0, length, constants);
+                if (format == ScalarType.BFloat16) EmaHalfKernels<BFloat16Format>.FilterRange(op, oep, length, constants);
+                else EmaHalfKernels<Float16Format>.FilterRange(op, oep, length, constants);
+            }
+        }
+
+        Assert.Equal(oneG, g);
+        Assert.Equal(oneEma, ema);
+    }
+
     /// <summary>
     /// Runs <paramref name="filter"/> on 16-bit gradients for 30 steps beside the float32 twin on the widened gradients,
     /// whose results libtorch rounds to the format: the gradients must agree bit for bit and the float32 averages exactly.
