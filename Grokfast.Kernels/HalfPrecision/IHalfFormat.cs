@@ -8,6 +8,9 @@ namespace Grokfast.Kernels.HalfPrecision;
 /// </summary>
 internal unsafe interface IHalfFormat
 {
+    /// <summary>The exponent's bits: all set exactly when the value is ±infinity or NaN.</summary>
+    static abstract ushort ExponentMask { get; }
+
     /// <summary>The float32 value of <paramref name="bits"/>.</summary>
     static abstract float Widen(ushort bits);
 
@@ -24,6 +27,8 @@ internal unsafe interface IHalfFormat
 /// <summary>bfloat16 (<see cref="BFloat16Bits"/>).</summary>
 internal readonly unsafe struct BFloat16Format : IHalfFormat
 {
+    public static ushort ExponentMask => 0x7F80;
+
     public static float Widen(ushort bits) => BFloat16Bits.Widen(bits);
 
     public static ushort Narrow(float value) => BFloat16Bits.Narrow(value);
@@ -36,6 +41,8 @@ internal readonly unsafe struct BFloat16Format : IHalfFormat
 /// <summary>IEEE float16 (<see cref="Float16Bits"/>).</summary>
 internal readonly unsafe struct Float16Format : IHalfFormat
 {
+    public static ushort ExponentMask => 0x7C00;
+
     public static float Widen(ushort bits) => Float16Bits.Widen(bits);
 
     public static ushort Narrow(float value) => Float16Bits.Narrow(value);

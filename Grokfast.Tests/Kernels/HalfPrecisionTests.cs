@@ -156,6 +156,40 @@ public sealed unsafe class HalfPrecisionTests
     [Theory]
     [InlineData(ScalarType.BFloat16)]
     [InlineData(ScalarType.Float16)]
+    public void FiniteScan_OfEveryPatternAtEveryLanePosition_FindsExactlyTheNonFiniteOnes(ScalarType format)
+    {
+        const int length = 67; // a few vectors and a scalar tail
+        var data = new ushort[length];
+        using IlgpuAccelerator accelerator = IlgpuAccelerator.CreateCpu();
+        var kernel = accelerator.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<ushort>, ArrayView<int>>(
+            format == ScalarType.BFloat16 ? HalfFiniteScan<BFloat16Format>.Kernel : HalfFiniteScan<Float16Format>.Kernel);
+        using MemoryBuffer1D<ushort, Stride1D.Dense> device = accelerator.Accelerator.Allocate1D<ushort>(length);
+        using MemoryBuffer1D<int, Stride1D.Dense> found = accelerator.Accelerator.Allocate1D<int>(1);
+
+        for (int bits = 0; bits <= ushort.MaxValue; bits++)
+        {
+            Array.Fill(data, (ushort)0x3C00); // 1.0 in float16, 1.0078125 in bfloat16: finite either way
+            int position = bits % length;
+            data[position] = (ushort)bits;
+            bool finite = float.IsFinite(Widen(format, (ushort)bits));
+            fixed (ushort* p = data)
+            {
+                bool scanned = format == ScalarType.BFloat16 ? HalfFiniteScan<BFloat16Format>.AllFinite((nint)p, length) : HalfFiniteScan<Float16Format>.AllFinite((nint)p, length);
+                Assert.True(finite == scanned, $"{bits:X4} at {position}");
+            }
+            if (bits % 1021 != 0) continue;
+            // The ILGPU kernel on a sample of the patterns (it is slow on the CPU accelerator).
+            device.CopyFromCPU(data);
+            found.MemSetToZero();
+            kernel(accelerator.GridStrideThreads(length), device.View, found.View);
+            accelerator.Accelerator.Synchronize();
+            Assert.True(finite == (found.GetAsArray1D()[0] == 0), $"kernel: {bits:X4} at {position}");
+        }
+    }
+
+    [Theory]
+    [InlineData(ScalarType.BFloat16)]
+    [InlineData(ScalarType.Float16)]
     public void EmaRunner_SplitOverCores_MatchesOnePassBitForBit(ScalarType format)
     {
         const int length = (1 << 20) + 7;
