@@ -1,0 +1,151 @@
+using Grokfast.Kernels.Adam;
+using Grokfast.Kernels.Backends;
+using Grokfast.Kernels.Ema;
+using Grokfast.Kernels.HalfPrecision;
+using Grokfast.Tests.Support;
+using ILGPU;
+using ILGPU.Runtime;
+using static TorchSharp.torch;
+
+namespace Grokfast.Tests.Kernels;
+
+/// <summary>
+/// The EMA filter and AdamW on 16-bit parameters, with float32 master weights and without: against the float32 fused
+/// step on the widened values, its results rounded by libtorch — bit for bit, twin and ILGPU kernel — and master
+/// weights keeping the updates that direct 16-bit updates lose.
+/// </summary>
+public sealed unsafe class EmaAdamHalfKernelTests
+{
+    private const int Steps = 60;
+    private static readonly AdamSettings Adam = new(Lr: 1e-2, Beta1: 0.9, Beta2: 0.98, Eps: 1e-8, WeightDecay: 0.1, Decoupled: true);
+
+    [Theory]
+    [InlineData(ScalarType.BFloat16, 37, true)]
+    [InlineData(ScalarType.BFloat16, (1 << 16) + 3, true)]
+    [InlineData(ScalarType.Float16, (1 << 16) + 3, true)]
+    [InlineData(ScalarType.BFloat16, 37, false)]
+    [InlineData(ScalarType.Float16, (1 << 16) + 3, false)]
+    public void Twin_OverManySteps_MatchesTheFloat32StepRoundedByLibTorch(ScalarType format, int length, bool masterWeights)
+    {
+        var half = new State(format, length);
+        AssertMatchesFloat32(format, length, masterWeights, half, (constants, adam) =>
+        {
+            fixed (ushort* g = half.G, p = half.P)
+            fixed (float* ema = half.Ema, master = half.Master, m = half.M, v = half.V)
+            {
+                if (format == ScalarType.BFloat16 && masterWeights) EmaAdamHalfKernels<BFloat16Format>.MasterStepRange(g, ema, master, p, m, v, length, constants, adam);
+                else if (format == ScalarType.BFloat16) EmaAdamHalfKernels<BFloat16Format>.DirectStepRange(g, ema, p, m, v, length, constants, adam);
+                else if (masterWeights) EmaAdamHalfKernels<Float16Format>.MasterStepRange(g, ema, master, p, m, v, length, constants, adam);
+                else EmaAdamHalfKernels<Float16Format>.DirectStepRange(g, ema, p, m, v, length, constants, adam);
+            }
+        });
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void IlgpuKernelsOnCpuAccelerator_OverManySteps_MatchTheFloat32StepRoundedByLibTorch(bool masterWeights)
+    {
+        const int length = 1031;
+        using IlgpuAccelerator accelerator = IlgpuAccelerator.CreateCpu();
+        Accelerator device = accelerator.Accelerator;
+        var master = device.LoadAutoGroupedStreamKernel<Index1D, ArrayView<ushort>, ArrayView<float>, ArrayView<float>, ArrayView<ushort>, ArrayView<float>, ArrayView<float>,
+            ArrayView<FusedAdamConstants<EmaConstants>>, ArrayView<int>>(EmaAdamHalfKernels<BFloat16Format>.MasterKernel);
+        var direct = device.LoadAutoGroupedStreamKernel<Index1D, ArrayView<ushort>, ArrayView<float>, ArrayView<ushort>, ArrayView<float>, ArrayView<float>,
+            ArrayView<FusedAdamConstants<EmaConstants>>, ArrayView<int>>(EmaAdamHalfKernels<BFloat16Format>.DirectKernel);
+        var half = new State(ScalarType.BFloat16, length);
+        using MemoryBuffer1D<int, Stride1D.Dense> skip = device.Allocate1D<int>(1);
+        skip.MemSetToZero();
+
+        AssertMatchesFloat32(ScalarType.BFloat16, length, masterWeights, half, (constants, adam) =>
+        {
+            using MemoryBuffer1D<ushort, Stride1D.Dense> g = device.Allocate1D(half.G), p = device.Allocate1D(half.P);
+            using MemoryBuffer1D<float, Stride1D.Dense> ema = device.Allocate1D(half.Ema), masterP = device.Allocate1D(half.Master), m = device.Allocate1D(half.M), v = device.Allocate1D(half.V);
+            using MemoryBuffer1D<FusedAdamConstants<EmaConstants>, Stride1D.Dense> step = device.Allocate1D([new FusedAdamConstants<EmaConstants>(constants, adam)]);
+            if (masterWeights) master(accelerator.GridStrideThreads(length), g.View, ema.View, masterP.View, p.View, m.View, v.View, step.View, skip.View);
+            else direct(accelerator.GridStrideThreads(length), g.View, ema.View, p.View, m.View, v.View, step.View, skip.View);
+            device.Synchronize();
+            p.CopyToCPU(half.P);
+            ema.CopyToCPU(half.Ema);
+            masterP.CopyToCPU(half.Master);
+            m.CopyToCPU(half.M);
+            v.CopyToCPU(half.V);
+        });
+    }
+
+    [Fact]
+    public void MasterWeights_KeepUpdatesBelowHalfAnUlp_ThatDirectUpdatesLose()
+    {
+        // 1.0 in bfloat16 has an ulp of 2^-7; Adam's steps of about lr = 1e-4 are far below half of it.
+        const int length = 64;
+        var settings = new AdamSettings(Lr: 1e-4, Beta1: 0.9, Beta2: 0.98, Eps: 1e-8, WeightDecay: 0, Decoupled: true);
+        var withMaster = new State(ScalarType.BFloat16, length);
+        var direct = new State(ScalarType.BFloat16, length);
+        Array.Fill(withMaster.P, (ushort)0x3F80);
+        Array.Fill(withMaster.Master, 1f);
+        Array.Fill(direct.P, (ushort)0x3F80);
+
+        for (int step = 1; step <= 200; step++)
+        {
+            EmaConstants constants = EmaConstants.For(0.98, 2.0, firstStep: step == 1);
+            Array.Fill(withMaster.G, (ushort)0x3F80);
+            Array.Fill(direct.G, (ushort)0x3F80);
+            fixed (ushort* g = withMaster.G, p = withMaster.P, dg = direct.G, dp = direct.P)
+            fixed (float* ema = withMaster.Ema, master = withMaster.Master, m = withMaster.M, v = withMaster.V, dema = direct.Ema, dm = direct.M, dv = direct.V)
+            {
+                EmaAdamHalfKernels<BFloat16Format>.MasterStepRange(g, ema, master, p, m, v, length, constants, settings.At(step));
+                EmaAdamHalfKernels<BFloat16Format>.DirectStepRange(dg, dema, dp, dm, dv, length, constants, settings.At(step));
+            }
+        }
+
+        Assert.All(direct.P, bits => Assert.Equal((ushort)0x3F80, bits));
+        Assert.All(withMaster.P, bits => Assert.NotEqual((ushort)0x3F80, bits));
+        Assert.All(withMaster.Master, value => Assert.InRange(value, 0.97f, 0.99f));
+    }
+
+    /// <summary>
+    /// Each step: fresh 16-bit gradients; the float32 fused step on the widened gradient (and, without master weights,
+    /// the widened parameter), its parameter rounded by libtorch, is what <paramref name="halfStep"/> must produce.
+    /// </summary>
+    private static void AssertMatchesFloat32(ScalarType format, int length, bool masterWeights, State half, Action<EmaConstants, AdamConstants> halfStep)
+    {
+        float[] initial = Gradients.Random(length, seed: 100);
+        ushort[] p16 = HalfPrecisionTests.LibTorch(initial, format);
+        p16.CopyTo(half.P, 0);
+        float[] wideP = p16.Select(bits => HalfPrecisionTests.Widen(format, bits)).ToArray();
+        wideP.CopyTo(half.Master, 0);
+        float[] ema = new float[length], m = new float[length], v = new float[length];
+        for (int step = 1; step <= Steps; step++)
+        {
+            EmaConstants constants = EmaConstants.For(0.98, 2.0, firstStep: step == 1);
+            ushort[] g = HalfPrecisionTests.LibTorch(Gradients.Random(length, seed: step), format);
+            g.CopyTo(half.G, 0);
+            float[] wideG = g.Select(bits => HalfPrecisionTests.Widen(format, bits)).ToArray();
+            if (!masterWeights) wideP = half.P.Select(bits => HalfPrecisionTests.Widen(format, bits)).ToArray();
+            fixed (float* gp = wideG, ep = ema, pp = wideP, mp = m, vp = v)
+                EmaAdamKernels.StepRange(gp, ep, pp, mp, vp, length, constants, Adam.At(step));
+
+            halfStep(constants, Adam.At(step));
+
+            Assert.Equal(HalfPrecisionTests.LibTorch(wideP, format), half.P);
+            Assert.Equal(ema, half.Ema);
+            Assert.Equal(m, half.M);
+            Assert.Equal(v, half.V);
+            if (masterWeights) Assert.Equal(wideP, half.Master);
+            Assert.Equal(g, half.G);
+        }
+        Assert.NotEqual(p16, half.P);
+    }
+
+    /// <summary>Everything a 16-bit fused step touches.</summary>
+    private sealed class State(ScalarType format, int length)
+    {
+        public ScalarType Format { get; } = format;
+        public ushort[] G { get; } = new ushort[length];
+        public ushort[] P { get; } = new ushort[length];
+        public float[] Ema { get; } = new float[length];
+        public float[] Master { get; } = new float[length];
+        public float[] M { get; } = new float[length];
+        public float[] V { get; } = new float[length];
+    }
+}
