@@ -60,6 +60,31 @@ public sealed class FusedAdamTrainingTests
         Assert.True(separate.Zip(Initial(), (s, i) => Math.Abs(s - i)).Max() > 0.05, "training moved the weights too little to compare");
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ParameterWithoutAGradient_IsLeftOutWithItsStepCount_AsTorchSharpsAdamLeavesIt(bool decoupled)
+    {
+        // Parameter 1 has no gradient at steps 3 and 4: both optimizers leave it (and its moments) alone there, and its
+        // later bias corrections count only the steps it took part in.
+        float[] fused = Train(model => Fused(decoupled
+            ? new GrokfastAdamW(model, Lr, 0.9, 0.98, weight_decay: 0.1)
+            : new GrokfastAdam(model, Lr, 0.9, 0.98, weight_decay: 0.1)), leftOut: (1, [3, 4]));
+        float[] separate = Train(model =>
+        {
+            optim.Optimizer adam = decoupled
+                ? torch.optim.AdamW(model.parameters(), Lr, 0.9, 0.98, weight_decay: 0.1)
+                : torch.optim.Adam(model.parameters(), Lr, 0.9, 0.98, weight_decay: 0.1);
+            return (adam.zero_grad, () => adam.step(), adam);
+        }, leftOut: (1, [3, 4]));
+        float[] everyStep = Train(model => Fused(decoupled
+            ? new GrokfastAdamW(model, Lr, 0.9, 0.98, weight_decay: 0.1)
+            : new GrokfastAdam(model, Lr, 0.9, 0.98, weight_decay: 0.1)));
+
+        FloatAssert.Close(separate, fused, rtol: 0, atol: 1e-5);
+        Assert.True(fused.Zip(everyStep, (a, b) => Math.Abs(a - b)).Max() > 1e-3, "leaving the parameter out changed nothing");
+    }
+
     [Fact]
     public void Filter_ChangesTheFusedStep_ComparedWithNoFilter()
     {
@@ -96,7 +121,9 @@ public sealed class FusedAdamTrainingTests
     }
 
     /// <summary>Trains a fresh linear <see cref="TinyMlp"/> for <see cref="Steps"/> steps with the optimizer <paramref name="build"/> gives; returns the weights.</summary>
-    private static float[] Train(Func<Module, (Action ZeroGrad, Action Step, IDisposable Owner)> build)
+    /// <param name="build">The optimizer for the model: its zero_grad, its step and what to dispose.</param>
+    /// <param name="leftOut">A parameter (by index) whose gradient is removed before the given steps, as a forward pass that skips it would leave it.</param>
+    private static float[] Train(Func<Module, (Action ZeroGrad, Action Step, IDisposable Owner)> build, (int Parameter, int[] Steps)? leftOut = null)
     {
         using var model = TinyMlp.CreateLinear();
         (Tensor x, Tensor y) = TinyMlp.Data();
@@ -107,6 +134,7 @@ public sealed class FusedAdamTrainingTests
             {
                 zeroGrad();
                 TinyMlp.Backward(model, x, y);
+                if (leftOut is { } l && l.Steps.Contains(i)) model.parameters().ElementAt(l.Parameter).grad = null;
                 step();
             }
         }
