@@ -16,6 +16,9 @@ internal static unsafe class WindowedMeanHalfKernels<TFormat>
     /// <summary>Bytes one step moves per gradient element.</summary>
     public const int BytesPerElement = 28;
 
+    /// <summary>The vectorised twin run over the cores.</summary>
+    internal static IWindowedMeanKernel CreateCpu() => new WindowedMeanHalfCpuKernel<TFormat>();
+
     /// <summary>Thread <paramref name="thread"/> of a grid-stride loop over the range (see WindowedMeanKernels.Kernel for the ring's layout).</summary>
     internal static void Kernel(Index1D thread, ArrayView<ushort> g, ArrayView<float> ring, ArrayView<double> sum,
         ArrayView<WindowedMeanConstants> step, ArrayView<int> skip, long stride)

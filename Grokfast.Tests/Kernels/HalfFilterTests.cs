@@ -117,6 +117,43 @@ public sealed unsafe class HalfFilterTests
         });
     }
 
+    [Fact]
+    public void Runners_SplitOverCores_MatchOnePassBitForBit()
+    {
+        const int length = (1 << 20) + 7;
+        ushort[] g = HalfPrecisionTests.LibTorch(Gradients.Random(length, seed: 3), ScalarType.Float16);
+        ushort[] oneG = (ushort[])g.Clone(), kalmanG = (ushort[])g.Clone(), oneKalmanG = (ushort[])g.Clone();
+        float[] ring = new float[Window * length], oneRing = new float[Window * length], x = new float[length], oneX = new float[length];
+        double[] sums = new double[length], oneSums = new double[length];
+        using IWindowedMeanKernel mean = WindowedMeanHalfKernels<Float16Format>.CreateCpu();
+        using IGradientStateKernel<KalmanConstants> kalman = KalmanHalfKernels<Float16Format>.CreateCpu();
+        float covariance = Kalman.MeasurementNoise;
+
+        fixed (ushort* gp = g, op = oneG, kp = kalmanG, okp = oneKalmanG)
+        fixed (float* rp = ring, orp = oneRing, xp = x, oxp = oneX)
+        fixed (double* sp = sums, osp = oneSums)
+        {
+            mean.Bind((nint)gp, (nint)rp, (nint)sp, length, Window);
+            kalman.Bind((nint)kp, (nint)xp, length);
+            for (int step = 0; step < Window + 2; step++)
+            {
+                WindowedMeanConstants constants = Mean.At(step);
+                mean.Filter(0, length, constants);
+                WindowedMeanHalfKernels<Float16Format>.FilterRange(op, orp + constants.Slot * length, osp, length, constants);
+                KalmanStep next = Kalman.Next(covariance);
+                covariance = next.NextCovariance;
+                kalman.Filter(0, length, next.Constants);
+                KalmanHalfKernels<Float16Format>.FilterRange(okp, oxp, length, next.Constants);
+            }
+        }
+
+        Assert.Equal(oneG, g);
+        Assert.Equal(oneSums, sums);
+        Assert.Equal(oneKalmanG, kalmanG);
+        Assert.Equal(oneX, x);
+        Assert.NotEqual(HalfPrecisionTests.LibTorch(Gradients.Random(length, seed: 3), ScalarType.Float16), g);
+    }
+
     private static void AssertMatchesKalman(ScalarType format, int length, float[] x, Action<ushort[], KalmanConstants> halfStep)
     {
         var reference = new float[length];
