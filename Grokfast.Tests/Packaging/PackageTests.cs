@@ -33,6 +33,7 @@ public sealed class PackageTests : IDisposable
         string output = Dotnet(cache, "run", "--project", example, "--no-restore", "-c", "Release");
 
         Assert.Contains("resumed at filter step 200", output, StringComparison.Ordinal);
+        Assert.Contains("fused GrokfastAdamW: loss after 200 steps", output, StringComparison.Ordinal);
         Assert.True(Directory.Exists(Path.Combine(cache, "grokfast.torchsharp", Version)), "the package did not come from the local feed into the empty cache");
     }
 

@@ -1,5 +1,6 @@
 // README:begin
 using Grokfast.Filters;
+using Grokfast.Optim;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -43,6 +44,23 @@ using (var grokfast = new EmaFilter(model, alpha: 0.98, lamb: 2.0))
     model.load(Path.Combine(folder, "model.bin"));
     grokfast.load(Path.Combine(folder, "grokfast.gfst"));
     Console.WriteLine($"resumed at filter step {grokfast.StepCount}; loss after 200 more: {Train(model, grokfast, 200):F4}");
+}
+
+// Or the filter inside the optimizer: GrokfastAdamW runs it and AdamW in one pass over every parameter.
+using (var model = Sequential(Linear(3, 64), GELU(), Linear(64, 1)))
+using (var optimizer = new GrokfastAdamW(model, lr: 1e-3, weight_decay: 1e-2, grokfast: GrokfastFilter.Ema(alpha: 0.98, lamb: 2.0)))
+{
+    float loss = float.NaN;
+    for (int step = 0; step < 200; step++)
+    {
+        using var scope = torch.NewDisposeScope();
+        Tensor batchLoss = functional.mse_loss(model.forward(inputs), targets);
+        batchLoss.backward();
+        optimizer.step();
+        optimizer.zero_grad();
+        loss = batchLoss.item<float>();
+    }
+    Console.WriteLine($"fused GrokfastAdamW: loss after {optimizer.StepCount} steps: {loss:F4}");
 }
 // README:end
 Directory.Delete(folder, recursive: true);
