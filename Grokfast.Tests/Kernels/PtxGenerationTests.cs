@@ -37,6 +37,8 @@ public sealed partial class PtxGenerationTests
         ["finite-scan-bf16"] = Method(typeof(HalfFiniteScan<BFloat16Format>), "Kernel"),
         ["ema-adam-bf16-master"] = Method(typeof(EmaAdamHalfKernels<BFloat16Format>), "MasterKernel"),
         ["ema-adam-f16-direct"] = Method(typeof(EmaAdamHalfKernels<Float16Format>), "DirectKernel"),
+        ["adam-bf16-master"] = Method(typeof(AdamHalfKernels<BFloat16Format>), "MasterKernel"),
+        ["adam-f16-direct"] = Method(typeof(AdamHalfKernels<Float16Format>), "DirectKernel"),
         ["adam"] = Method(typeof(AdamKernels), "Kernel"),
         ["adam-prepare"] = Method(typeof(AdamKernels), "Prepare"),
         ["ema-adam"] = Method(typeof(EmaAdamKernels), "Kernel"),
@@ -67,6 +69,8 @@ public sealed partial class PtxGenerationTests
         // No launcher yet: g, ema, master, p, m, v, the step's slot and the skip flag; without master weights one view fewer.
         ["ema-adam-bf16-master"] = Enumerable.Repeat(16, 8).ToArray(),
         ["ema-adam-f16-direct"] = Enumerable.Repeat(16, 7).ToArray(),
+        ["adam-bf16-master"] = Enumerable.Repeat(16, 7).ToArray(),
+        ["adam-f16-direct"] = Enumerable.Repeat(16, 6).ToArray(),
         ["adam"] = FusedAdamCudaKernel<AdamConstants, AdamSettings>.ParameterSizes(filtered: false),
         ["adam-prepare"] = CudaStepConstants<AdamConstants, AdamSettings>.ParameterSizes,
         ["ema-adam"] = FusedAdamCudaKernel<FusedAdamConstants<EmaConstants>, FusedAdamSettings<EmaSettings>>.ParameterSizes(filtered: true),

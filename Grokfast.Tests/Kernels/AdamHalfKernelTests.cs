@@ -10,11 +10,11 @@ using static TorchSharp.torch;
 namespace Grokfast.Tests.Kernels;
 
 /// <summary>
-/// The EMA filter and AdamW on 16-bit parameters, with float32 master weights and without: against the float32 fused
-/// step on the widened values, its results rounded by libtorch — bit for bit, twin and ILGPU kernel — and master
-/// weights keeping the updates that direct 16-bit updates lose.
+/// AdamW on 16-bit parameters, alone and with the EMA filter, with float32 master weights and without: against the
+/// float32 step on the widened values, its results rounded by libtorch — bit for bit, twin and ILGPU kernel — and
+/// master weights keeping the updates that direct 16-bit updates lose.
 /// </summary>
-public sealed unsafe class EmaAdamHalfKernelTests
+public sealed unsafe class AdamHalfKernelTests
 {
     private const int Steps = 60;
     private static readonly AdamSettings Adam = new(Lr: 1e-2, Beta1: 0.9, Beta2: 0.98, Eps: 1e-8, WeightDecay: 0.1, Decoupled: true);
@@ -25,10 +25,10 @@ public sealed unsafe class EmaAdamHalfKernelTests
     [InlineData(ScalarType.Float16, (1 << 16) + 3, true)]
     [InlineData(ScalarType.BFloat16, 37, false)]
     [InlineData(ScalarType.Float16, (1 << 16) + 3, false)]
-    public void Twin_OverManySteps_MatchesTheFloat32StepRoundedByLibTorch(ScalarType format, int length, bool masterWeights)
+    public void EmaTwin_OverManySteps_MatchesTheFloat32StepRoundedByLibTorch(ScalarType format, int length, bool masterWeights)
     {
         var half = new State(format, length);
-        AssertMatchesFloat32(format, length, masterWeights, half, (constants, adam) =>
+        AssertMatchesFloat32(format, length, masterWeights, filtered: true, half, (constants, adam) =>
         {
             fixed (ushort* g = half.G, p = half.P)
             fixed (float* ema = half.Ema, master = half.Master, m = half.M, v = half.V)
@@ -38,6 +38,58 @@ public sealed unsafe class EmaAdamHalfKernelTests
                 else if (masterWeights) EmaAdamHalfKernels<Float16Format>.MasterStepRange(g, ema, master, p, m, v, length, constants, adam);
                 else EmaAdamHalfKernels<Float16Format>.DirectStepRange(g, ema, p, m, v, length, constants, adam);
             }
+        });
+    }
+
+    [Theory]
+    [InlineData(ScalarType.BFloat16, 37, true)]
+    [InlineData(ScalarType.Float16, (1 << 16) + 3, true)]
+    [InlineData(ScalarType.BFloat16, (1 << 16) + 3, false)]
+    [InlineData(ScalarType.Float16, 37, false)]
+    public void AdamAloneTwin_OverManySteps_MatchesTheFloat32StepRoundedByLibTorch(ScalarType format, int length, bool masterWeights)
+    {
+        var half = new State(format, length);
+        AssertMatchesFloat32(format, length, masterWeights, filtered: false, half, (_, adam) =>
+        {
+            fixed (ushort* g = half.G, p = half.P)
+            fixed (float* master = half.Master, m = half.M, v = half.V)
+            {
+                if (format == ScalarType.BFloat16 && masterWeights) AdamHalfKernels<BFloat16Format>.MasterStepRange(g, master, p, m, v, length, adam);
+                else if (format == ScalarType.BFloat16) AdamHalfKernels<BFloat16Format>.DirectStepRange(g, p, m, v, length, adam);
+                else if (masterWeights) AdamHalfKernels<Float16Format>.MasterStepRange(g, master, p, m, v, length, adam);
+                else AdamHalfKernels<Float16Format>.DirectStepRange(g, p, m, v, length, adam);
+            }
+        });
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void AdamAloneIlgpuKernelsOnCpuAccelerator_OverManySteps_MatchTheFloat32StepRoundedByLibTorch(bool masterWeights)
+    {
+        const int length = 1031;
+        using IlgpuAccelerator accelerator = IlgpuAccelerator.CreateCpu();
+        Accelerator device = accelerator.Accelerator;
+        var master = device.LoadAutoGroupedStreamKernel<Index1D, ArrayView<ushort>, ArrayView<float>, ArrayView<ushort>, ArrayView<float>, ArrayView<float>,
+            ArrayView<AdamConstants>, ArrayView<int>>(AdamHalfKernels<Float16Format>.MasterKernel);
+        var direct = device.LoadAutoGroupedStreamKernel<Index1D, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, ArrayView<float>,
+            ArrayView<AdamConstants>, ArrayView<int>>(AdamHalfKernels<Float16Format>.DirectKernel);
+        var half = new State(ScalarType.Float16, length);
+        using MemoryBuffer1D<int, Stride1D.Dense> skip = device.Allocate1D<int>(1);
+        skip.MemSetToZero();
+
+        AssertMatchesFloat32(ScalarType.Float16, length, masterWeights, filtered: false, half, (_, adam) =>
+        {
+            using MemoryBuffer1D<ushort, Stride1D.Dense> g = device.Allocate1D(half.G), p = device.Allocate1D(half.P);
+            using MemoryBuffer1D<float, Stride1D.Dense> masterP = device.Allocate1D(half.Master), m = device.Allocate1D(half.M), v = device.Allocate1D(half.V);
+            using MemoryBuffer1D<AdamConstants, Stride1D.Dense> step = device.Allocate1D([adam]);
+            if (masterWeights) master(accelerator.GridStrideThreads(length), g.View, masterP.View, p.View, m.View, v.View, step.View, skip.View);
+            else direct(accelerator.GridStrideThreads(length), g.View, p.View, m.View, v.View, step.View, skip.View);
+            device.Synchronize();
+            p.CopyToCPU(half.P);
+            masterP.CopyToCPU(half.Master);
+            m.CopyToCPU(half.M);
+            v.CopyToCPU(half.V);
         });
     }
 
@@ -57,7 +109,7 @@ public sealed unsafe class EmaAdamHalfKernelTests
         using MemoryBuffer1D<int, Stride1D.Dense> skip = device.Allocate1D<int>(1);
         skip.MemSetToZero();
 
-        AssertMatchesFloat32(ScalarType.BFloat16, length, masterWeights, half, (constants, adam) =>
+        AssertMatchesFloat32(ScalarType.BFloat16, length, masterWeights, filtered: true, half, (constants, adam) =>
         {
             using MemoryBuffer1D<ushort, Stride1D.Dense> g = device.Allocate1D(half.G), p = device.Allocate1D(half.P);
             using MemoryBuffer1D<float, Stride1D.Dense> ema = device.Allocate1D(half.Ema), masterP = device.Allocate1D(half.Master), m = device.Allocate1D(half.M), v = device.Allocate1D(half.V);
@@ -104,10 +156,10 @@ public sealed unsafe class EmaAdamHalfKernelTests
     }
 
     /// <summary>
-    /// Each step: fresh 16-bit gradients; the float32 fused step on the widened gradient (and, without master weights,
+    /// Each step: fresh 16-bit gradients; the float32 step (with the EMA when <paramref name="filtered"/>) on the widened gradient (and, without master weights,
     /// the widened parameter), its parameter rounded by libtorch, is what <paramref name="halfStep"/> must produce.
     /// </summary>
-    private static void AssertMatchesFloat32(ScalarType format, int length, bool masterWeights, State half, Action<EmaConstants, AdamConstants> halfStep)
+    private static void AssertMatchesFloat32(ScalarType format, int length, bool masterWeights, bool filtered, State half, Action<EmaConstants, AdamConstants> halfStep)
     {
         float[] initial = Gradients.Random(length, seed: 100);
         ushort[] p16 = HalfPrecisionTests.LibTorch(initial, format);
@@ -123,7 +175,10 @@ public sealed unsafe class EmaAdamHalfKernelTests
             float[] wideG = g.Select(bits => HalfPrecisionTests.Widen(format, bits)).ToArray();
             if (!masterWeights) wideP = half.P.Select(bits => HalfPrecisionTests.Widen(format, bits)).ToArray();
             fixed (float* gp = wideG, ep = ema, pp = wideP, mp = m, vp = v)
-                EmaAdamKernels.StepRange(gp, ep, pp, mp, vp, length, constants, Adam.At(step));
+            {
+                if (filtered) EmaAdamKernels.StepRange(gp, ep, pp, mp, vp, length, constants, Adam.At(step));
+                else AdamKernels.StepRange(gp, pp, mp, vp, length, Adam.At(step));
+            }
 
             halfStep(constants, Adam.At(step));
 
