@@ -17,7 +17,7 @@ internal static unsafe class EmaHalfKernels<TFormat>
     public const int BytesPerElement = 12;
 
     /// <summary>The vectorised twin run over the cores.</summary>
-    internal static IGradientStateKernel<EmaConstants> CreateCpu() => new HalfGradientStateCpuKernel<EmaConstants>(&FilterRange);
+    internal static IGradientStateKernel<EmaConstants> CreateCpu() => new GradientStateCpuRunner<ushort, EmaConstants>(&FilterRange);
 
     /// <summary>Thread <paramref name="thread"/> of a grid-stride loop (see EmaKernels.Kernel); nothing moves when <c>skip[0]</c> is set.</summary>
     internal static void Kernel(Index1D thread, ArrayView<ushort> g, ArrayView<float> ema, ArrayView<EmaConstants> step, ArrayView<int> skip)

@@ -17,7 +17,7 @@ internal static unsafe class KalmanHalfKernels<TFormat>
     public const int BytesPerElement = 12;
 
     /// <summary>The vectorised twin run over the cores.</summary>
-    internal static IGradientStateKernel<KalmanConstants> CreateCpu() => new HalfGradientStateCpuKernel<KalmanConstants>(&FilterRange);
+    internal static IGradientStateKernel<KalmanConstants> CreateCpu() => new GradientStateCpuRunner<ushort, KalmanConstants>(&FilterRange);
 
     /// <summary>Thread <paramref name="thread"/> of a grid-stride loop (see EmaKernels.Kernel); nothing moves when <c>skip[0]</c> is set.</summary>
     internal static void Kernel(Index1D thread, ArrayView<ushort> g, ArrayView<float> x, ArrayView<KalmanConstants> step, ArrayView<int> skip)

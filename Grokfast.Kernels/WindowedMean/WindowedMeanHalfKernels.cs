@@ -17,7 +17,7 @@ internal static unsafe class WindowedMeanHalfKernels<TFormat>
     public const int BytesPerElement = 28;
 
     /// <summary>The vectorised twin run over the cores.</summary>
-    internal static IWindowedMeanKernel CreateCpu() => new WindowedMeanHalfCpuKernel<TFormat>();
+    internal static IWindowedMeanKernel CreateCpu() => new WindowedMeanCpuRunner<ushort>(&FilterRange);
 
     /// <summary>Thread <paramref name="thread"/> of a grid-stride loop over the range (see WindowedMeanKernels.Kernel for the ring's layout).</summary>
     internal static void Kernel(Index1D thread, ArrayView<ushort> g, ArrayView<float> ring, ArrayView<double> sum,

@@ -1,19 +1,23 @@
-using Grokfast.Kernels.Backends;
+namespace Grokfast.Kernels.Backends;
 
-namespace Grokfast.Kernels.HalfPrecision;
-
-/// <summary>Runs a vectorised twin over 16-bit gradients and their float32 state in host memory, split over cores (as <see cref="GradientStateCpuKernel{TConstants}"/> does for float32).</summary>
+/// <summary>
+/// Runs a vectorised twin over gradients of element type <typeparamref name="TGradient"/> (float32, or 16-bit bit
+/// patterns) and their float32 state in host memory, split over cores: the one runner behind
+/// <see cref="GradientStateCpuKernel{TConstants}"/> and the 16-bit filters' CPU kernels.
+/// </summary>
+/// <typeparam name="TGradient">The gradients' element type.</typeparam>
 /// <typeparam name="TConstants">The filter's per-step scalars.</typeparam>
-internal sealed unsafe class HalfGradientStateCpuKernel<TConstants> : IGradientStateKernel<TConstants>
+internal sealed unsafe class GradientStateCpuRunner<TGradient, TConstants> : IGradientStateKernel<TConstants>
+    where TGradient : unmanaged
     where TConstants : unmanaged
 {
-    private readonly delegate*<ushort*, float*, long, TConstants, void> filterRange;
-    private ushort* gradients;
+    private readonly delegate*<TGradient*, float*, long, TConstants, void> filterRange;
+    private TGradient* gradients;
     private float* state;
     private long length;
 
     /// <summary>Wraps <paramref name="filterRange"/>(g, state, count, constants), which filters contiguous elements in place.</summary>
-    public HalfGradientStateCpuKernel(delegate*<ushort*, float*, long, TConstants, void> filterRange)
+    public GradientStateCpuRunner(delegate*<TGradient*, float*, long, TConstants, void> filterRange)
     {
         this.filterRange = filterRange;
     }
@@ -22,7 +26,7 @@ internal sealed unsafe class HalfGradientStateCpuKernel<TConstants> : IGradientS
     public void Bind(nint gradients, nint state, long length)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(length);
-        this.gradients = (ushort*)gradients;
+        this.gradients = (TGradient*)gradients;
         this.state = (float*)state;
         this.length = length;
     }
@@ -42,7 +46,7 @@ internal sealed unsafe class HalfGradientStateCpuKernel<TConstants> : IGradientS
         // Owns no memory: the buffers belong to the caller.
     }
 
-    private readonly struct FilterJob(delegate*<ushort*, float*, long, TConstants, void> filterRange, ushort* gradients, float* state, TConstants constants) : IRangeJob
+    private readonly struct FilterJob(delegate*<TGradient*, float*, long, TConstants, void> filterRange, TGradient* gradients, float* state, TConstants constants) : IRangeJob
     {
         public void Run(long start, long count) => filterRange(gradients + start, state + start, count, constants);
     }
