@@ -7,20 +7,35 @@ namespace Grokfast.Tests.Support;
 /// <summary>A small fixed-seed MLP and data for training-loop tests.</summary>
 internal static class TinyMlp
 {
-    public static Module<Tensor, Tensor> Create(long seed = 0)
-    {
-        torch.manual_seed(seed);
-        return Sequential(Linear(7, 31), ReLU(), Linear(31, 13), ReLU(), Linear(13, 3));
-    }
+    public static Module<Tensor, Tensor> Create(long seed = 0) =>
+        Initialized(Sequential(Linear(7, 31), ReLU(), Linear(31, 13), ReLU(), Linear(13, 3)), seed);
 
     /// <summary>
     /// Two linear layers and no activation: a model whose training is not chaotic, so two trajectories that round
     /// differently drift apart only by their rounding, where a ReLU network amplifies an ulp into a flipped unit.
     /// </summary>
-    public static Module<Tensor, Tensor> CreateLinear(long seed = 0)
+    public static Module<Tensor, Tensor> CreateLinear(long seed = 0) => Initialized(Sequential(Linear(7, 31), Linear(31, 3)), seed);
+
+    /// <summary>
+    /// Overwrites every parameter from a generator of its own, uniform in ±1/√fan_in as <c>Linear</c> initialises: the
+    /// global generator is shared with the tests running in parallel, so <c>manual_seed</c> alone would not make two
+    /// models of one seed equal.
+    /// </summary>
+    private static Module<Tensor, Tensor> Initialized(Module<Tensor, Tensor> model, long seed)
     {
-        torch.manual_seed(seed);
-        return Sequential(Linear(7, 31), Linear(31, 3));
+        var generator = new torch.Generator((ulong)seed);
+        double bound = 1;
+        using (torch.no_grad())
+        {
+            foreach (TorchSharp.Modules.Parameter p in model.parameters())
+            {
+                // A weight sets the bound; the bias after it shares it.
+                if (p.dim() == 2) bound = 1 / Math.Sqrt(p.shape[1]);
+                using var scope = torch.NewDisposeScope();
+                p.copy_(torch.rand(p.shape, generator: generator).mul_(2 * bound).sub_(bound));
+            }
+        }
+        return model;
     }
 
     public static (Tensor Inputs, Tensor Targets) Data(long seed = 1)
