@@ -2,11 +2,13 @@ using System.CommandLine;
 using Grokfast.Bench.Npy;
 using Grokfast.Bench.Support;
 using Grokfast.Filters;
+using static TorchSharp.torch;
 
 namespace Grokfast.Bench.Replay;
 
 /// <summary>
-/// The <c>replay</c> verb: a recorded (T, N) float32 gradient trace through a fused filter, from .npy to .npy.
+/// The <c>replay</c> verb: a recorded (T, N) float32 or float16 gradient trace through a fused filter, from .npy to .npy
+/// of the same dtype.
 /// Bad input gets one line on stderr, exit code 2 and no output file.
 /// </summary>
 internal static class ReplayCommand
@@ -17,8 +19,8 @@ internal static class ReplayCommand
     {
         var filter = new Option<string>("--filter") { Description = "The filter: ema, ma or kalman.", Required = true };
         filter.AcceptOnlyFromAmong([.. FilterChoice.Kinds]);
-        var input = new Option<FileInfo>("--input") { Description = "A .npy float32 array of shape (T, N): row t is the gradient at step t.", Required = true };
-        var output = new Option<FileInfo>("--output") { Description = "Where to write the filtered (T, N) float32 array.", Required = true };
+        var input = new Option<FileInfo>("--input") { Description = "A .npy float32 or float16 array of shape (T, N): row t is the gradient at step t.", Required = true };
+        var output = new Option<FileInfo>("--output") { Description = "Where to write the filtered (T, N) array, in the input's dtype.", Required = true };
         var alpha = new Option<double>("--alpha") { Description = "EMA momentum, in [0, 1).", DefaultValueFactory = _ => EmaFilter.DefaultAlpha };
         var lamb = new Option<double?>("--lamb") { Description = $"Amplification; the filter's own default when omitted (ema {EmaFilter.DefaultLamb}, ma {WindowedMeanFilter.DefaultLamb}, kalman {KalmanFilter.DefaultLamb})." };
         var windowSize = new Option<int>("--window-size") { Description = "MA window, at least 1.", DefaultValueFactory = _ => WindowedMeanFilter.DefaultWindowSize };
@@ -55,7 +57,7 @@ internal static class ReplayCommand
         try
         {
             if (!input.Exists) throw new FileNotFoundException($"--input: {input.FullName} does not exist.");
-            (float[] trace, long[] shape) = NpyFile.ReadFloat32(input.FullName);
+            (float[] trace, long[] shape, ScalarType dtype) = NpyFile.Read(input.FullName);
             if (shape.Length != 2)
                 throw new InvalidDataException($"--input: expected a 2-D (T, N) array, got shape ({string.Join(", ", shape)}).");
             int steps = checked((int)shape[0]), width = checked((int)shape[1]);
@@ -63,12 +65,12 @@ internal static class ReplayCommand
             if (plot is not null && (element < 0 || element >= width))
                 throw new ArgumentOutOfRangeException(nameof(element), element, $"--element must be in [0, {width}), got {element}.");
 
-            float[] filtered = TraceReplay.Run(trace, steps, width, options);
+            float[] filtered = TraceReplay.Run(trace, steps, width, options, dtype);
 
-            NpyFile.WriteFloat32(output.FullName, filtered, shape);
+            NpyFile.Write(output.FullName, filtered, shape, dtype);
             if (plot is not null)
                 ResponsePlot.Save(plot.FullName, trace, filtered, steps, width, element, $"{options.Kind} filter, element {element}");
-            Console.WriteLine($"Filtered {steps} steps of {width} elements with {options.Kind}; wrote {output.FullName}" +
+            Console.WriteLine($"Filtered {steps} steps of {width} {(dtype == ScalarType.Float16 ? "float16" : "float32")} elements with {options.Kind}; wrote {output.FullName}" +
                 (plot is null ? "." : $" and {plot.FullName}."));
             return 0;
         }

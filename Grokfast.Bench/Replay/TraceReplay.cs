@@ -9,13 +9,14 @@ namespace Grokfast.Bench.Replay;
 
 /// <summary>
 /// Runs a recorded gradient trace — row t is the gradient of one parameter at step t — through a fused
-/// filter, as a training loop would, and returns the filtered rows.
+/// filter, as a training loop would, and returns the filtered rows. A float16 trace is filtered as a float16
+/// parameter's gradients are (float32 state, each filtered gradient rounded back to float16).
 /// </summary>
 internal static class TraceReplay
 {
-    public static float[] Run(ReadOnlySpan<float> trace, int steps, int width, FilterChoice options)
+    public static float[] Run(ReadOnlySpan<float> trace, int steps, int width, FilterChoice options, ScalarType dtype = ScalarType.Float32)
     {
-        using var module = new SingleParameter(width);
+        using var module = new SingleParameter(width, dtype);
         using GradientFilter filter = options.Create(module);
         var filtered = new float[trace.Length];
         for (int step = 0; step < steps; step++)
@@ -31,26 +32,37 @@ internal static class TraceReplay
     private sealed class SingleParameter : Module
     {
         private readonly Parameter weight;
+        private readonly Tensor row;
 
-        public SingleParameter(int width) : base(nameof(SingleParameter))
+        public SingleParameter(int width, ScalarType dtype) : base(nameof(SingleParameter))
         {
-            weight = new Parameter(torch.zeros(width));
-            weight.grad = torch.zeros(width);
+            weight = new Parameter(torch.zeros(width, dtype));
+            weight.grad = torch.zeros(width, dtype);
+            row = torch.zeros(width);
             RegisterComponents();
         }
 
-        public void SetGradient(ReadOnlySpan<float> row)
+        /// <summary>Writes a row (values of the parameter's dtype, widened) into the gradient: copy_ rounds them back exactly.</summary>
+        public void SetGradient(ReadOnlySpan<float> values)
         {
+            using (var accessor = row.data<float>()) accessor.CopyFrom(values);
             using Tensor grad = weight.grad!;
-            using var accessor = grad.data<float>();
-            accessor.CopyFrom(row);
+            using (torch.no_grad()) grad.copy_(row);
         }
 
-        public void CopyGradient(Span<float> row)
+        /// <summary>Reads the gradient back, widened to float32 (exactly).</summary>
+        public void CopyGradient(Span<float> values)
         {
             using Tensor grad = weight.grad!;
-            using var accessor = grad.data<float>();
-            accessor.CopyTo(row);
+            using (torch.no_grad()) row.copy_(grad);
+            using var accessor = row.data<float>();
+            accessor.CopyTo(values);
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) row.Dispose();
+            base.Dispose(disposing);
         }
     }
 }

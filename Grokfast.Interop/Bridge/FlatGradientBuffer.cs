@@ -1,3 +1,4 @@
+using Grokfast.Kernels.Backends;
 using TorchSharp;
 using static TorchSharp.torch;
 using TorchSharp.Modules;
@@ -6,11 +7,14 @@ using static TorchSharp.torch.nn;
 namespace Grokfast.Bridge;
 
 /// <summary>
-/// One contiguous float32 tensor holding every trainable parameter's gradient: each <c>p.grad</c> is a
-/// view of its slice, so <c>backward()</c> accumulates straight into it, an optimizer's in-place
-/// <c>zero_grad()</c> zeroes it, and one kernel launch filters the whole model.
+/// Every trainable parameter's gradient in contiguous tensors, one per gradient format (float32, bfloat16, float16): each
+/// <c>p.grad</c> is a view of its slice, so <c>backward()</c> accumulates straight into it, an optimizer's in-place
+/// <c>zero_grad()</c> zeroes it, and one kernel launch per format filters the whole model.
 /// </summary>
 /// <remarks>
+/// The parameters are laid out group by group (formats in the order they first appear in the module, parameters in
+/// module order within each), and element offsets run on across the groups, so the filters' float32 state is one
+/// buffer in the same order. A model of one format has one group: the layout of a float32-only model is unchanged.
 /// A gradient can stop being its view: <c>Module.zero_grad()</c> sets it to null, after which
 /// <c>backward()</c> creates a fresh tensor; a user can assign another tensor. <see cref="Refresh"/>
 /// finds these before every step, copies a foreign gradient into its slice and makes the view the
@@ -20,6 +24,7 @@ internal sealed class FlatGradientBuffer : IDisposable
 {
     private readonly Module module;
     private readonly TrainableParameter[] parameters;
+    private readonly GradientGroup[] groups;
     private readonly nint[] viewAddresses;
     private ModuleRegistrations? registrations;
 
@@ -27,31 +32,57 @@ internal sealed class FlatGradientBuffer : IDisposable
     public FlatGradientBuffer(Module module)
     {
         this.module = module;
-        var layout = new List<TrainableParameter>();
-        long offset = 0;
+        var byFormat = new List<(GradientFormat Format, ScalarType Dtype, List<(string Name, Parameter Parameter)> Members)>();
         foreach ((string name, Parameter parameter) in module.named_parameters())
         {
             if (!parameter.requires_grad) continue;
-            if (parameter.dtype != ScalarType.Float32)
-                throw new NotSupportedException($"Parameter '{name}' is {parameter.dtype}; Grokfast filters support float32 parameters.");
-            var trainable = new TrainableParameter(name, parameter, offset, parameter.shape);
-            layout.Add(trainable);
-            offset += trainable.Length;
+            GradientFormat format = FormatOf(name, parameter.dtype);
+            int index = byFormat.FindIndex(g => g.Format == format);
+            if (index < 0)
+            {
+                byFormat.Add((format, parameter.dtype, []));
+                index = byFormat.Count - 1;
+            }
+            byFormat[index].Members.Add((name, parameter));
         }
-        if (layout.Count == 0)
+        if (byFormat.Count == 0)
             throw new ArgumentException("The module has no parameter that requires grad, so there is nothing to filter.", nameof(module));
 
-        parameters = layout.ToArray();
-        Device = parameters[0].Parameter.device;
-        foreach (TrainableParameter p in parameters)
+        Device = byFormat[0].Members[0].Parameter.device;
+        var layout = new List<TrainableParameter>();
+        long offset = 0;
+        for (int g = 0; g < byFormat.Count; g++)
         {
-            if (!IsOnDevice(p.Parameter))
-                throw new NotSupportedException($"Parameter '{p.Name}' is on {p.Parameter.device} but '{parameters[0].Name}' is on {Device}; all parameters must share one device.");
+            foreach ((string name, Parameter parameter) in byFormat[g].Members)
+            {
+                if (!IsOnDevice(parameter))
+                    throw new NotSupportedException($"Parameter '{name}' is on {parameter.device} but '{byFormat[0].Members[0].Name}' is on {Device}; all parameters must share one device.");
+                var trainable = new TrainableParameter(name, parameter, offset, parameter.shape) { Group = g };
+                layout.Add(trainable);
+                offset += trainable.Length;
+            }
         }
+        parameters = layout.ToArray();
         Length = offset;
-        Tensor = torch.zeros(Length, ScalarType.Float32, Device);
-        Address = TensorAddress.OfFloat32(Tensor);
-        viewAddresses = parameters.Select(p => Address + (nint)(p.Offset * sizeof(float))).ToArray();
+        groups = new GradientGroup[byFormat.Count];
+        try
+        {
+            for (int g = 0; g < groups.Length; g++)
+            {
+                TrainableParameter[] members = parameters.Where(p => p.Group == g).ToArray();
+                long groupBase = members[0].Offset;
+                long groupLength = members[^1].Offset + members[^1].Length - groupBase;
+                Tensor tensor = torch.zeros(groupLength, byFormat[g].Dtype, Device);
+                groups[g] = new GradientGroup(byFormat[g].Format, tensor, TensorAddress.OfAny(tensor), groupBase, groupLength,
+                    Array.IndexOf(parameters, members[0]), Array.IndexOf(parameters, members[^1]) + 1);
+            }
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+        viewAddresses = parameters.Select(p => ViewAddress(p)).ToArray();
         registrations = CaptureRegistrations();
         foreach (TrainableParameter p in parameters)
         {
@@ -63,16 +94,13 @@ internal sealed class FlatGradientBuffer : IDisposable
     /// <summary>The trainable parameters, in the order of their slices.</summary>
     public IReadOnlyList<TrainableParameter> Parameters => parameters;
 
-    /// <summary>The flat tensor every gradient is a view of.</summary>
-    public Tensor Tensor { get; }
+    /// <summary>The buffers, one per gradient format present, in layout order.</summary>
+    public IReadOnlyList<GradientGroup> Groups => groups;
 
-    /// <summary>Address of its first element.</summary>
-    public nint Address { get; }
-
-    /// <summary>Elements in the buffer: the model's trainable parameter count.</summary>
+    /// <summary>Elements in all the buffers together: the model's trainable parameter count.</summary>
     public long Length { get; }
 
-    /// <summary>The device it lives on, the parameters' device.</summary>
+    /// <summary>The device they live on, the parameters' device.</summary>
     public Device Device { get; }
 
     /// <summary>How many times a gradient that was not its view had to be copied in; 0 in a zero-copy loop.</summary>
@@ -142,13 +170,31 @@ internal sealed class FlatGradientBuffer : IDisposable
             throw new NotSupportedException($"The gradient of '{p.Name}' is on {grad.device} but the filter was built for {Device}; moving a model after building its filter is not supported.");
         if (!grad.shape.SequenceEqual(p.Shape))
             throw new ArgumentException($"The gradient of '{p.Name}' has shape [{string.Join(", ", grad.shape)}], expected [{string.Join(", ", p.Shape)}].");
-        using Tensor view = Tensor.narrow(0, p.Offset, p.Length).view(p.Shape);
+        GradientGroup group = groups[p.Group];
+        using Tensor view = group.Tensor.narrow(0, p.Offset - group.Base, p.Length).view(p.Shape);
         using (torch.no_grad())
             view.copy_(grad);
         p.Parameter.grad = view;
         GradientCopies++;
     }
 
+    private nint ViewAddress(TrainableParameter p)
+    {
+        GradientGroup group = groups[p.Group];
+        return group.Address + (nint)((p.Offset - group.Base) * group.Format.ElementSize());
+    }
+
+    private static GradientFormat FormatOf(string name, ScalarType dtype) => dtype switch
+    {
+        ScalarType.Float32 => GradientFormat.Float32,
+        ScalarType.BFloat16 => GradientFormat.BFloat16,
+        ScalarType.Float16 => GradientFormat.Float16,
+        _ => throw new NotSupportedException($"Parameter '{name}' is {dtype}; Grokfast filters support float32, bfloat16 and float16 parameters."),
+    };
+
     /// <inheritdoc />
-    public void Dispose() => Tensor.Dispose();
+    public void Dispose()
+    {
+        foreach (GradientGroup? group in groups ?? []) group?.Tensor.Dispose();
+    }
 }

@@ -24,8 +24,8 @@ public sealed class EmaFilter : GradientFilter
 {
     private readonly Tensor average;
     private readonly nint averageAddress;
-    private readonly IGradientStateKernel<EmaConstants>? kernel;
-    private readonly GradientStateCudaKernel<EmaConstants, EmaSettings>? cudaKernel;
+    private readonly IGradientStateKernel<EmaConstants>[]? kernels;
+    private readonly GradientStateCudaKernel<EmaConstants, EmaSettings>[]? cudaKernels;
     private FusedAdamCudaKernel<FusedAdamConstants<EmaConstants>, FusedAdamSettings<EmaSettings>>? fusedCudaKernel;
 
     /// <summary>Builds the filter for the trainable parameters of <paramref name="module"/>.</summary>
@@ -41,17 +41,25 @@ public sealed class EmaFilter : GradientFilter
         this.lamb = lamb;
         try
         {
-            average = torch.empty(ElementCount, ScalarType.Float32, FlatGradients.device);
+            average = torch.empty(ElementCount, ScalarType.Float32, StateDevice);
             averageAddress = TensorAddress.OfFloat32(average);
             if (DeviceSteps is null)
             {
-                kernel = CreateHostKernel(EmaKernels.CreateCpu, EmaKernels.CreateIlgpu);
-                kernel.Bind(FlatGradientsAddress, averageAddress, ElementCount);
+                CreatePerGroup(kernels = new IGradientStateKernel<EmaConstants>[Groups.Count], group =>
+                {
+                    IGradientStateKernel<EmaConstants> kernel = CreateHostKernel(() => EmaKernels.CreateCpu(group.Format), a => EmaKernels.CreateIlgpu(a, group.Format));
+                    kernel.Bind(group.Address, averageAddress + (nint)(group.Base * sizeof(float)), group.Length);
+                    return kernel;
+                });
             }
             else
             {
-                cudaKernel = EmaKernels.CreateCuda(CudaContext!, DeviceSteps);
-                cudaKernel.Bind(FlatGradientsAddress, averageAddress, ElementCount);
+                CreatePerGroup(cudaKernels = new GradientStateCudaKernel<EmaConstants, EmaSettings>[Groups.Count], group =>
+                {
+                    GradientStateCudaKernel<EmaConstants, EmaSettings> kernel = EmaKernels.CreateCuda(CudaContext!, DeviceSteps, group.Format);
+                    kernel.Bind(group.Address, averageAddress + (nint)(group.Base * sizeof(float)), group.Length);
+                    return kernel;
+                });
             }
         }
         catch
@@ -79,19 +87,19 @@ public sealed class EmaFilter : GradientFilter
     {
         EmaConstants constants = Settings.At(run.StepsBefore);
         if (FusedAdam is { } adam) adam.Kernel!.Step(run.Offset, run.Length, averageAddress, constants, adam.At(run.StepsBefore + 1));
-        else kernel!.Filter(run.Offset, run.Length, constants);
+        else kernels![run.Group].Filter(run.Offset, run.Length, constants);
     }
 
-    private protected override void FilterRunOnDevice(DeviceRun run)
+    private protected override void FilterRunOnDevice(DeviceRun run, int group)
     {
         if (FusedAdam is { } adam) fusedCudaKernel!.Step(run, new FusedAdamSettings<EmaSettings>(Settings, adam.Settings));
-        else cudaKernel!.Filter(run, Settings);
+        else cudaKernels![group].Filter(run, Settings);
     }
 
     private protected override void BindFusedCuda(FusedAdamPass adam)
     {
         fusedCudaKernel = EmaAdamKernels.CreateCuda(CudaContext!, DeviceSteps!);
-        fusedCudaKernel.Bind(FlatGradientsAddress, averageAddress, adam.Parameters, adam.FirstMoments, adam.SecondMoments, ElementCount);
+        fusedCudaKernel.Bind(Groups[0].Address, averageAddress, adam.Parameters, adam.FirstMoments, adam.SecondMoments, ElementCount);
     }
 
     internal override string Kind => "ema";
@@ -106,8 +114,8 @@ public sealed class EmaFilter : GradientFilter
 
     private protected override void DisposeState()
     {
-        kernel?.Dispose();
-        cudaKernel?.Dispose();
+        foreach (IDisposable? kernel in kernels ?? []) kernel?.Dispose();
+        foreach (IDisposable? kernel in cudaKernels ?? []) kernel?.Dispose();
         fusedCudaKernel?.Dispose();
         average?.Dispose();
     }

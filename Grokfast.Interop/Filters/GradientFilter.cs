@@ -67,7 +67,7 @@ public abstract class GradientFilter : IDisposable
             if (Backend == KernelBackend.Cuda)
             {
                 CudaContext = OpenCudaContext(gradients.Device);
-                DeviceSteps = new CudaStepState(CudaContext, gradients.Parameters.Count);
+                DeviceSteps = new CudaStepState(CudaContext, gradients.Parameters.Count, gradients.Groups.Select(g => g.Format));
                 runKeys = new long[gradients.Parameters.Count];
             }
             LibTorchThreads.EnsureBound();
@@ -119,11 +119,14 @@ public abstract class GradientFilter : IDisposable
     /// <summary>Gradients copied into the flat buffer because they had stopped being its views; stays put in a zero-copy loop.</summary>
     public long GradientCopies => gradients.GradientCopies;
 
-    /// <summary>The flat buffer's tensor, for the filter kinds that allocate state beside it.</summary>
-    private protected Tensor FlatGradients => gradients.Tensor;
+    /// <summary>The parameters' device, where the filter kinds allocate their state.</summary>
+    private protected Device StateDevice => gradients.Device;
 
-    /// <summary>Address of the flat buffer's first element, for binding kernels.</summary>
-    internal nint FlatGradientsAddress => gradients.Address;
+    /// <summary>
+    /// The flat gradient buffers, one per gradient format present: each filter kind binds one kernel per group, to the
+    /// group's buffer and to its part of the state, which starts at element <see cref="GradientGroup.Base"/>.
+    /// </summary>
+    internal IReadOnlyList<GradientGroup> Groups => gradients.Groups;
 
     /// <summary>The trainable parameters in the flat buffer's order, with their offsets.</summary>
     internal IReadOnlyList<TrainableParameter> Parameters => gradients.Parameters;
@@ -199,12 +202,12 @@ public abstract class GradientFilter : IDisposable
         CollectRuns(runKeys!);
         steps.BeginStep();
         if (SkipNonFinite)
-            foreach (ParameterRun run in runs) steps.Scan(RunAddress(run), run.Length);
+            foreach (ParameterRun run in runs) steps.Scan(RunAddress(run), run.Length, gradients.Groups[run.Group].Format);
         steps.Record();
         for (int slot = 0; slot < runs.Count; slot++)
         {
             ParameterRun run = runs[slot];
-            FilterRunOnDevice(new DeviceRun(slot, run.First, run.End, run.Offset, run.Length));
+            FilterRunOnDevice(new DeviceRun(slot, run.First, run.End, run.Offset, run.Length), run.Group);
         }
         stepsQueued++;
         deviceCountsPending = true;
@@ -247,9 +250,9 @@ public abstract class GradientFilter : IDisposable
     }
 
     /// <summary>
-    /// Splits the parameters that have a gradient into runs of consecutive ones with equal <paramref name="keys"/>
-    /// (filtered equally often), which share one set of step constants: one launch each, one for the whole model in
-    /// a normal loop.
+    /// Splits the parameters that have a gradient into runs of consecutive ones of one group with equal
+    /// <paramref name="keys"/> (filtered equally often), which share one set of step constants: one launch each, one per
+    /// gradient format for the whole model in a normal loop.
     /// </summary>
     private void CollectRuns(long[] keys)
     {
@@ -265,10 +268,11 @@ public abstract class GradientFilter : IDisposable
                 continue;
             }
             int end = first + 1;
-            while (end < parameters.Count && hasGradient[end] && keys[end] == keys[first]) end++;
+            int group = parameters[first].Group;
+            while (end < parameters.Count && hasGradient[end] && keys[end] == keys[first] && parameters[end].Group == group) end++;
             long offset = parameters[first].Offset;
             long length = parameters[end - 1].Offset + parameters[end - 1].Length - offset;
-            runs.Add(new ParameterRun(first, end, offset, length, stepsFiltered[first]));
+            runs.Add(new ParameterRun(first, end, group, offset - gradients.Groups[group].Base, length, stepsFiltered[first]));
             first = end;
         }
         SkippedParameterCount = skipped;
@@ -278,12 +282,16 @@ public abstract class GradientFilter : IDisposable
     {
         foreach (ParameterRun run in runs)
         {
-            if (!FiniteScan.AllFinite(RunAddress(run), run.Length)) return false;
+            if (!gradients.Groups[run.Group].Format.AllFinite(RunAddress(run), run.Length)) return false;
         }
         return true;
     }
 
-    private nint RunAddress(ParameterRun run) => FlatGradientsAddress + (nint)(run.Offset * sizeof(float));
+    private nint RunAddress(ParameterRun run)
+    {
+        GradientGroup group = gradients.Groups[run.Group];
+        return group.Address + (nint)(run.Offset * group.Format.ElementSize());
+    }
 
     /// <summary>The filter kind's host-driven kernel for this filter's backend: the CPU twin or ILGPU's CPU accelerator.</summary>
     private protected TKernel CreateHostKernel<TKernel>(Func<TKernel> cpu, Func<IlgpuAccelerator, TKernel> ilgpuCpu) =>
@@ -292,8 +300,18 @@ public abstract class GradientFilter : IDisposable
     /// <summary>Runs the fused pass over one run of parameters that share their step count, with constants from the host.</summary>
     private protected abstract void FilterRun(ParameterRun run);
 
-    /// <summary>Queues the CUDA step of one run: its constants derived on the device, then the pass.</summary>
-    private protected abstract void FilterRunOnDevice(DeviceRun run);
+    /// <summary>Queues the CUDA step of one run of <paramref name="group"/>: its constants derived on the device, then the pass.</summary>
+    private protected abstract void FilterRunOnDevice(DeviceRun run, int group);
+
+    /// <summary>
+    /// Fills <paramref name="kernels"/>, one slot per group, with each group's kernel. The caller allocates the array
+    /// (and keeps it in a field) first, so that a failure part-way leaves the kernels made so far for
+    /// <see cref="DisposeState"/>.
+    /// </summary>
+    private protected void CreatePerGroup<T>(T[] kernels, Func<GradientGroup, T> create)
+    {
+        for (int g = 0; g < kernels.Length; g++) kernels[g] = create(gradients.Groups[g]);
+    }
 
     /// <summary>Bytes the filter's step fused with Adam's moves per parameter element (see <see cref="FusedAdamOptimizer.BytesPerElement"/>).</summary>
     internal abstract int FusedAdamBytesPerElement { get; }
@@ -397,9 +415,12 @@ public abstract class GradientFilter : IDisposable
         ThrowIfDisposed();
         gradients.Refresh(hasGradient);
         using (torch.no_grad())
-        using (Tensor zeroed = gradients.Tensor.zero_())
         {
-            // zero_() hands back a second handle to the same tensor; disposing it frees the handle, not the buffer.
+            foreach (GradientGroup group in gradients.Groups)
+            {
+                // zero_() hands back a second handle to the same tensor; disposing it frees the handle, not the buffer.
+                using Tensor zeroed = group.Tensor.zero_();
+            }
         }
     }
 

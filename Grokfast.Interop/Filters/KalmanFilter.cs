@@ -22,8 +22,8 @@ public sealed class KalmanFilter : GradientFilter
     private readonly Tensor estimates;
     private readonly nint estimatesAddress;
     private readonly float[] covariances;
-    private readonly IGradientStateKernel<KalmanConstants>? kernel;
-    private readonly GradientStateCudaKernel<KalmanConstants, KalmanSettings>? cudaKernel;
+    private readonly IGradientStateKernel<KalmanConstants>[]? kernels;
+    private readonly GradientStateCudaKernel<KalmanConstants, KalmanSettings>[]? cudaKernels;
     private FusedAdamCudaKernel<FusedAdamConstants<KalmanConstants>, FusedAdamSettings<KalmanSettings>>? fusedCudaKernel;
 
     /// <summary>Builds the filter for the trainable parameters of <paramref name="module"/>.</summary>
@@ -43,19 +43,27 @@ public sealed class KalmanFilter : GradientFilter
         covariances = Enumerable.Repeat((float)measurement_noise, ParameterCount).ToArray();
         try
         {
-            estimates = torch.zeros(ElementCount, ScalarType.Float32, FlatGradients.device);
+            estimates = torch.zeros(ElementCount, ScalarType.Float32, StateDevice);
             estimatesAddress = TensorAddress.OfFloat32(estimates);
             if (DeviceSteps is null)
             {
-                kernel = CreateHostKernel(KalmanKernels.CreateCpu, KalmanKernels.CreateIlgpu);
-                kernel.Bind(FlatGradientsAddress, estimatesAddress, ElementCount);
+                CreatePerGroup(kernels = new IGradientStateKernel<KalmanConstants>[Groups.Count], group =>
+                {
+                    IGradientStateKernel<KalmanConstants> kernel = CreateHostKernel(() => KalmanKernels.CreateCpu(group.Format), a => KalmanKernels.CreateIlgpu(a, group.Format));
+                    kernel.Bind(group.Address, estimatesAddress + (nint)(group.Base * sizeof(float)), group.Length);
+                    return kernel;
+                });
             }
             else
             {
                 // On CUDA the covariances live on the device, where the prepare kernel advances them.
                 DeviceSteps.WriteCovariances(covariances);
-                cudaKernel = KalmanKernels.CreateCuda(CudaContext!, DeviceSteps);
-                cudaKernel.Bind(FlatGradientsAddress, estimatesAddress, ElementCount);
+                CreatePerGroup(cudaKernels = new GradientStateCudaKernel<KalmanConstants, KalmanSettings>[Groups.Count], group =>
+                {
+                    GradientStateCudaKernel<KalmanConstants, KalmanSettings> kernel = KalmanKernels.CreateCuda(CudaContext!, DeviceSteps, group.Format);
+                    kernel.Bind(group.Address, estimatesAddress + (nint)(group.Base * sizeof(float)), group.Length);
+                    return kernel;
+                });
             }
         }
         catch
@@ -90,20 +98,20 @@ public sealed class KalmanFilter : GradientFilter
         // Every parameter of a run has been filtered equally often, so they share one covariance.
         KalmanStep step = Settings.Next(covariances[run.First]);
         if (FusedAdam is { } adam) adam.Kernel!.Step(run.Offset, run.Length, estimatesAddress, step.Constants, adam.At(run.StepsBefore + 1));
-        else kernel!.Filter(run.Offset, run.Length, step.Constants);
+        else kernels![run.Group].Filter(run.Offset, run.Length, step.Constants);
         Array.Fill(covariances, step.NextCovariance, run.First, run.End - run.First);
     }
 
-    private protected override void FilterRunOnDevice(DeviceRun run)
+    private protected override void FilterRunOnDevice(DeviceRun run, int group)
     {
         if (FusedAdam is { } adam) fusedCudaKernel!.Step(run, new FusedAdamSettings<KalmanSettings>(Settings, adam.Settings));
-        else cudaKernel!.Filter(run, Settings);
+        else cudaKernels![group].Filter(run, Settings);
     }
 
     private protected override void BindFusedCuda(FusedAdamPass adam)
     {
         fusedCudaKernel = KalmanAdamKernels.CreateCuda(CudaContext!, DeviceSteps!);
-        fusedCudaKernel.Bind(FlatGradientsAddress, estimatesAddress, adam.Parameters, adam.FirstMoments, adam.SecondMoments, ElementCount);
+        fusedCudaKernel.Bind(Groups[0].Address, estimatesAddress, adam.Parameters, adam.FirstMoments, adam.SecondMoments, ElementCount);
     }
 
     internal override string Kind => "kalman";
@@ -139,8 +147,8 @@ public sealed class KalmanFilter : GradientFilter
 
     private protected override void DisposeState()
     {
-        kernel?.Dispose();
-        cudaKernel?.Dispose();
+        foreach (IDisposable? kernel in kernels ?? []) kernel?.Dispose();
+        foreach (IDisposable? kernel in cudaKernels ?? []) kernel?.Dispose();
         fusedCudaKernel?.Dispose();
         estimates?.Dispose();
     }

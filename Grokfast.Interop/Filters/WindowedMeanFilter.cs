@@ -27,8 +27,8 @@ public sealed class WindowedMeanFilter : GradientFilter
     private readonly Tensor sums;
     private readonly nint ringAddress;
     private readonly nint sumsAddress;
-    private readonly IWindowedMeanKernel? kernel;
-    private readonly WindowedMeanCudaKernel? cudaKernel;
+    private readonly IWindowedMeanKernel[]? kernels;
+    private readonly WindowedMeanCudaKernel[]? cudaKernels;
     private WindowedMeanAdamCudaKernel? fusedCudaKernel;
 
     /// <summary>Builds the filter for the trainable parameters of <paramref name="module"/>.</summary>
@@ -52,19 +52,28 @@ public sealed class WindowedMeanFilter : GradientFilter
         try
         {
             // Zeroed, so a slot not yet written subtracts nothing while the window fills.
-            ring = torch.zeros(window_size * ElementCount, ScalarType.Float32, FlatGradients.device);
-            sums = torch.zeros(ElementCount, ScalarType.Float64, FlatGradients.device);
+            // Each gradient group has its own ring of window_size slots, the groups' rings one after another.
+            ring = torch.zeros(window_size * ElementCount, ScalarType.Float32, StateDevice);
+            sums = torch.zeros(ElementCount, ScalarType.Float64, StateDevice);
             ringAddress = TensorAddress.OfFloat32(ring);
             sumsAddress = TensorAddress.OfFloat64(sums);
             if (DeviceSteps is null)
             {
-                kernel = CreateHostKernel(WindowedMeanKernels.CreateCpu, WindowedMeanKernels.CreateIlgpu);
-                kernel.Bind(FlatGradientsAddress, ringAddress, sumsAddress, ElementCount, window_size);
+                CreatePerGroup(kernels = new IWindowedMeanKernel[Groups.Count], group =>
+                {
+                    IWindowedMeanKernel kernel = CreateHostKernel(() => WindowedMeanKernels.CreateCpu(group.Format), a => WindowedMeanKernels.CreateIlgpu(a, group.Format));
+                    kernel.Bind(group.Address, RingOf(group), sumsAddress + (nint)(group.Base * sizeof(double)), group.Length, window_size);
+                    return kernel;
+                });
             }
             else
             {
-                cudaKernel = WindowedMeanKernels.CreateCuda(CudaContext!, DeviceSteps);
-                cudaKernel.Bind(FlatGradientsAddress, ringAddress, sumsAddress, ElementCount, window_size);
+                CreatePerGroup(cudaKernels = new WindowedMeanCudaKernel[Groups.Count], group =>
+                {
+                    WindowedMeanCudaKernel kernel = WindowedMeanKernels.CreateCuda(CudaContext!, DeviceSteps, group.Format);
+                    kernel.Bind(group.Address, RingOf(group), sumsAddress + (nint)(group.Base * sizeof(double)), group.Length, window_size);
+                    return kernel;
+                });
             }
         }
         catch
@@ -101,20 +110,23 @@ public sealed class WindowedMeanFilter : GradientFilter
     {
         WindowedMeanConstants constants = Settings.At(run.StepsBefore);
         if (FusedAdam is { } adam) adam.Kernel!.Step(run.Offset, run.Length, ringAddress, sumsAddress, window_size, constants, adam.At(run.StepsBefore + 1));
-        else kernel!.Filter(run.Offset, run.Length, constants);
+        else kernels![run.Group].Filter(run.Offset, run.Length, constants);
     }
 
-    private protected override void FilterRunOnDevice(DeviceRun run)
+    private protected override void FilterRunOnDevice(DeviceRun run, int group)
     {
         if (FusedAdam is { } adam) fusedCudaKernel!.Step(run, new FusedAdamSettings<WindowedMeanSettings>(Settings, adam.Settings));
-        else cudaKernel!.Filter(run, Settings);
+        else cudaKernels![group].Filter(run, Settings);
     }
 
     private protected override void BindFusedCuda(FusedAdamPass adam)
     {
         fusedCudaKernel = WindowedMeanAdamKernels.CreateCuda(CudaContext!, DeviceSteps!);
-        fusedCudaKernel.Bind(FlatGradientsAddress, ringAddress, sumsAddress, adam.Parameters, adam.FirstMoments, adam.SecondMoments, ElementCount, window_size);
+        fusedCudaKernel.Bind(Groups[0].Address, ringAddress, sumsAddress, adam.Parameters, adam.FirstMoments, adam.SecondMoments, ElementCount, window_size);
     }
+
+    /// <summary>The first slot of <paramref name="group"/>'s ring: the rings of the groups before it take window_size × their elements.</summary>
+    private nint RingOf(GradientGroup group) => ringAddress + (nint)(window_size * group.Base * sizeof(float));
 
     internal override string Kind => "ma";
 
@@ -134,8 +146,8 @@ public sealed class WindowedMeanFilter : GradientFilter
 
     private protected override void DisposeState()
     {
-        kernel?.Dispose();
-        cudaKernel?.Dispose();
+        foreach (IDisposable? kernel in kernels ?? []) kernel?.Dispose();
+        foreach (IDisposable? kernel in cudaKernels ?? []) kernel?.Dispose();
         fusedCudaKernel?.Dispose();
         ring?.Dispose();
         sums?.Dispose();

@@ -56,6 +56,12 @@ public abstract class FusedAdamOptimizer : Optimizer, IBetas
         this.weight_decay = weight_decay;
         this.grokfast = grokfast;
         filter = grokfast?.Create(module, backend, skip_non_finite) ?? new UnfilteredGradients(module, backend, skip_non_finite);
+        if (filter.Groups is not [{ Format: GradientFormat.Float32 }])
+        {
+            string dtypes = string.Join(", ", filter.Groups.Select(g => g.Tensor.dtype));
+            filter.Dispose();
+            throw new NotSupportedException($"The model's trainable parameters are {dtypes}; the fused optimizer takes float32 parameters (the filters take bfloat16 and float16 too).");
+        }
         group = new ParamGroup
         {
             Parameters = filter.Parameters.Select(p => p.Parameter).ToArray(),
@@ -73,7 +79,7 @@ public abstract class FusedAdamOptimizer : Optimizer, IBetas
             if (filter.Backend == KernelBackend.Cpu)
             {
                 kernel = new FusedAdamCpuKernel();
-                kernel.Bind(filter.FlatGradientsAddress, parameterBuffer.Address, firstMoments, secondMoments, filter.ElementCount);
+                kernel.Bind(filter.Groups[0].Address, parameterBuffer.Address, firstMoments, secondMoments, filter.ElementCount);
             }
             pass = new FusedAdamPass(parameterBuffer.Address, firstMoments, secondMoments, kernel) { Settings = Settings(lr) };
             filter.Fuse(pass);

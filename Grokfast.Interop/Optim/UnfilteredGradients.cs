@@ -21,7 +21,7 @@ internal sealed class UnfilteredGradients(Module module, KernelBackend backend, 
     private protected override void FilterRun(ParameterRun run) =>
         FusedAdam?.Kernel!.Step(run.Offset, run.Length, FusedAdam.At(run.StepsBefore + 1));
 
-    private protected override void FilterRunOnDevice(DeviceRun run)
+    private protected override void FilterRunOnDevice(DeviceRun run, int group)
     {
         if (FusedAdam is { } adam) cudaKernel!.Step(run, adam.Settings);
     }
@@ -29,7 +29,7 @@ internal sealed class UnfilteredGradients(Module module, KernelBackend backend, 
     private protected override void BindFusedCuda(FusedAdamPass adam)
     {
         cudaKernel = AdamKernels.CreateCuda(CudaContext!, DeviceSteps!);
-        cudaKernel.Bind(FlatGradientsAddress, 0, adam.Parameters, adam.FirstMoments, adam.SecondMoments, ElementCount);
+        cudaKernel.Bind(Groups[0].Address, 0, adam.Parameters, adam.FirstMoments, adam.SecondMoments, ElementCount);
     }
 
     internal override string Kind => "none";

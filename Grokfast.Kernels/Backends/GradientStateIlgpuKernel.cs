@@ -1,69 +1,30 @@
 using ILGPU;
-using ILGPU.Runtime;
 
 namespace Grokfast.Kernels.Backends;
 
 /// <summary>
-/// Runs an ILGPU kernel, compiled once, as one grid-stride launch per step. The host decides each step here: the
-/// constants go to the kernel through a one-element buffer and its skip flag stays 0.
+/// Runs an ILGPU kernel over float32 gradients and their float32 state, compiled once, as one grid-stride launch per
+/// step. The host decides each step here: the constants go to the kernel through a one-element buffer and its skip
+/// flag stays 0.
 /// </summary>
 /// <typeparam name="TConstants">The filter's per-step scalars, passed by value to every thread.</typeparam>
 public sealed class GradientStateIlgpuKernel<TConstants> : IGradientStateKernel<TConstants>
     where TConstants : unmanaged
 {
-    private readonly IlgpuAccelerator accelerator;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<TConstants>, ArrayView<int>> launch;
-    private readonly MemoryBuffer1D<TConstants, Stride1D.Dense> step;
-    private readonly MemoryBuffer1D<int, Stride1D.Dense> skip;
-    private MemoryBuffer? gradients;
-    private MemoryBuffer? state;
+    private readonly GradientStateIlgpuRunner<float, TConstants> runner;
 
     /// <summary>Compiles <paramref name="kernel"/> for <paramref name="accelerator"/>; the accelerator stays the caller's.</summary>
     public GradientStateIlgpuKernel(IlgpuAccelerator accelerator, Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<TConstants>, ArrayView<int>> kernel)
     {
-        ArgumentNullException.ThrowIfNull(accelerator);
-        ArgumentNullException.ThrowIfNull(kernel);
-        this.accelerator = accelerator;
-        launch = accelerator.Accelerator.LoadAutoGroupedStreamKernel(kernel);
-        step = accelerator.Accelerator.Allocate1D<TConstants>(1);
-        skip = accelerator.Accelerator.Allocate1D<int>(1);
-        skip.MemSetToZero();
+        runner = new GradientStateIlgpuRunner<float, TConstants>(accelerator, kernel);
     }
 
     /// <inheritdoc />
-    public void Bind(nint gradients, nint state, long length)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(length);
-        ReleaseViews();
-        this.gradients = accelerator.WrapFloats(gradients, length);
-        this.state = accelerator.WrapFloats(state, length);
-    }
+    public void Bind(nint gradients, nint state, long length) => runner.Bind(gradients, state, length);
 
     /// <inheritdoc />
-    public void Filter(long offset, long length, TConstants constants)
-    {
-        if (gradients is null || state is null) throw new InvalidOperationException("Bind the buffers before the first step.");
-        ArgumentOutOfRangeException.ThrowIfNegative(offset);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(length, gradients.Length - offset);
-        if (length == 0) return;
-        step.View.CopyFromCPU(ref constants, 1);
-        launch(accelerator.GridStrideThreads(length),
-            gradients.AsArrayView<float>(offset, length), state.AsArrayView<float>(offset, length), step.View, skip.View);
-        accelerator.Accelerator.Synchronize();
-    }
-
-    private void ReleaseViews()
-    {
-        gradients?.Dispose();
-        state?.Dispose();
-        gradients = state = null;
-    }
+    public void Filter(long offset, long length, TConstants constants) => runner.Filter(offset, length, constants);
 
     /// <inheritdoc />
-    public void Dispose()
-    {
-        ReleaseViews();
-        step.Dispose();
-        skip.Dispose();
-    }
+    public void Dispose() => runner.Dispose();
 }

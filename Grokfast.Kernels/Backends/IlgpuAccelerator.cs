@@ -40,10 +40,14 @@ public sealed class IlgpuAccelerator : IDisposable
     /// A view of <paramref name="length"/> floats of host memory at <paramref name="address"/>, without copying.
     /// The returned buffer owns nothing; dispose it before the memory goes.
     /// </summary>
-    public MemoryBuffer WrapFloats(nint address, long length) => CPUMemoryBuffer.Create(Accelerator, address, length, sizeof(float));
+    public MemoryBuffer WrapFloats(nint address, long length) => Wrap<float>(address, length);
 
     /// <summary>As <see cref="WrapFloats"/>, for float64 elements.</summary>
-    public MemoryBuffer WrapDoubles(nint address, long length) => CPUMemoryBuffer.Create(Accelerator, address, length, sizeof(double));
+    public MemoryBuffer WrapDoubles(nint address, long length) => Wrap<double>(address, length);
+
+    /// <summary>As <see cref="WrapFloats"/>, for elements of type <typeparamref name="T"/> (16-bit gradients' bit patterns, say).</summary>
+    internal unsafe MemoryBuffer Wrap<T>(nint address, long length)
+        where T : unmanaged => CPUMemoryBuffer.Create(Accelerator, address, length, sizeof(T));
 
     /// <inheritdoc />
     public void Dispose()

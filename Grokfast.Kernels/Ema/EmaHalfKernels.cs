@@ -3,6 +3,7 @@
 // nearest even. Bytes per element: 12 (read g 2, ema 4; write ema 4, g 2), against 16 for float32 gradients.
 // Versions, side by side: Kernel (ILGPU) and FilterRange (its vectorised twin, 16 gradients a step on AVX2).
 using Grokfast.Kernels.Backends;
+using Grokfast.Kernels.Backends.Cuda;
 using Grokfast.Kernels.HalfPrecision;
 using ILGPU;
 using System.Numerics;
@@ -18,6 +19,14 @@ internal static unsafe class EmaHalfKernels<TFormat>
 
     /// <summary>The vectorised twin run over the cores.</summary>
     internal static IGradientStateKernel<EmaConstants> CreateCpu() => new GradientStateCpuRunner<ushort, EmaConstants>(&FilterRange);
+
+    /// <summary>The ILGPU kernel on <paramref name="accelerator"/>, compiled now.</summary>
+    internal static IGradientStateKernel<EmaConstants> CreateIlgpu(IlgpuAccelerator accelerator) =>
+        new GradientStateIlgpuRunner<ushort, EmaConstants>(accelerator, Kernel);
+
+    /// <summary>The ILGPU kernel and the float32 filter's prepare kernel on libtorch's CUDA device (see EmaKernels.CreateCuda).</summary>
+    internal static GradientStateCudaKernel<EmaConstants, EmaSettings> CreateCuda(CudaPrimaryContext context, CudaStepState steps) =>
+        new(context, steps, (Action<Index1D, ArrayView<ushort>, ArrayView<float>, ArrayView<EmaConstants>, ArrayView<int>>)Kernel, sizeof(ushort), EmaKernels.Prepare);
 
     /// <summary>Thread <paramref name="thread"/> of a grid-stride loop (see EmaKernels.Kernel); nothing moves when <c>skip[0]</c> is set.</summary>
     internal static void Kernel(Index1D thread, ArrayView<ushort> g, ArrayView<float> ema, ArrayView<EmaConstants> step, ArrayView<int> skip)

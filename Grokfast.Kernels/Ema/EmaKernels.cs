@@ -5,6 +5,7 @@
 // On CUDA the step's constants never leave the device: Prepare derives them there from the step count.
 using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.Backends.Cuda;
+using Grokfast.Kernels.HalfPrecision;
 using ILGPU;
 using System.Numerics;
 using System.Runtime.CompilerServices;
@@ -30,6 +31,18 @@ public static unsafe class EmaKernels
     /// </summary>
     public static GradientStateCudaKernel<EmaConstants, EmaSettings> CreateCuda(CudaPrimaryContext context, CudaStepState steps) =>
         new(context, steps, Kernel, Prepare);
+
+    /// <summary>The CPU pass for gradients of <paramref name="format"/>: <see cref="CreateCpu()"/> or its 16-bit version.</summary>
+    internal static IGradientStateKernel<EmaConstants> CreateCpu(GradientFormat format) =>
+        format.Select(CreateCpu, EmaHalfKernels<BFloat16Format>.CreateCpu, EmaHalfKernels<Float16Format>.CreateCpu);
+
+    /// <summary>The ILGPU kernel for gradients of <paramref name="format"/> on <paramref name="accelerator"/>.</summary>
+    internal static IGradientStateKernel<EmaConstants> CreateIlgpu(IlgpuAccelerator accelerator, GradientFormat format) =>
+        format.Select(() => CreateIlgpu(accelerator), () => EmaHalfKernels<BFloat16Format>.CreateIlgpu(accelerator), () => EmaHalfKernels<Float16Format>.CreateIlgpu(accelerator));
+
+    /// <summary>The CUDA pass for gradients of <paramref name="format"/>, with the filter's prepare kernel.</summary>
+    internal static GradientStateCudaKernel<EmaConstants, EmaSettings> CreateCuda(CudaPrimaryContext context, CudaStepState steps, GradientFormat format) =>
+        format.Select(() => CreateCuda(context, steps), () => EmaHalfKernels<BFloat16Format>.CreateCuda(context, steps), () => EmaHalfKernels<Float16Format>.CreateCuda(context, steps));
 
     /// <summary>
     /// One element's step, written once for every version: the ILGPU kernel and the twin's scalar tail call it,

@@ -3,6 +3,7 @@
 // rounded to nearest even. Bytes per element: 12 (read g 2, x 4; write x 4, g 2), against 16 for float32 gradients.
 // Versions, side by side: Kernel (ILGPU) and FilterRange (its vectorised twin).
 using Grokfast.Kernels.Backends;
+using Grokfast.Kernels.Backends.Cuda;
 using Grokfast.Kernels.HalfPrecision;
 using ILGPU;
 using System.Numerics;
@@ -18,6 +19,14 @@ internal static unsafe class KalmanHalfKernels<TFormat>
 
     /// <summary>The vectorised twin run over the cores.</summary>
     internal static IGradientStateKernel<KalmanConstants> CreateCpu() => new GradientStateCpuRunner<ushort, KalmanConstants>(&FilterRange);
+
+    /// <summary>The ILGPU kernel on <paramref name="accelerator"/>, compiled now.</summary>
+    internal static IGradientStateKernel<KalmanConstants> CreateIlgpu(IlgpuAccelerator accelerator) =>
+        new GradientStateIlgpuRunner<ushort, KalmanConstants>(accelerator, Kernel);
+
+    /// <summary>The ILGPU kernel and the float32 filter's prepare kernel on libtorch's CUDA device (see KalmanKernels.CreateCuda).</summary>
+    internal static GradientStateCudaKernel<KalmanConstants, KalmanSettings> CreateCuda(CudaPrimaryContext context, CudaStepState steps) =>
+        new(context, steps, (Action<Index1D, ArrayView<ushort>, ArrayView<float>, ArrayView<KalmanConstants>, ArrayView<int>>)Kernel, sizeof(ushort), KalmanKernels.Prepare);
 
     /// <summary>Thread <paramref name="thread"/> of a grid-stride loop (see EmaKernels.Kernel); nothing moves when <c>skip[0]</c> is set.</summary>
     internal static void Kernel(Index1D thread, ArrayView<ushort> g, ArrayView<float> x, ArrayView<KalmanConstants> step, ArrayView<int> skip)

@@ -5,6 +5,7 @@
 // On CUDA the covariance and the gain never leave the device: Prepare advances them there.
 using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.Backends.Cuda;
+using Grokfast.Kernels.HalfPrecision;
 using ILGPU;
 using System.Numerics;
 using System.Runtime.CompilerServices;
@@ -30,6 +31,18 @@ public static unsafe class KalmanKernels
     /// </summary>
     public static GradientStateCudaKernel<KalmanConstants, KalmanSettings> CreateCuda(CudaPrimaryContext context, CudaStepState steps) =>
         new(context, steps, Kernel, Prepare);
+
+    /// <summary>The CPU pass for gradients of <paramref name="format"/>: <see cref="CreateCpu()"/> or its 16-bit version.</summary>
+    internal static IGradientStateKernel<KalmanConstants> CreateCpu(GradientFormat format) =>
+        format.Select(CreateCpu, KalmanHalfKernels<BFloat16Format>.CreateCpu, KalmanHalfKernels<Float16Format>.CreateCpu);
+
+    /// <summary>The ILGPU kernel for gradients of <paramref name="format"/> on <paramref name="accelerator"/>.</summary>
+    internal static IGradientStateKernel<KalmanConstants> CreateIlgpu(IlgpuAccelerator accelerator, GradientFormat format) =>
+        format.Select(() => CreateIlgpu(accelerator), () => KalmanHalfKernels<BFloat16Format>.CreateIlgpu(accelerator), () => KalmanHalfKernels<Float16Format>.CreateIlgpu(accelerator));
+
+    /// <summary>The CUDA pass for gradients of <paramref name="format"/>, with the filter's prepare kernel.</summary>
+    internal static GradientStateCudaKernel<KalmanConstants, KalmanSettings> CreateCuda(CudaPrimaryContext context, CudaStepState steps, GradientFormat format) =>
+        format.Select(() => CreateCuda(context, steps), () => KalmanHalfKernels<BFloat16Format>.CreateCuda(context, steps), () => KalmanHalfKernels<Float16Format>.CreateCuda(context, steps));
 
     /// <summary>
     /// One element's step, written once for every version (see EmaKernels.Element): the kernel and the twin's

@@ -16,12 +16,20 @@ public sealed unsafe class WindowedMeanCudaKernel : IDisposable
     private nint sums;
     private long length = -1;
     private int windowSize;
+    private readonly int gradientSize;
 
     /// <summary>Compiles the kernels for the context's device and loads them; the context and <paramref name="steps"/> stay the caller's.</summary>
     public WindowedMeanCudaKernel(CudaPrimaryContext context, CudaStepState steps)
+        : this(context, steps, WindowedMeanKernels.Kernel, sizeof(float))
+    {
+    }
+
+    /// <summary>As the public constructor, for the pass <paramref name="kernel"/> over gradients of <paramref name="gradientSize"/> bytes each.</summary>
+    internal WindowedMeanCudaKernel(CudaPrimaryContext context, CudaStepState steps, Delegate kernel, int gradientSize)
     {
         ArgumentNullException.ThrowIfNull(steps);
-        pass = new CudaKernelModule(context, WindowedMeanKernels.Kernel);
+        this.gradientSize = gradientSize;
+        pass = new CudaKernelModule(context, kernel);
         try
         {
             constants = new CudaStepConstants<WindowedMeanConstants, WindowedMeanSettings>(context, steps, WindowedMeanKernels.Prepare);
@@ -58,7 +66,7 @@ public sealed unsafe class WindowedMeanCudaKernel : IDisposable
         DeviceView slot = constants.Prepare(run, settings);
         if (run.Length == 0) return;
         DeviceView skip = constants.Skip;
-        var g = new DeviceView(gradients + (nint)(run.Offset * sizeof(float)), run.Length);
+        var g = new DeviceView(gradients + (nint)(run.Offset * gradientSize), run.Length);
         var window = new DeviceView(ring + (nint)(run.Offset * sizeof(float)), windowSize * length - run.Offset);
         var sum = new DeviceView(sums + (nint)(run.Offset * sizeof(double)), run.Length);
         long stride = length;

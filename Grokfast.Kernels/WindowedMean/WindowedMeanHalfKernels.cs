@@ -3,6 +3,8 @@
 // FilterLanes); the gradient is written back rounded to nearest even when the step applies.
 // Bytes per element: 28 (read g 2, slot 4, sum 8; write slot 4, sum 8, g 2), against 32 for float32 gradients.
 // Versions, side by side: Kernel (ILGPU) and FilterRange (its vectorised twin).
+using Grokfast.Kernels.Backends;
+using Grokfast.Kernels.Backends.Cuda;
 using Grokfast.Kernels.HalfPrecision;
 using ILGPU;
 using System.Numerics;
@@ -18,6 +20,13 @@ internal static unsafe class WindowedMeanHalfKernels<TFormat>
 
     /// <summary>The vectorised twin run over the cores.</summary>
     internal static IWindowedMeanKernel CreateCpu() => new WindowedMeanCpuRunner<ushort>(&FilterRange);
+
+    /// <summary>The ILGPU kernel on <paramref name="accelerator"/>, compiled now.</summary>
+    internal static IWindowedMeanKernel CreateIlgpu(IlgpuAccelerator accelerator) => new WindowedMeanIlgpuRunner<ushort>(accelerator, Kernel);
+
+    /// <summary>The ILGPU kernel and the float32 filter's prepare kernel on libtorch's CUDA device.</summary>
+    internal static WindowedMeanCudaKernel CreateCuda(CudaPrimaryContext context, CudaStepState steps) =>
+        new(context, steps, (Action<Index1D, ArrayView<ushort>, ArrayView<float>, ArrayView<double>, ArrayView<WindowedMeanConstants>, ArrayView<int>, long>)Kernel, sizeof(ushort));
 
     /// <summary>Thread <paramref name="thread"/> of a grid-stride loop over the range (see WindowedMeanKernels.Kernel for the ring's layout).</summary>
     internal static void Kernel(Index1D thread, ArrayView<ushort> g, ArrayView<float> ring, ArrayView<double> sum,

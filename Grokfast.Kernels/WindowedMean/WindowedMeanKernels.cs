@@ -6,6 +6,7 @@
 // twin; run over cores by WindowedMeanCpuKernel). On CUDA, Prepare derives the slot and scale on the device.
 using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.Backends.Cuda;
+using Grokfast.Kernels.HalfPrecision;
 using ILGPU;
 using System.Numerics;
 using System.Runtime.CompilerServices;
@@ -26,6 +27,18 @@ public static unsafe class WindowedMeanKernels
 
     /// <summary>The ILGPU kernel and its prepare kernel on libtorch's CUDA device; the step counts live in <paramref name="steps"/>.</summary>
     public static WindowedMeanCudaKernel CreateCuda(CudaPrimaryContext context, CudaStepState steps) => new(context, steps);
+
+    /// <summary>The CPU pass for gradients of <paramref name="format"/>: <see cref="CreateCpu()"/> or its 16-bit version.</summary>
+    internal static IWindowedMeanKernel CreateCpu(GradientFormat format) =>
+        format.Select(CreateCpu, WindowedMeanHalfKernels<BFloat16Format>.CreateCpu, WindowedMeanHalfKernels<Float16Format>.CreateCpu);
+
+    /// <summary>The ILGPU kernel for gradients of <paramref name="format"/> on <paramref name="accelerator"/>.</summary>
+    internal static IWindowedMeanKernel CreateIlgpu(IlgpuAccelerator accelerator, GradientFormat format) =>
+        format.Select(() => CreateIlgpu(accelerator), () => WindowedMeanHalfKernels<BFloat16Format>.CreateIlgpu(accelerator), () => WindowedMeanHalfKernels<Float16Format>.CreateIlgpu(accelerator));
+
+    /// <summary>The CUDA pass for gradients of <paramref name="format"/>, with the filter's prepare kernel.</summary>
+    internal static WindowedMeanCudaKernel CreateCuda(CudaPrimaryContext context, CudaStepState steps, GradientFormat format) =>
+        format.Select(() => CreateCuda(context, steps), () => WindowedMeanHalfKernels<BFloat16Format>.CreateCuda(context, steps), () => WindowedMeanHalfKernels<Float16Format>.CreateCuda(context, steps));
 
     /// <summary>
     /// One element's step, written once for every version (see EmaKernels.Element): the oldest gradient leaves the

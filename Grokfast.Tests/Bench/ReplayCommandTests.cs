@@ -1,6 +1,10 @@
+using System.Runtime.InteropServices;
 using System.Text;
+using Grokfast.Filters;
 using Grokfast.Bench.Npy;
 using Grokfast.Tests.Support;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Grokfast.Tests.Bench;
 
@@ -28,6 +32,50 @@ public sealed class ReplayCommandTests : IDisposable
         Assert.Equal(expectedShape, shape);
         FloatAssert.Close(expected, filtered, 1e-5, 1e-6);
         Assert.True(new FileInfo(plot).Length > 1000, "the plot is missing or empty");
+    }
+
+    [Fact]
+    public void Replay_OfAFloat16Trace_WritesFloat16RoundedFromTheFloat32Filter()
+    {
+        const int steps = 30, width = 37;
+        float[] trace = new float[steps * width];
+        for (int t = 0; t < steps; t++) Support.Gradients.Random(width, seed: t).Select(v => (float)(Half)v).ToArray().CopyTo(trace, t * width);
+        string input = Path.Combine(folder, "half.npy");
+        NpyFile.Write(input, trace, [steps, width], ScalarType.Float16);
+
+        var (exitCode, output, error) = BenchProcess.Run(["replay", "--filter", "ema", "--alpha", "0.9", "--lamb", "2", "--input", input, "--output", Output]);
+
+        Assert.True(exitCode == 0, error);
+        Assert.Contains("float16", output, StringComparison.Ordinal);
+        (float[] filtered, long[] shape, ScalarType dtype) = NpyFile.Read(Output);
+        Assert.Equal(ScalarType.Float16, dtype);
+        Assert.Equal([(long)steps, width], shape);
+        // The float32 filter on the widened trace, each filtered gradient rounded to float16.
+        using var reference = new DtypeModule([[width]], [ScalarType.Float32]);
+        using var ema = new EmaFilter(reference, alpha: 0.9, lamb: 2);
+        for (int t = 0; t < steps; t++)
+        {
+            using Tensor row = torch.tensor(trace.AsSpan(t * width, width).ToArray());
+            reference.SetGradient(0, row);
+            ema.step();
+            float[] expected = MemoryMarshal.Cast<byte, float>(reference.GradientBytes(0)).ToArray().Select(v => (float)(Half)v).ToArray();
+            Assert.Equal(expected, filtered.AsSpan(t * width, width).ToArray());
+        }
+    }
+
+    [Fact]
+    public void NpyFile_Float16WriteThenRead_RoundTripsValuesAndShape()
+    {
+        string path = Path.Combine(folder, "half-round.npy");
+        float[] values = [1.5f, -0f, 65504f, 5.96046448e-8f, 3f, -7.25f];
+
+        NpyFile.Write(path, values, [2, 3], ScalarType.Float16);
+        (float[] read, long[] shape, ScalarType dtype) = NpyFile.Read(path);
+
+        Assert.Equal(values, read);
+        Assert.Equal([2L, 3L], shape);
+        Assert.Equal(ScalarType.Float16, dtype);
+        Assert.Equal(0, (new FileInfo(path).Length - values.Length * 2) % 64);
     }
 
     [Fact]

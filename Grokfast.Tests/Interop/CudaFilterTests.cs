@@ -104,6 +104,42 @@ public sealed class CudaFilterTests
         }
     }
 
+    [CudaFact]
+    public void CudaFilters_OnAModelOfMixedDtypes_MatchTheCpuFiltersBitForBitThroughASkippedStep()
+    {
+        SkipUnlessLibTorchHasCuda();
+        long[][] shapes = [[7, 13], [13], [5, 3, 11], [1], [33], [4, 4]];
+        ScalarType[] dtypes = [ScalarType.BFloat16, ScalarType.Float32, ScalarType.Float16, ScalarType.BFloat16, ScalarType.Float32, ScalarType.Float16];
+        foreach (string kind in new[] { "ema", "ma", "kalman" })
+        {
+            using var cpuModel = new DtypeModule(shapes, dtypes);
+            using var gpuModel = new DtypeModule(shapes, dtypes);
+            gpuModel.to(torch.CUDA);
+            using GradientFilter cpu = Create(kind, cpuModel, KernelBackend.Cpu);
+            using GradientFilter gpu = Create(kind, gpuModel, KernelBackend.Auto);
+            for (int step = 0; step < Steps; step++)
+            {
+                for (int i = 0; i < shapes.Length; i++)
+                {
+                    int length = (int)shapes[i].Aggregate(1L, (a, b) => a * b);
+                    using Tensor values = torch.tensor(Support.Gradients.Random(length, seed: 100 * step + i)).reshape(shapes[i]).to(dtypes[i]);
+                    // A float16 gradient that overflowed, once.
+                    if (step == 4 && i == 2) values.view(-1)[1] = 70000f;
+                    cpuModel.SetGradient(i, values);
+                    gpuModel.SetGradient(i, values);
+                }
+
+                cpu.step();
+                gpu.step();
+
+                for (int i = 0; i < shapes.Length; i++) Assert.True(cpuModel.GradientBytes(i).SequenceEqual(gpuModel.GradientBytes(i)), $"{kind}, step {step}, parameter {i}");
+            }
+            Assert.Equal(1, gpu.SkippedStepCount);
+            GradientFilterState cpuState = cpu.state_dict(), gpuState = gpu.state_dict();
+            foreach (string name in cpuState.Buffers.Keys) Assert.Equal(cpuState.Buffers[name], gpuState.Buffers[name]);
+        }
+    }
+
     private static void AssertMatchesCpuFilter(string kind)
     {
         SkipUnlessLibTorchHasCuda();

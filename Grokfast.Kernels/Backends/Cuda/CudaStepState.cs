@@ -8,7 +8,7 @@ namespace Grokfast.Kernels.Backends.Cuda;
 /// </summary>
 public sealed unsafe class CudaStepState : IDisposable
 {
-    private readonly CudaKernelModule scan;
+    private readonly Dictionary<GradientFormat, CudaKernelModule> scans = [];
     private readonly CudaKernelModule record;
     private readonly CudaDeviceMemory skip;
     private readonly CudaDeviceMemory outcome;
@@ -18,13 +18,19 @@ public sealed unsafe class CudaStepState : IDisposable
 
     /// <summary>Loads the scan and record kernels and allocates the bookkeeping, zeroed, for <paramref name="parameters"/> parameters.</summary>
     public CudaStepState(CudaPrimaryContext context, int parameters)
+        : this(context, parameters, [GradientFormat.Float32])
+    {
+    }
+
+    /// <summary>As the public constructor, with a scan kernel for the gradients of each of <paramref name="formats"/>.</summary>
+    internal CudaStepState(CudaPrimaryContext context, int parameters, IEnumerable<GradientFormat> formats)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(parameters);
         Parameters = parameters;
         try
         {
-            scan = Own(new CudaKernelModule(context, FiniteScan.Kernel));
+            foreach (GradientFormat format in formats.Distinct()) scans[format] = Own(new CudaKernelModule(context, format.ScanKernel()));
             record = Own(new CudaKernelModule(context, FiniteScan.Record));
             skip = Own(new CudaDeviceMemory(context, 1, sizeof(int)));
             outcome = Own(new CudaDeviceMemory(context, 2, sizeof(long)));
@@ -58,13 +64,16 @@ public sealed unsafe class CudaStepState : IDisposable
     public void BeginStep() => skip.ZeroAsync(1);
 
     /// <summary>Queues a scan of <paramref name="length"/> floats at <paramref name="data"/> that sets the skip flag on a NaN or ±Inf.</summary>
-    public void Scan(nint data, long length)
+    public void Scan(nint data, long length) => Scan(data, length, GradientFormat.Float32);
+
+    /// <summary>As <see cref="Scan(nint, long)"/>, for gradients of <paramref name="format"/> (one the constructor was given).</summary>
+    internal void Scan(nint data, long length, GradientFormat format)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(length);
         if (length == 0) return;
         var view = new DeviceView(data, length);
         var found = new DeviceView(skip.Address, 1);
-        scan.Launch(length, [(nint)(&view), (nint)(&found)]);
+        scans[format].Launch(length, [(nint)(&view), (nint)(&found)]);
     }
 
     /// <summary>Queues the record of the step: one more skipped step counted if the flag is set, and whether it was.</summary>

@@ -15,6 +15,7 @@ public sealed unsafe class GradientStateCudaKernel<TConstants, TSettings> : IDis
 {
     private readonly CudaKernelModule pass;
     private readonly CudaStepConstants<TConstants, TSettings> constants;
+    private readonly int gradientSize;
     private nint gradients;
     private nint state;
     private long length = -1;
@@ -23,8 +24,19 @@ public sealed unsafe class GradientStateCudaKernel<TConstants, TSettings> : IDis
     public GradientStateCudaKernel(CudaPrimaryContext context, CudaStepState steps,
         Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<TConstants>, ArrayView<int>> kernel,
         Action<Index1D, ArrayView<int>, ArrayView<long>, ArrayView<float>, ArrayView<TConstants>, TSettings> prepare)
+        : this(context, steps, (Delegate)kernel, sizeof(float), prepare)
+    {
+    }
+
+    /// <summary>
+    /// As the public constructor, for a pass over gradients of <paramref name="gradientSize"/> bytes each (16-bit
+    /// gradients: the kernel's first view is of their bit patterns).
+    /// </summary>
+    internal GradientStateCudaKernel(CudaPrimaryContext context, CudaStepState steps, Delegate kernel, int gradientSize,
+        Action<Index1D, ArrayView<int>, ArrayView<long>, ArrayView<float>, ArrayView<TConstants>, TSettings> prepare)
     {
         ArgumentNullException.ThrowIfNull(steps);
+        this.gradientSize = gradientSize;
         pass = new CudaKernelModule(context, kernel);
         try
         {
@@ -58,7 +70,7 @@ public sealed unsafe class GradientStateCudaKernel<TConstants, TSettings> : IDis
         DeviceView slot = constants.Prepare(run, settings);
         if (run.Length == 0) return;
         DeviceView skip = constants.Skip;
-        var g = new DeviceView(gradients + (nint)(run.Offset * sizeof(float)), run.Length);
+        var g = new DeviceView(gradients + (nint)(run.Offset * gradientSize), run.Length);
         var s = new DeviceView(state + (nint)(run.Offset * sizeof(float)), run.Length);
         pass.Launch(run.Length, [(nint)(&g), (nint)(&s), (nint)(&slot), (nint)(&skip)]);
     }

@@ -1,0 +1,14 @@
+using Grokfast.Kernels.Backends;
+using static TorchSharp.torch;
+
+namespace Grokfast.Bridge;
+
+/// <summary>The flat buffer of the gradients of one format: parameters [First, End) of the layout, elements [Base, Base + Length).</summary>
+/// <param name="Format">The gradients' element type.</param>
+/// <param name="Tensor">The buffer every gradient of the group is a view of.</param>
+/// <param name="Address">Address of its first element.</param>
+/// <param name="Base">Layout index of its first element: where the group's part of the filters' state starts.</param>
+/// <param name="Length">Elements in it.</param>
+/// <param name="First">Index of its first parameter.</param>
+/// <param name="End">Index one past its last parameter.</param>
+internal sealed record GradientGroup(GradientFormat Format, Tensor Tensor, nint Address, long Base, long Length, int First, int End);

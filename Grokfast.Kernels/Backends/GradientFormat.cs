@@ -1,0 +1,56 @@
+using Grokfast.Kernels.HalfPrecision;
+
+namespace Grokfast.Kernels.Backends;
+
+/// <summary>
+/// The element type of a flat gradient buffer: what a pass reads the gradients as and writes them back in. The filter
+/// state is float32 for all three; a model whose parameters mix them gets one buffer, and one pass, per format.
+/// </summary>
+internal enum GradientFormat
+{
+    /// <summary>IEEE binary32.</summary>
+    Float32,
+
+    /// <summary>bfloat16: float32's exponent, 7 fraction bits.</summary>
+    BFloat16,
+
+    /// <summary>IEEE binary16.</summary>
+    Float16,
+}
+
+/// <summary>What a <see cref="GradientFormat"/> decides outside the filters' kernels: its size and its non-finite scan.</summary>
+internal static class GradientFormats
+{
+    /// <summary>Bytes per gradient element.</summary>
+    public static int ElementSize(this GradientFormat format) => format == GradientFormat.Float32 ? sizeof(float) : sizeof(ushort);
+
+    /// <summary>True when none of the <paramref name="length"/> gradients at <paramref name="data"/> is NaN or ±Inf (host memory).</summary>
+    public static bool AllFinite(this GradientFormat format, nint data, long length) => format switch
+    {
+        GradientFormat.Float32 => FiniteScan.AllFinite(data, length),
+        GradientFormat.BFloat16 => HalfFiniteScan<BFloat16Format>.AllFinite(data, length),
+        GradientFormat.Float16 => HalfFiniteScan<Float16Format>.AllFinite(data, length),
+        _ => throw new ArgumentOutOfRangeException(nameof(format), format, "Unknown gradient format."),
+    };
+
+    /// <summary>The ILGPU scan kernel (data, found) that sets <c>found[0]</c> on a NaN or ±Inf, for the CUDA path.</summary>
+    public static Delegate ScanKernel(this GradientFormat format) => format switch
+    {
+        GradientFormat.Float32 => (Action<ILGPU.Index1D, ILGPU.ArrayView<float>, ILGPU.ArrayView<int>>)FiniteScan.Kernel,
+        GradientFormat.BFloat16 => (Action<ILGPU.Index1D, ILGPU.ArrayView<ushort>, ILGPU.ArrayView<int>>)HalfFiniteScan<BFloat16Format>.Kernel,
+        GradientFormat.Float16 => (Action<ILGPU.Index1D, ILGPU.ArrayView<ushort>, ILGPU.ArrayView<int>>)HalfFiniteScan<Float16Format>.Kernel,
+        _ => throw new ArgumentOutOfRangeException(nameof(format), format, "Unknown gradient format."),
+    };
+
+    /// <summary>
+    /// One of three values by format: the filters' kernel factories pick their float32 kernel or its bfloat16 or float16
+    /// version with it.
+    /// </summary>
+    public static T Select<T>(this GradientFormat format, Func<T> float32, Func<T> bfloat16, Func<T> float16) => format switch
+    {
+        GradientFormat.Float32 => float32(),
+        GradientFormat.BFloat16 => bfloat16(),
+        GradientFormat.Float16 => float16(),
+        _ => throw new ArgumentOutOfRangeException(nameof(format), format, "Unknown gradient format."),
+    };
+}
