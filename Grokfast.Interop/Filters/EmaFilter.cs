@@ -86,7 +86,7 @@ public sealed class EmaFilter : GradientFilter
     private protected override void FilterRun(ParameterRun run)
     {
         EmaConstants constants = Settings.At(run.StepsBefore);
-        if (FusedAdam is { } adam) adam.Kernel!.Step(run.Offset, run.Length, averageAddress, constants, adam.At(run.StepsBefore + 1));
+        if (FusedAdam is { } adam) adam.Kernels![run.Group].Step(run.Offset, run.Length, StateOf(averageAddress, run.Group), constants, adam.At(run.StepsBefore + 1));
         else kernels![run.Group].Filter(run.Offset, run.Length, constants);
     }
 

@@ -303,6 +303,9 @@ public abstract class GradientFilter : IDisposable
     /// <summary>Queues the CUDA step of one run of <paramref name="group"/>: its constants derived on the device, then the pass.</summary>
     private protected abstract void FilterRunOnDevice(DeviceRun run, int group);
 
+    /// <summary>Where group <paramref name="group"/>'s part of a float32 state buffer at <paramref name="state"/> starts.</summary>
+    private protected nint StateOf(nint state, int group) => state + (nint)(gradients.Groups[group].Base * sizeof(float));
+
     /// <summary>
     /// Fills <paramref name="kernels"/>, one slot per group, with each group's kernel. The caller allocates the array
     /// (and keeps it in a field) first, so that a failure part-way leaves the kernels made so far for

@@ -97,7 +97,7 @@ public sealed class KalmanFilter : GradientFilter
     {
         // Every parameter of a run has been filtered equally often, so they share one covariance.
         KalmanStep step = Settings.Next(covariances[run.First]);
-        if (FusedAdam is { } adam) adam.Kernel!.Step(run.Offset, run.Length, estimatesAddress, step.Constants, adam.At(run.StepsBefore + 1));
+        if (FusedAdam is { } adam) adam.Kernels![run.Group].Step(run.Offset, run.Length, StateOf(estimatesAddress, run.Group), step.Constants, adam.At(run.StepsBefore + 1));
         else kernels![run.Group].Filter(run.Offset, run.Length, step.Constants);
         Array.Fill(covariances, step.NextCovariance, run.First, run.End - run.First);
     }

@@ -109,7 +109,11 @@ public sealed class WindowedMeanFilter : GradientFilter
     private protected override void FilterRun(ParameterRun run)
     {
         WindowedMeanConstants constants = Settings.At(run.StepsBefore);
-        if (FusedAdam is { } adam) adam.Kernel!.Step(run.Offset, run.Length, ringAddress, sumsAddress, window_size, constants, adam.At(run.StepsBefore + 1));
+        if (FusedAdam is { } adam)
+        {
+            GradientGroup group = Groups[run.Group];
+            adam.Kernels![run.Group].Step(run.Offset, run.Length, RingOf(group), sumsAddress + (nint)(group.Base * sizeof(double)), window_size, constants, adam.At(run.StepsBefore + 1));
+        }
         else kernels![run.Group].Filter(run.Offset, run.Length, constants);
     }
 

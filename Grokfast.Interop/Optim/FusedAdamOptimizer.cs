@@ -3,6 +3,7 @@ using Grokfast.Checkpoints;
 using Grokfast.Filters;
 using Grokfast.Kernels.Adam;
 using Grokfast.Kernels.Backends;
+using Grokfast.Kernels.HalfPrecision;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -30,9 +31,11 @@ public abstract class FusedAdamOptimizer : Optimizer, IBetas
     private static readonly string[] AdamHyperparameters = ["lr", "beta1", "beta2", "eps", "weight_decay"];
 
     private readonly GradientFilter filter;
-    private readonly FlatParameterBuffer? parameterBuffer;
+    private readonly FlatParameterBuffer?[] parameterBuffers = [];
     private readonly Tensor? exp_avg;
     private readonly Tensor? exp_avg_sq;
+    private readonly Tensor? master_weights;
+    private readonly long[] masterOffsets = [];
     private readonly FusedAdamPass? pass;
     private readonly ParamGroup group;
     private readonly bool decoupled;
@@ -42,7 +45,7 @@ public abstract class FusedAdamOptimizer : Optimizer, IBetas
 
     /// <summary>Checks every hyperparameter, then builds the filter, the flat parameter buffer and the moments (released again if a later part fails).</summary>
     private protected FusedAdamOptimizer(Module module, double lr, double beta1, double beta2, double eps, double weight_decay, bool decoupled,
-        GrokfastFilter? grokfast, KernelBackend backend, bool skip_non_finite)
+        GrokfastFilter? grokfast, KernelBackend backend, bool skip_non_finite, bool master_weights)
         : base(IntPtr.Zero)
     {
         ArgumentNullException.ThrowIfNull(module);
@@ -55,12 +58,13 @@ public abstract class FusedAdamOptimizer : Optimizer, IBetas
         this.eps = eps;
         this.weight_decay = weight_decay;
         this.grokfast = grokfast;
+        MasterWeights = master_weights;
         filter = grokfast?.Create(module, backend, skip_non_finite) ?? new UnfilteredGradients(module, backend, skip_non_finite);
-        if (filter.Groups is not [{ Format: GradientFormat.Float32 }])
+        if (filter.Backend == KernelBackend.Cuda && filter.Groups is not [{ Format: GradientFormat.Float32 }])
         {
             string dtypes = string.Join(", ", filter.Groups.Select(g => g.Tensor.dtype));
             filter.Dispose();
-            throw new NotSupportedException($"The model's trainable parameters are {dtypes}; the fused optimizer takes float32 parameters (the filters take bfloat16 and float16 too).");
+            throw new NotSupportedException($"The model's trainable parameters are {dtypes}; on CUDA the fused optimizer takes float32 parameters for now (on the CPU, bfloat16 and float16 too).");
         }
         group = new ParamGroup
         {
@@ -71,17 +75,27 @@ public abstract class FusedAdamOptimizer : Optimizer, IBetas
         try
         {
             Device device = filter.Parameters[0].Parameter.device;
-            parameterBuffer = new FlatParameterBuffer(filter.Parameters, filter.ElementCount, device);
+            IReadOnlyList<GradientGroup> groups = filter.Groups;
+            // The 16-bit groups' float32 master weights, one after another in layout order.
+            masterOffsets = new long[groups.Count];
+            long masterLength = 0;
+            for (int g = 0; g < groups.Count; g++)
+            {
+                masterOffsets[g] = masterLength;
+                if (master_weights && groups[g].Format != GradientFormat.Float32) masterLength += groups[g].Length;
+            }
+            if (masterLength > 0) this.master_weights = torch.empty(masterLength, ScalarType.Float32, device);
+            parameterBuffers = new FlatParameterBuffer?[groups.Count];
+            for (int g = 0; g < groups.Count; g++)
+                parameterBuffers[g] = new FlatParameterBuffer(filter.Parameters, groups[g], device, MasterOf(g));
             exp_avg = torch.zeros(filter.ElementCount, ScalarType.Float32, device);
             exp_avg_sq = torch.zeros(filter.ElementCount, ScalarType.Float32, device);
             nint firstMoments = TensorAddress.OfFloat32(exp_avg), secondMoments = TensorAddress.OfFloat32(exp_avg_sq);
-            FusedAdamCpuKernel? kernel = null;
-            if (filter.Backend == KernelBackend.Cpu)
-            {
-                kernel = new FusedAdamCpuKernel();
-                kernel.Bind(filter.Groups[0].Address, parameterBuffer.Address, firstMoments, secondMoments, filter.ElementCount);
-            }
-            pass = new FusedAdamPass(parameterBuffer.Address, firstMoments, secondMoments, kernel) { Settings = Settings(lr) };
+            IFusedAdamCpuKernel[]? kernels = filter.Backend == KernelBackend.Cpu
+                ? groups.Select((group, g) => CreateCpuKernel(group, parameterBuffers[g]!.Address, MasterAddress(g),
+                    firstMoments + (nint)(group.Base * sizeof(float)), secondMoments + (nint)(group.Base * sizeof(float)))).ToArray()
+                : null;
+            pass = new FusedAdamPass(parameterBuffers[0]!.Address, firstMoments, secondMoments, kernels) { Settings = Settings(lr) };
             filter.Fuse(pass);
         }
         catch
@@ -90,6 +104,13 @@ public abstract class FusedAdamOptimizer : Optimizer, IBetas
             throw;
         }
     }
+
+    /// <summary>
+    /// Whether bfloat16 and float16 parameters are updated through float32 master weights kept in the optimizer's state
+    /// (the 16-bit parameter written rounded from its master after each step, so updates smaller than half an ulp still
+    /// accumulate), or updated directly with float32 arithmetic. No effect on float32 parameters.
+    /// </summary>
+    public bool MasterWeights { get; }
 
     /// <summary>The filter that runs inside the step, or null for a plain fused Adam/AdamW.</summary>
     public GrokfastFilter? grokfast { get; }
@@ -143,9 +164,18 @@ public abstract class FusedAdamOptimizer : Optimizer, IBetas
 
     /// <summary>
     /// Bytes one step moves per parameter element, what bandwidth figures count: Adam alone 28 (read g, p, m, v; write
-    /// p, m, v), with the EMA or Kalman filter 36, with the windowed mean 52 (its slot and float64 sum as well).
+    /// p, m, v), with the EMA or Kalman filter 36, with the windowed mean 52 (its slot and float64 sum as well). The same
+    /// for 16-bit parameters with master weights (2 fewer for the gradient, 2 more for writing the parameter beside its
+    /// master); 6 fewer without. A model mixing both is averaged over its elements, rounded.
     /// </summary>
-    public int BytesPerElement => filter.FusedAdamBytesPerElement;
+    public int BytesPerElement
+    {
+        get
+        {
+            long direct = MasterWeights ? 0 : filter.Groups.Where(g => g.Format != GradientFormat.Float32).Sum(g => g.Length);
+            return (int)Math.Round(filter.FusedAdamBytesPerElement - 6.0 * direct / filter.ElementCount);
+        }
+    }
 
     /// <summary>Trainable parameters (elements) the optimizer updates.</summary>
     public long ElementCount => filter.ElementCount;
@@ -167,7 +197,7 @@ public abstract class FusedAdamOptimizer : Optimizer, IBetas
         if (!(rate >= 0 && double.IsFinite(rate)))
             throw new InvalidOperationException($"Invalid learning rate: {rate}; lr must be finite and >= 0 (it was set through the parameter group).");
         pass!.Settings = Settings(rate);
-        parameterBuffer!.Refresh();
+        foreach (FlatParameterBuffer? buffer in parameterBuffers) buffer!.Refresh();
         filter.step();
         return loss!;
     }
@@ -186,7 +216,10 @@ public abstract class FusedAdamOptimizer : Optimizer, IBetas
     public override void add_param_group(ParamGroup param_group) =>
         throw new NotSupportedException("The fused optimizer has one parameter group, covering the model's trainable parameters.");
 
-    /// <summary>Copies of the state tensors by name, flat in the parameters' order: exp_avg, exp_avg_sq and the filter's. The caller owns the copies.</summary>
+    /// <summary>
+    /// Copies of the state tensors by name, flat in the parameters' order: exp_avg, exp_avg_sq, master_weights (the 16-bit
+    /// parameters' float32 copies, when kept) and the filter's. The caller owns the copies.
+    /// </summary>
     public IReadOnlyDictionary<string, Tensor> state()
     {
         ThrowIfDisposed();
@@ -195,6 +228,7 @@ public abstract class FusedAdamOptimizer : Optimizer, IBetas
         {
             copies[nameof(exp_avg)] = exp_avg!.clone().DetachFromDisposeScope();
             copies[nameof(exp_avg_sq)] = exp_avg_sq!.clone().DetachFromDisposeScope();
+            if (master_weights is not null) copies[nameof(master_weights)] = master_weights.clone().DetachFromDisposeScope();
         }
         return copies;
     }
@@ -215,6 +249,7 @@ public abstract class FusedAdamOptimizer : Optimizer, IBetas
         {
             [nameof(exp_avg)] = TensorBytes.Read(exp_avg!), [nameof(exp_avg_sq)] = TensorBytes.Read(exp_avg_sq!),
         };
+        if (master_weights is not null) buffers[nameof(master_weights)] = TensorBytes.Read(master_weights);
         return new GradientFilterState(Kind, hyperparameters, inner.StepCount, inner.Parameters, buffers);
     }
 
@@ -243,20 +278,24 @@ public abstract class FusedAdamOptimizer : Optimizer, IBetas
         {
             throw new ArgumentException($"The checkpoint's Adam hyperparameters are out of range: {error.Message}", nameof(state), error);
         }
-        long momentBytes = TensorBytes.Length(exp_avg!);
-        foreach (string name in new[] { nameof(exp_avg), nameof(exp_avg_sq) })
+        var own = new Dictionary<string, long> { [nameof(exp_avg)] = TensorBytes.Length(exp_avg!), [nameof(exp_avg_sq)] = TensorBytes.Length(exp_avg_sq!) };
+        if (master_weights is not null) own[nameof(master_weights)] = TensorBytes.Length(master_weights);
+        foreach ((string name, long length) in own)
         {
-            if (!state.Buffers.TryGetValue(name, out byte[]? bytes) || bytes.Length != momentBytes)
-                throw new ArgumentException($"The checkpoint's state buffer '{name}' is missing or not {momentBytes} bytes long.", nameof(state));
+            if (!state.Buffers.TryGetValue(name, out byte[]? bytes) || bytes.Length != length)
+                throw new ArgumentException($"The checkpoint's state buffer '{name}' is missing or not {length} bytes long.", nameof(state));
         }
+        if (master_weights is null && state.Buffers.ContainsKey(nameof(master_weights)))
+            throw new ArgumentException("The checkpoint carries float32 master weights; this optimizer has master_weights off (or no 16-bit parameters).", nameof(state));
         var inner = new GradientFilterState(filter.Kind,
             state.Hyperparameters.Where(h => !AdamHyperparameters.Contains(h.Key)).ToDictionary(),
             state.StepCount, state.Parameters,
-            state.Buffers.Where(b => b.Key is not (nameof(exp_avg) or nameof(exp_avg_sq))).ToDictionary());
+            state.Buffers.Where(b => b.Key is not (nameof(exp_avg) or nameof(exp_avg_sq) or nameof(master_weights))).ToDictionary());
         // The filter checks the model and its own part before changing anything; after it, nothing left can fail.
         filter.load_state_dict(inner);
         TensorBytes.Write(exp_avg!, state.Buffers[nameof(exp_avg)]);
         TensorBytes.Write(exp_avg_sq!, state.Buffers[nameof(exp_avg_sq)]);
+        if (master_weights is not null) RestoreMasterWeights(state.Buffers[nameof(master_weights)]);
         group.LearningRate = saved[0];
         (beta1, beta2, eps, weight_decay) = (saved[1], saved[2], saved[3], saved[4]);
     }
@@ -287,10 +326,52 @@ public abstract class FusedAdamOptimizer : Optimizer, IBetas
             filter.Dispose();
             exp_avg?.Dispose();
             exp_avg_sq?.Dispose();
-            // The parameters stay views of the flat buffer: they keep its storage alive through their own references.
-            parameterBuffer?.Dispose();
+            master_weights?.Dispose();
+            // The parameters stay views of the flat buffers: they keep their storage alive through their own references.
+            foreach (FlatParameterBuffer? buffer in parameterBuffers) buffer?.Dispose();
         }
         base.Dispose(disposing);
+    }
+
+    /// <summary>Group <paramref name="g"/>'s slice of the master weights, or null where it has none (float32, or master weights off).</summary>
+    private Tensor? MasterOf(int g) =>
+        master_weights is not null && filter.Groups[g].Format != GradientFormat.Float32 ? master_weights.narrow(0, masterOffsets[g], filter.Groups[g].Length) : null;
+
+    private nint MasterAddress(int g) =>
+        master_weights is not null && filter.Groups[g].Format != GradientFormat.Float32 ? TensorAddress.OfFloat32(master_weights) + (nint)(masterOffsets[g] * sizeof(float)) : 0;
+
+    /// <summary>The fused CPU step for a group of <paramref name="group"/>'s format: float32, or 16-bit on its master weights (or directly when <paramref name="master"/> is 0).</summary>
+    private static IFusedAdamCpuKernel CreateCpuKernel(GradientGroup group, nint parameters, nint master, nint firstMoments, nint secondMoments)
+    {
+        switch (group.Format)
+        {
+            case GradientFormat.Float32:
+                var kernel = new FusedAdamCpuKernel();
+                kernel.Bind(group.Address, parameters, firstMoments, secondMoments, group.Length);
+                return kernel;
+            case GradientFormat.BFloat16:
+                var bfloat16 = new FusedAdamHalfCpuKernel<BFloat16Format>();
+                bfloat16.Bind(group.Address, master, parameters, firstMoments, secondMoments, group.Length);
+                return bfloat16;
+            default:
+                var float16 = new FusedAdamHalfCpuKernel<Float16Format>();
+                float16.Bind(group.Address, master, parameters, firstMoments, secondMoments, group.Length);
+                return float16;
+        }
+    }
+
+    /// <summary>Writes the checkpoint's master weights, and each 16-bit parameter rounded from its master (as a step leaves them).</summary>
+    private void RestoreMasterWeights(byte[] bytes)
+    {
+        TensorBytes.Write(master_weights!, bytes);
+        using (torch.no_grad())
+        {
+            for (int g = 0; g < parameterBuffers.Length; g++)
+            {
+                using Tensor? master = MasterOf(g);
+                if (master is not null) parameterBuffers[g]!.Tensor.copy_(master);
+            }
+        }
     }
 
     private string Kind => $"{(decoupled ? "adamw" : "adam")}+{filter.Kind}";

@@ -25,9 +25,11 @@ public sealed class GrokfastAdam : FusedAdamOptimizer
     /// <param name="grokfast">The Grokfast filter run inside the step, or null for none.</param>
     /// <param name="backend">Where the pass runs: <see cref="KernelBackend.Auto"/> follows the parameters' device (the CPU twin or CUDA); <see cref="KernelBackend.IlgpuCpu"/> is not supported.</param>
     /// <param name="skip_non_finite">Skip a step whose gradients hold a NaN or ±Inf, changing nothing.</param>
+    /// <param name="master_weights">Keep float32 master weights for bfloat16 and float16 parameters (see <see cref="FusedAdamOptimizer.MasterWeights"/>).</param>
     public GrokfastAdam(Module module, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weight_decay = 0,
-        GrokfastFilter? grokfast = null, KernelBackend backend = KernelBackend.Auto, bool skip_non_finite = true)
-        : base(module, lr, beta1, beta2, eps, weight_decay, decoupled: false, grokfast, backend, skip_non_finite)
+        GrokfastFilter? grokfast = null, KernelBackend backend = KernelBackend.Auto, bool skip_non_finite = true,
+        bool master_weights = true)
+        : base(module, lr, beta1, beta2, eps, weight_decay, decoupled: false, grokfast, backend, skip_non_finite, master_weights)
     {
     }
 }

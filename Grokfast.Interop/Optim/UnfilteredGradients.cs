@@ -19,7 +19,7 @@ internal sealed class UnfilteredGradients(Module module, KernelBackend backend, 
 
     // Without a fused optimizer there is nothing to do: the gradients pass through.
     private protected override void FilterRun(ParameterRun run) =>
-        FusedAdam?.Kernel!.Step(run.Offset, run.Length, FusedAdam.At(run.StepsBefore + 1));
+        FusedAdam?.Kernels![run.Group].Step(run.Offset, run.Length, FusedAdam.At(run.StepsBefore + 1));
 
     private protected override void FilterRunOnDevice(DeviceRun run, int group)
     {

@@ -4,8 +4,9 @@
 // value still accumulate. Without, the 16-bit parameter is widened, updated in float32 and rounded back each step.
 // Bytes per element: master 36 (read g 2, ema, master, m, v 16; write ema, master, m, v 16, p 2); direct 30 (read g 2,
 // ema 4, p 2, m 4, v 4; write ema 4, p 2, m 4, v 4).
-// Versions, side by side: the ILGPU kernels and their vectorised twins, on the float32 element math of EmaKernels and
-// AdamKernels, so a 16-bit step is the float32 step on widened inputs, rounded once.
+// The ILGPU kernels (the GPU path), on the float32 element math of EmaKernels and AdamKernels, so a 16-bit step is the
+// float32 step on widened inputs, rounded once. Their CPU twin is FusedAdamHalfCpuKernel, which runs the float32 twin on
+// blocks of widened values.
 using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.Ema;
 using Grokfast.Kernels.HalfPrecision;
@@ -14,7 +15,7 @@ using System.Numerics;
 
 namespace Grokfast.Kernels.Adam;
 
-/// <summary>The EMA filter and Adam/AdamW on 16-bit parameters of format <typeparamref name="TFormat"/>: ILGPU kernels and vectorised twins.</summary>
+/// <summary>The EMA filter and Adam/AdamW on 16-bit parameters of format <typeparamref name="TFormat"/>: ILGPU kernels.</summary>
 internal static unsafe class EmaAdamHalfKernels<TFormat>
     where TFormat : struct, IHalfFormat
 {
@@ -57,67 +58,6 @@ internal static unsafe class EmaAdamHalfKernels<TFormat>
         {
             float gi = TFormat.Widen(g[i]);
             FilteredElement filtered = EmaKernels.Element(gi, f.Initialize != 0 ? gi : ema[i], f);
-            ema[i] = filtered.State;
-            AdamElement e = AdamKernels.Element(filtered.Gradient, TFormat.Widen(p[i]), m[i], v[i], c);
-            p[i] = TFormat.Narrow(e.Parameter);
-            m[i] = e.FirstMoment;
-            v[i] = e.SecondMoment;
-        }
-    }
-
-    /// <summary>With master weights, over <paramref name="count"/> contiguous elements, two vectors of float lanes at a time.</summary>
-    internal static void MasterStepRange(ushort* g, float* ema, float* master, ushort* p, float* m, float* v, long count, EmaConstants f, AdamConstants c)
-    {
-        var alpha = new Vector<float>(f.Alpha);
-        var oneMinusAlpha = new Vector<float>(f.OneMinusAlpha);
-        var lamb = new Vector<float>(f.Lamb);
-        bool initialize = f.Initialize != 0;
-        var lanes = new AdamLanes(c);
-        int width = Vector<float>.Count;
-        long i = 0;
-        for (; i <= count - 2 * width; i += 2 * width)
-        {
-            (Vector<float> low, Vector<float> high) = TFormat.WidenLanes(g + i);
-            AdamKernels.StepLanes(EmaKernels.FilterLanes(low, ema + i, alpha, oneMinusAlpha, lamb, initialize), master + i, m + i, v + i, lanes);
-            AdamKernels.StepLanes(EmaKernels.FilterLanes(high, ema + i + width, alpha, oneMinusAlpha, lamb, initialize), master + i + width, m + i + width, v + i + width, lanes);
-            TFormat.NarrowLanes(Vector.Load(master + i), Vector.Load(master + i + width), p + i);
-        }
-        for (; i < count; i++)
-        {
-            float gi = TFormat.Widen(g[i]);
-            FilteredElement filtered = EmaKernels.Element(gi, initialize ? gi : ema[i], f);
-            ema[i] = filtered.State;
-            AdamKernels.StepElement(filtered.Gradient, master + i, m + i, v + i, c);
-            p[i] = TFormat.Narrow(master[i]);
-        }
-    }
-
-    /// <summary>Without master weights, over <paramref name="count"/> contiguous elements, two vectors of float lanes at a time.</summary>
-    internal static void DirectStepRange(ushort* g, float* ema, ushort* p, float* m, float* v, long count, EmaConstants f, AdamConstants c)
-    {
-        var alpha = new Vector<float>(f.Alpha);
-        var oneMinusAlpha = new Vector<float>(f.OneMinusAlpha);
-        var lamb = new Vector<float>(f.Lamb);
-        bool initialize = f.Initialize != 0;
-        var lanes = new AdamLanes(c);
-        int width = Vector<float>.Count;
-        float* wide = stackalloc float[2 * width];
-        long i = 0;
-        for (; i <= count - 2 * width; i += 2 * width)
-        {
-            (Vector<float> low, Vector<float> high) = TFormat.WidenLanes(g + i);
-            (Vector<float> pLow, Vector<float> pHigh) = TFormat.WidenLanes(p + i);
-            // StepLanes updates parameters in memory: the widened ones go to two vectors on the stack, not to a copy of the buffer.
-            Vector.Store(pLow, wide);
-            Vector.Store(pHigh, wide + width);
-            AdamKernels.StepLanes(EmaKernels.FilterLanes(low, ema + i, alpha, oneMinusAlpha, lamb, initialize), wide, m + i, v + i, lanes);
-            AdamKernels.StepLanes(EmaKernels.FilterLanes(high, ema + i + width, alpha, oneMinusAlpha, lamb, initialize), wide + width, m + i + width, v + i + width, lanes);
-            TFormat.NarrowLanes(Vector.Load(wide), Vector.Load(wide + width), p + i);
-        }
-        for (; i < count; i++)
-        {
-            float gi = TFormat.Widen(g[i]);
-            FilteredElement filtered = EmaKernels.Element(gi, initialize ? gi : ema[i], f);
             ema[i] = filtered.State;
             AdamElement e = AdamKernels.Element(filtered.Gradient, TFormat.Widen(p[i]), m[i], v[i], c);
             p[i] = TFormat.Narrow(e.Parameter);

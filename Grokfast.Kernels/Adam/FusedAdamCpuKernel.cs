@@ -10,7 +10,7 @@ namespace Grokfast.Kernels.Adam;
 /// memory, split over cores (on libtorch's OpenMP team when bound). Gradients, parameters and moments are bound once,
 /// flat and in the same layout; each filtered step names the filter's state, which lies in that layout too.
 /// </summary>
-internal sealed unsafe class FusedAdamCpuKernel
+internal sealed unsafe class FusedAdamCpuKernel : IFusedAdamCpuKernel
 {
     private float* gradients;
     private float* parameters;

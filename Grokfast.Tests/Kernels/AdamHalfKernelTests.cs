@@ -25,19 +25,12 @@ public sealed unsafe class AdamHalfKernelTests
     [InlineData(ScalarType.Float16, (1 << 16) + 3, true)]
     [InlineData(ScalarType.BFloat16, 37, false)]
     [InlineData(ScalarType.Float16, (1 << 16) + 3, false)]
-    public void EmaTwin_OverManySteps_MatchesTheFloat32StepRoundedByLibTorch(ScalarType format, int length, bool masterWeights)
+    public void EmaCpuKernel_OverManySteps_MatchesTheFloat32StepRoundedByLibTorch(ScalarType format, int length, bool masterWeights)
     {
         var half = new State(format, length);
         AssertMatchesFloat32(format, length, masterWeights, filtered: true, half, (constants, adam) =>
         {
-            fixed (ushort* g = half.G, p = half.P)
-            fixed (float* ema = half.Ema, master = half.Master, m = half.M, v = half.V)
-            {
-                if (format == ScalarType.BFloat16 && masterWeights) EmaAdamHalfKernels<BFloat16Format>.MasterStepRange(g, ema, master, p, m, v, length, constants, adam);
-                else if (format == ScalarType.BFloat16) EmaAdamHalfKernels<BFloat16Format>.DirectStepRange(g, ema, p, m, v, length, constants, adam);
-                else if (masterWeights) EmaAdamHalfKernels<Float16Format>.MasterStepRange(g, ema, master, p, m, v, length, constants, adam);
-                else EmaAdamHalfKernels<Float16Format>.DirectStepRange(g, ema, p, m, v, length, constants, adam);
-            }
+            RunHalfKernel(format, masterWeights, half, (kernel, ema) => kernel.Step(0, length, ema, constants, adam));
         });
     }
 
@@ -46,19 +39,12 @@ public sealed unsafe class AdamHalfKernelTests
     [InlineData(ScalarType.Float16, (1 << 16) + 3, true)]
     [InlineData(ScalarType.BFloat16, (1 << 16) + 3, false)]
     [InlineData(ScalarType.Float16, 37, false)]
-    public void AdamAloneTwin_OverManySteps_MatchesTheFloat32StepRoundedByLibTorch(ScalarType format, int length, bool masterWeights)
+    public void AdamAloneCpuKernel_OverManySteps_MatchesTheFloat32StepRoundedByLibTorch(ScalarType format, int length, bool masterWeights)
     {
         var half = new State(format, length);
         AssertMatchesFloat32(format, length, masterWeights, filtered: false, half, (_, adam) =>
         {
-            fixed (ushort* g = half.G, p = half.P)
-            fixed (float* master = half.Master, m = half.M, v = half.V)
-            {
-                if (format == ScalarType.BFloat16 && masterWeights) AdamHalfKernels<BFloat16Format>.MasterStepRange(g, master, p, m, v, length, adam);
-                else if (format == ScalarType.BFloat16) AdamHalfKernels<BFloat16Format>.DirectStepRange(g, p, m, v, length, adam);
-                else if (masterWeights) AdamHalfKernels<Float16Format>.MasterStepRange(g, master, p, m, v, length, adam);
-                else AdamHalfKernels<Float16Format>.DirectStepRange(g, p, m, v, length, adam);
-            }
+            RunHalfKernel(format, masterWeights, half, (kernel, _) => kernel.Step(0, length, adam));
         });
     }
 
@@ -125,34 +111,31 @@ public sealed unsafe class AdamHalfKernelTests
         });
     }
 
-    [Fact]
-    public void MasterWeights_KeepUpdatesBelowHalfAnUlp_ThatDirectUpdatesLose()
+    /// <summary>
+    /// Binds the optimizer's 16-bit CPU kernel (FusedAdamHalfCpuKernel) to <paramref name="half"/>'s arrays — its master
+    /// weights, or none — and runs <paramref name="step"/> with it and the EMA's address.
+    /// </summary>
+    private static void RunHalfKernel(ScalarType format, bool masterWeights, State half, Action<IFusedAdamCpuKernel, nint> step)
     {
-        // 1.0 in bfloat16 has an ulp of 2^-7; Adam's steps of about lr = 1e-4 are far below half of it.
-        const int length = 64;
-        var settings = new AdamSettings(Lr: 1e-4, Beta1: 0.9, Beta2: 0.98, Eps: 1e-8, WeightDecay: 0, Decoupled: true);
-        var withMaster = new State(ScalarType.BFloat16, length);
-        var direct = new State(ScalarType.BFloat16, length);
-        Array.Fill(withMaster.P, (ushort)0x3F80);
-        Array.Fill(withMaster.Master, 1f);
-        Array.Fill(direct.P, (ushort)0x3F80);
-
-        for (int step = 1; step <= 200; step++)
+        fixed (ushort* g = half.G, p = half.P)
+        fixed (float* ema = half.Ema, master = half.Master, m = half.M, v = half.V)
         {
-            EmaConstants constants = EmaConstants.For(0.98, 2.0, firstStep: step == 1);
-            Array.Fill(withMaster.G, (ushort)0x3F80);
-            Array.Fill(direct.G, (ushort)0x3F80);
-            fixed (ushort* g = withMaster.G, p = withMaster.P, dg = direct.G, dp = direct.P)
-            fixed (float* ema = withMaster.Ema, master = withMaster.Master, m = withMaster.M, v = withMaster.V, dema = direct.Ema, dm = direct.M, dv = direct.V)
+            nint masterAddress = masterWeights ? (nint)master : 0;
+            IFusedAdamCpuKernel kernel;
+            if (format == ScalarType.BFloat16)
             {
-                EmaAdamHalfKernels<BFloat16Format>.MasterStepRange(g, ema, master, p, m, v, length, constants, settings.At(step));
-                EmaAdamHalfKernels<BFloat16Format>.DirectStepRange(dg, dema, dp, dm, dv, length, constants, settings.At(step));
+                var bfloat16 = new FusedAdamHalfCpuKernel<BFloat16Format>();
+                bfloat16.Bind((nint)g, masterAddress, (nint)p, (nint)m, (nint)v, half.G.Length);
+                kernel = bfloat16;
             }
+            else
+            {
+                var float16 = new FusedAdamHalfCpuKernel<Float16Format>();
+                float16.Bind((nint)g, masterAddress, (nint)p, (nint)m, (nint)v, half.G.Length);
+                kernel = float16;
+            }
+            step(kernel, (nint)ema);
         }
-
-        Assert.All(direct.P, bits => Assert.Equal((ushort)0x3F80, bits));
-        Assert.All(withMaster.P, bits => Assert.NotEqual((ushort)0x3F80, bits));
-        Assert.All(withMaster.Master, value => Assert.InRange(value, 0.97f, 0.99f));
     }
 
     /// <summary>

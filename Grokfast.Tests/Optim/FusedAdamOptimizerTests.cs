@@ -247,17 +247,6 @@ public sealed class FusedAdamOptimizerTests
     }
 
     [Fact]
-    public void HalfPrecisionParameters_AreRefusedNamingTheDtypes_AndLeftAsTheyWere()
-    {
-        using var model = new DtypeModule([[3, 4], [4]], [ScalarType.BFloat16, ScalarType.Float32]);
-
-        NotSupportedException error = Assert.Throws<NotSupportedException>(() => new GrokfastAdamW(model));
-
-        Assert.Contains("BFloat16", error.Message, StringComparison.Ordinal);
-        Assert.Equal([ScalarType.BFloat16, ScalarType.Float32], model.parameters().Select(p => p.dtype));
-    }
-
-    [Fact]
     public void AddParamGroup_IsRefused()
     {
         using var model = TinyMlp.Create();

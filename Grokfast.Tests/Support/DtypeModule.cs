@@ -31,6 +31,19 @@ internal sealed class DtypeModule : Module
         }
     }
 
+    /// <summary>Writes <paramref name="values"/> into parameter <paramref name="index"/>, in place.</summary>
+    public void SetValues(int index, Tensor values)
+    {
+        using (torch.no_grad()) Parameters[index].copy_(values);
+    }
+
+    /// <summary>The bytes of parameter <paramref name="index"/>'s values.</summary>
+    public byte[] ValueBytes(int index)
+    {
+        using Tensor host = Parameters[index].detach().cpu().contiguous();
+        return host.bytes.ToArray();
+    }
+
     /// <summary>The bytes of parameter <paramref name="index"/>'s gradient.</summary>
     public byte[] GradientBytes(int index)
     {
