@@ -15,7 +15,7 @@ root.Subcommands.Add(GpuOptimizerCommand.Create());
 // With no verb, run the main job: the grokking session with its defaults.
 string defaultDevice = TorchSharp.torch.cuda.is_available() ? "cuda" : "cpu";
 root.SetAction(_ => GrokCommand.Run(GrokCommand.DefaultRuns, seed: 0, new TorchSharp.torch.Device(defaultDevice), GrokCommand.DefaultOptimizerOn(defaultDevice),
-    Path.Combine("out", "grok")));
+    TorchSharp.torch.ScalarType.Float32, Path.Combine("out", "grok")));
 
 ParseResult parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)

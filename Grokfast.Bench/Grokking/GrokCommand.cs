@@ -50,13 +50,19 @@ internal static class GrokCommand
             Description = "fused: the filter and Adam in one pass (GrokfastAdam); torch: the filter's step, then TorchSharp's Adam (default: fused on cpu; torch on cuda until the fused CUDA path has been measured on a GPU).",
         };
         optimizer.AcceptOnlyFromAmong("fused", "torch");
+        var dtype = new Option<string>("--dtype")
+        {
+            Description = "The model's and the optimizer's precision: float32, bfloat16 or float16 (the fused optimizer keeps float32 master weights).",
+            DefaultValueFactory = _ => "float32",
+        };
+        dtype.AcceptOnlyFromAmong("float32", "bfloat16", "float16");
         steps.Validators.Add(r =>
         {
             if (r.GetValueOrDefault<int?>() is < 1) r.AddError("--steps must be at least 1.");
         });
         var command = new Command("grok", "Reproduce the paper's grokking speed-up on x·y mod 97 with each filter and a baseline.")
         {
-            filter, steps, seed, output, device, optimizer, weightDecay, alpha, lamb, windowSize, processNoise, measurementNoise,
+            filter, steps, seed, output, device, optimizer, dtype, weightDecay, alpha, lamb, windowSize, processNoise, measurementNoise,
         };
 
         command.SetAction(parse =>
@@ -83,7 +89,7 @@ internal static class GrokCommand
                 "torch" => GrokOptimizer.Torch,
                 _ => DefaultOptimizerOn(deviceName),
             };
-            return Run(runs.ToList(), parse.GetValue(seed), new Device(deviceName), path, parse.GetValue(output)!.FullName);
+            return Run(runs.ToList(), parse.GetValue(seed), new Device(deviceName), path, Dtype(parse.GetValue(dtype)!), parse.GetValue(output)!.FullName);
         });
         return command;
     }
@@ -95,12 +101,12 @@ internal static class GrokCommand
     public static GrokOptimizer DefaultOptimizerOn(string deviceType) => deviceType == "cpu" ? GrokOptimizer.Fused : GrokOptimizer.Torch;
 
     /// <summary>Runs the session and writes its files; returns the process exit code.</summary>
-    public static int Run(IReadOnlyList<GrokRunSettings> runs, int seed, Device device, GrokOptimizer path, string outputFolder)
+    public static int Run(IReadOnlyList<GrokRunSettings> runs, int seed, Device device, GrokOptimizer path, ScalarType dtype, string outputFolder)
     {
         string machine = MachineInfo.Describe();
         // Where output is not a terminal Spectre assumes 80 columns; the summary table needs more.
         if (!AnsiConsole.Profile.Capabilities.Interactive) AnsiConsole.Profile.Width = 120;
-        AnsiConsole.MarkupLine($"[bold]Grokfast.NET[/] — x·y mod {ModularMultiplication.Modulus}, {device.type} ({Markup.Escape(machine)}), seed {seed}, " +
+        AnsiConsole.MarkupLine($"[bold]Grokfast.NET[/] — x·y mod {ModularMultiplication.Modulus}, {device.type} ({Markup.Escape(machine)}), {DtypeName(dtype)}, seed {seed}, " +
             (path == GrokOptimizer.Fused ? "fused optimizer (filter + Adam in one pass)" : "filter, then TorchSharp's Adam"));
         var results = new List<GrokRunResult>();
         if (AnsiConsole.Profile.Capabilities.Interactive)
@@ -114,7 +120,7 @@ internal static class GrokCommand
                     {
                         ProgressTask task = tasks[run.Name];
                         task.StartTask();
-                        results.Add(GrokTrainer.Run(run, seed, device, path, e =>
+                        results.Add(GrokTrainer.Run(run, seed, device, path, dtype, e =>
                         {
                             task.Value = Math.Min(e.Step, run.Steps);
                             task.Description = Describe(run.Name, e);
@@ -128,7 +134,7 @@ internal static class GrokCommand
         {
             // No live display where output is not a terminal (CI, pipes): a line every 50 epochs instead.
             foreach (GrokRunSettings run in runs)
-                results.Add(GrokTrainer.Run(run, seed, device, path, e =>
+                results.Add(GrokTrainer.Run(run, seed, device, path, dtype, e =>
                 {
                     if (e.Epoch % 50 == 0 || e.Step >= run.Steps) Console.WriteLine(Describe(run.Name, e));
                 }));
@@ -138,6 +144,21 @@ internal static class GrokCommand
         AnsiConsole.MarkupLine($"Wrote [bold]{Markup.Escape(Path.Combine(outputFolder, "metrics.csv"))}[/], summary.json and curves.png.");
         return 0;
     }
+
+    /// <summary>The <c>--dtype</c> spelling of <paramref name="dtype"/>: float32, bfloat16 or float16.</summary>
+    public static string DtypeName(ScalarType dtype) => dtype switch
+    {
+        ScalarType.BFloat16 => "bfloat16",
+        ScalarType.Float16 => "float16",
+        _ => "float32",
+    };
+
+    private static ScalarType Dtype(string name) => name switch
+    {
+        "bfloat16" => ScalarType.BFloat16,
+        "float16" => ScalarType.Float16,
+        _ => ScalarType.Float32,
+    };
 
     private static string Describe(string name, GrokEvaluation? e) => e is null
         ? $"{name,-9} waiting"

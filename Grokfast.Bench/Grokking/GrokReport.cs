@@ -51,6 +51,7 @@ internal static class GrokReport
                 wall_s = r.WallSeconds,
                 mean_step_ms = r.MeanStepMilliseconds,
                 optimizer = r.Optimizer.ToString().ToLowerInvariant(),
+                dtype = GrokCommand.DtypeName(r.Dtype),
                 optimizer_share = r.OptimizerShare,
                 optimizer_ms_per_step = r.MeanOptimizerMilliseconds,
             }),

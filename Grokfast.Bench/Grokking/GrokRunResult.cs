@@ -1,3 +1,5 @@
+using static TorchSharp.torch;
+
 namespace Grokfast.Bench.Grokking;
 
 /// <summary>
@@ -13,6 +15,7 @@ internal sealed record GrokRunResult(
     double FinalValidAccuracy,
     double WallSeconds,
     GrokOptimizer Optimizer,
+    ScalarType Dtype,
     double OptimizerShare,
     double MeanStepMilliseconds,
     double MeanOptimizerMilliseconds,

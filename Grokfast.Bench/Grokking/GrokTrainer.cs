@@ -13,6 +13,8 @@ namespace Grokfast.Bench.Grokking;
 /// filter, Adam (lr 1e-3, betas 0.9/0.98) and a linear warm-up of the learning rate over the first ten
 /// updates; after each epoch, loss and accuracy on the whole validation half. The filter and Adam run fused in one
 /// pass (<see cref="GrokfastAdam"/>) or as the filter's step followed by TorchSharp's Adam (<see cref="GrokOptimizer"/>).
+/// The model and the optimizer run in float32, bfloat16 or float16: the fused optimizer then keeps float32 master weights;
+/// TorchSharp's Adam keeps its moments in the model's dtype. Losses and accuracies are read in float32.
 /// </summary>
 internal static class GrokTrainer
 {
@@ -20,12 +22,13 @@ internal static class GrokTrainer
     public const double LearningRate = 1e-3;
 
     /// <summary>Runs <paramref name="settings"/> and reports each epoch's evaluation to <paramref name="onEvaluation"/>.</summary>
-    public static GrokRunResult Run(GrokRunSettings settings, int seed, Device device, GrokOptimizer path, Action<GrokEvaluation> onEvaluation)
+    public static GrokRunResult Run(GrokRunSettings settings, int seed, Device device, GrokOptimizer path, ScalarType dtype, Action<GrokEvaluation> onEvaluation)
     {
         using var outer = torch.NewDisposeScope();
         // Same seed, so every run starts from the same weights and the same split, as the paper's runs do.
         torch.manual_seed(seed);
-        using var model = new GrokkingTransformer(ModularMultiplication.Vocabulary).to(device);
+        // Initialised in float32, then converted, as a TorchSharp user converts a model (TorchSharp has no autocast).
+        using var model = new GrokkingTransformer(ModularMultiplication.Vocabulary).to(device).to(dtype);
         using var data = new ModularMultiplication(device);
         using optim.Optimizer optimizer = path == GrokOptimizer.Fused
             ? new GrokfastAdam(model, LearningRate, beta1: 0.9, beta2: 0.98, weight_decay: settings.WeightDecay, grokfast: settings.Filter?.Fused())
@@ -66,7 +69,7 @@ internal static class GrokTrainer
                     warmup.step();
                     stepTicks += Stopwatch.GetTimestamp() - stepStart;
                     step++;
-                    lossSum += loss.item<float>() * length;
+                    lossSum += loss.to(ScalarType.Float32).item<float>() * length;
                     correct += logits.argmax(-1).eq(batchLabels).sum().item<long>();
                 }
             }
@@ -82,7 +85,7 @@ internal static class GrokTrainer
             evaluations.FirstOrDefault(e => e.ValidAccuracy >= 0.95)?.Step,
             evaluations.FirstOrDefault(e => e.TrainAccuracy >= 0.99)?.Step,
             evaluations[^1].TrainAccuracy, evaluations[^1].ValidAccuracy, clock.Elapsed.TotalSeconds,
-            path, stepTicks == 0 ? 0 : (double)optimizerTicks / stepTicks,
+            path, dtype, stepTicks == 0 ? 0 : (double)optimizerTicks / stepTicks,
             Stopwatch.GetElapsedTime(0, stepTicks).TotalMilliseconds / Math.Max(1, step),
             Stopwatch.GetElapsedTime(0, optimizerTicks).TotalMilliseconds / Math.Max(1, step),
             evaluations);
@@ -99,7 +102,7 @@ internal static class GrokTrainer
             long length = Math.Min(BatchSize, data.ValidCount - start);
             Tensor logits = model.forward(data.ValidInputs.narrow(1, start, length))[-1];
             Tensor labels = data.ValidLabels.narrow(0, start, length);
-            lossSum += functional.cross_entropy(logits, labels).item<float>() * length;
+            lossSum += functional.cross_entropy(logits, labels).to(ScalarType.Float32).item<float>() * length;
             correct += logits.argmax(-1).eq(labels).sum().item<long>();
         }
         return (lossSum / data.ValidCount, correct / data.ValidCount);

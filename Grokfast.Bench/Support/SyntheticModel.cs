@@ -10,8 +10,11 @@ internal sealed class SyntheticModel : Module
 {
     private readonly ParameterList parameterList = new();
 
-    /// <summary>Parameters of <paramref name="elements"/> in all, split evenly over <paramref name="tensors"/>, with fixed-seed normal gradients (or zeros).</summary>
-    public SyntheticModel(long elements, int tensors, bool zeroGradients = false) : base(nameof(SyntheticModel))
+    /// <summary>
+    /// Parameters of <paramref name="elements"/> in all, split evenly over <paramref name="tensors"/>, of <paramref name="dtype"/>
+    /// (float32 by default), with fixed-seed normal gradients (or zeros).
+    /// </summary>
+    public SyntheticModel(long elements, int tensors, bool zeroGradients = false, ScalarType dtype = ScalarType.Float32) : base(nameof(SyntheticModel))
     {
         var generator = new torch.Generator(0);
         long remaining = elements;
@@ -19,8 +22,13 @@ internal sealed class SyntheticModel : Module
         {
             long size = remaining / (tensors - i);
             remaining -= size;
-            var parameter = new Parameter(torch.zeros(size));
-            parameter.grad = zeroGradients ? torch.zeros(size) : torch.randn(size, generator: generator);
+            var parameter = new Parameter(torch.zeros(size, dtype));
+            if (zeroGradients) parameter.grad = torch.zeros(size, dtype);
+            else
+            {
+                using Tensor gradient = torch.randn(size, generator: generator);
+                parameter.grad = gradient.to(dtype);
+            }
             parameterList.Add(parameter);
         }
         RegisterComponents();

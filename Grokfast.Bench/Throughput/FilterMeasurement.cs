@@ -11,7 +11,7 @@ internal static class FilterMeasurement
 {
     private const int Runs = 15;
 
-    public static FilterThroughput Measure(FilterVersions filter, long elements, int tensors)
+    public static FilterThroughput Measure(FilterVersions filter, long elements, int tensors, ScalarType dtype)
     {
         // Every synthetic model of this size starts from the same fixed-seed gradients, so one snapshot
         // restores them all: fresh gradients before every timed step, as backward() would leave them.
@@ -21,7 +21,7 @@ internal static class FilterMeasurement
             // The literal port is 30-200x slower than the rest, so noise cannot move its ratio: it runs on its
             // own, and the peak memory stays at two filters' state (MA's window is 4 GB at 10 M elements).
             double literal;
-            using (var literalModel = new SyntheticModel(elements, tensors))
+            using (var literalModel = new SyntheticModel(elements, tensors, dtype: dtype))
             {
                 pristine = literalModel.SnapshotGradients();
                 (Action step, IDisposable owner) = filter.Literal(literalModel);
@@ -33,12 +33,12 @@ internal static class FilterMeasurement
             GC.WaitForPendingFinalizers();
             GC.Collect();
 
-            using var fusedModel = new SyntheticModel(elements, tensors);
-            using var inPlaceModel = new SyntheticModel(elements, tensors);
+            using var fusedModel = new SyntheticModel(elements, tensors, dtype: dtype);
+            using var inPlaceModel = new SyntheticModel(elements, tensors, dtype: dtype);
             using GradientFilter fused = filter.Fused(fusedModel);
             (Action inPlaceStep, IDisposable inPlaceOwner) = filter.InPlace(inPlaceModel);
             using IDisposable inPlace = inPlaceOwner;
-            using var reference = new BandwidthReference(elements * filter.BytesPerElement);
+            using var reference = new BandwidthReference(elements * fused.BytesPerElement);
             using var cache = new CacheEviction();
             // Every operation starts from the same cache state; neither the eviction nor the restore is timed.
             Action FreshGradients(SyntheticModel model) => () =>
@@ -56,7 +56,7 @@ internal static class FilterMeasurement
             double[] medians = StepTimer.MedianMilliseconds(operations, filter.WarmupSteps, Runs);
             return new FilterThroughput(medians[2], medians[3], literal, medians[4],
                 BandwidthReference.CopyMilliseconds(medians), BandwidthReference.ReadModifyWriteMilliseconds(medians),
-                filter.BytesPerElement, elements);
+                fused.BytesPerElement, elements);
         }
         finally
         {

@@ -18,11 +18,11 @@ internal static class OptimizerMeasurement
     /// <summary>The filters measured: none (Adam alone) and each of <see cref="FilterVersions.All"/>.</summary>
     public static IReadOnlyList<string> Filters { get; } = ["none", .. FilterVersions.All.Select(f => f.Name)];
 
-    public static OptimizerThroughput Measure(string filter, long elements, int tensors)
+    public static OptimizerThroughput Measure(string filter, long elements, int tensors, ScalarType dtype)
     {
         FilterVersions? versions = FilterVersions.All.SingleOrDefault(f => f.Name == filter);
-        using var fusedModel = new SyntheticModel(elements, tensors);
-        using var separateModel = new SyntheticModel(elements, tensors);
+        using var fusedModel = new SyntheticModel(elements, tensors, dtype: dtype);
+        using var separateModel = new SyntheticModel(elements, tensors, dtype: dtype);
         Tensor[] pristine = fusedModel.SnapshotGradients();
         try
         {

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Grokfast.Bench.Support;
+using static TorchSharp.torch;
 
 namespace Grokfast.Bench.Throughput;
 
@@ -13,7 +14,13 @@ internal static class ThroughputCommand
         var elements = new Option<long>("--elements") { Description = "Gradient elements, spread evenly over the tensors.", DefaultValueFactory = _ => 10_000_000 };
         var tensors = new Option<int>("--tensors") { Description = "Parameter tensors the elements are spread over.", DefaultValueFactory = _ => 20 };
         var json = new Option<bool>("--json") { Description = "Print the figures as one JSON object." };
-        var command = new Command("throughput", "Time each fused filter against tensor ops and a plain copy of the same bytes, and the fused optimizer against the filter followed by TorchSharp's Adam.") { elements, tensors, json };
+        var dtype = new Option<string>("--dtype")
+        {
+            Description = "The parameters' and gradients' dtype: float32, bfloat16 or float16 (16-bit: the filters' state and the optimizer's master weights float32).",
+            DefaultValueFactory = _ => "float32",
+        };
+        dtype.AcceptOnlyFromAmong("float32", "bfloat16", "float16");
+        var command = new Command("throughput", "Time each fused filter against tensor ops and a plain copy of the same bytes, and the fused optimizer against the filter followed by TorchSharp's Adam.") { elements, tensors, dtype, json };
         elements.Validators.Add(result =>
         {
             if (result.GetValueOrDefault<long>() < 1) result.AddError("--elements must be at least 1.");
@@ -22,20 +29,26 @@ internal static class ThroughputCommand
         {
             if (result.GetValueOrDefault<int>() < 1) result.AddError("--tensors must be at least 1.");
         });
-        command.SetAction(parse => Run(parse.GetValue(elements), parse.GetValue(tensors), parse.GetValue(json)));
+        command.SetAction(parse => Run(parse.GetValue(elements), parse.GetValue(tensors), parse.GetValue(dtype)!, parse.GetValue(json)));
         return command;
     }
 
-    private static int Run(long elements, int tensors, bool json)
+    private static int Run(long elements, int tensors, string dtypeName, bool json)
     {
         if (tensors > elements)
         {
             Console.Error.WriteLine($"--tensors ({tensors}) must not exceed --elements ({elements}).");
             return 2;
         }
+        ScalarType dtype = dtypeName switch
+        {
+            "bfloat16" => ScalarType.BFloat16,
+            "float16" => ScalarType.Float16,
+            _ => ScalarType.Float32,
+        };
         NativeHeap.ReturnLargeBlocksToTheSystem();
-        var filters = FilterVersions.All.ToDictionary(f => f.Name, f => FilterMeasurement.Measure(f, elements, tensors));
-        var optimizers = OptimizerMeasurement.Filters.ToDictionary(f => f, f => OptimizerMeasurement.Measure(f, elements, tensors));
+        var filters = FilterVersions.All.ToDictionary(f => f.Name, f => FilterMeasurement.Measure(f, elements, tensors, dtype));
+        var optimizers = OptimizerMeasurement.Filters.ToDictionary(f => f, f => OptimizerMeasurement.Measure(f, elements, tensors, dtype));
         string machine = MachineInfo.Describe();
         if (json)
         {
@@ -44,6 +57,7 @@ internal static class ThroughputCommand
                 machine,
                 elements,
                 tensors,
+                dtype = dtypeName,
                 filters = filters.ToDictionary(f => f.Key, f => new
                 {
                     fused_ms = f.Value.FusedMs,
@@ -59,6 +73,7 @@ internal static class ThroughputCommand
                     rmw_ms = f.Value.ReadModifyWriteMs,
                     rmw_gbps = f.Value.ReadModifyWriteGBps,
                     bandwidth_ratio_rmw = f.Value.ReadModifyWriteRatio,
+                    bytes_per_element = f.Value.BytesPerElement,
                 }),
                 optimizers = optimizers.ToDictionary(o => o.Key, o => new
                 {
@@ -75,7 +90,7 @@ internal static class ThroughputCommand
             Console.WriteLine(JsonSerializer.Serialize(report));
             return 0;
         }
-        Console.WriteLine($"{machine}; {elements:N0} elements in {tensors:N0} tensors; medians of 15 steps, taken in turn");
+        Console.WriteLine($"{machine}; {elements:N0} {dtypeName} elements in {tensors:N0} tensors; medians of 15 steps, taken in turn");
         Console.WriteLine("filter  fused ms  GB/s   no-guard ms  guard  literal ms  in-place ms  copy ms  copy GB/s  vs literal  vs in-place  fused/copy  rmw GB/s  fused/rmw");
         foreach ((string name, FilterThroughput t) in filters)
         {

@@ -3,6 +3,7 @@ using Grokfast.Kernels.Adam;
 using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.Backends.Cuda;
 using Grokfast.Kernels.Ema;
+using Grokfast.Kernels.HalfPrecision;
 using Grokfast.Optim;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -103,6 +104,9 @@ public sealed class EmaFilter : GradientFilter
     }
 
     internal override string Kind => "ema";
+
+    private protected override int BytesPerElementOf(GradientFormat format) =>
+        format == GradientFormat.Float32 ? EmaKernels.BytesPerElement : EmaHalfKernels<BFloat16Format>.BytesPerElement;
 
     internal override int FusedAdamBytesPerElement => EmaAdamKernels.BytesPerElement;
 

@@ -3,6 +3,7 @@ using Grokfast.Bridge;
 using Grokfast.Kernels.Adam;
 using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.Backends.Cuda;
+using Grokfast.Kernels.HalfPrecision;
 using Grokfast.Kernels.Kalman;
 using Grokfast.Optim;
 using TorchSharp;
@@ -115,6 +116,9 @@ public sealed class KalmanFilter : GradientFilter
     }
 
     internal override string Kind => "kalman";
+
+    private protected override int BytesPerElementOf(GradientFormat format) =>
+        format == GradientFormat.Float32 ? KalmanKernels.BytesPerElement : KalmanHalfKernels<BFloat16Format>.BytesPerElement;
 
     internal override int FusedAdamBytesPerElement => KalmanAdamKernels.BytesPerElement;
 

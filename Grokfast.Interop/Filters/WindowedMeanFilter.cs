@@ -2,6 +2,7 @@ using Grokfast.Bridge;
 using Grokfast.Kernels.Adam;
 using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.Backends.Cuda;
+using Grokfast.Kernels.HalfPrecision;
 using Grokfast.Kernels.WindowedMean;
 using Grokfast.Optim;
 using TorchSharp;
@@ -133,6 +134,9 @@ public sealed class WindowedMeanFilter : GradientFilter
     private nint RingOf(GradientGroup group) => ringAddress + (nint)(window_size * group.Base * sizeof(float));
 
     internal override string Kind => "ma";
+
+    private protected override int BytesPerElementOf(GradientFormat format) =>
+        format == GradientFormat.Float32 ? WindowedMeanKernels.BytesPerElement : WindowedMeanHalfKernels<BFloat16Format>.BytesPerElement;
 
     internal override int FusedAdamBytesPerElement => WindowedMeanAdamKernels.BytesPerElement;
 

@@ -34,6 +34,9 @@ internal sealed class UnfilteredGradients(Module module, KernelBackend backend, 
 
     internal override string Kind => "none";
 
+    // Nothing moves unless fused into the optimizer.
+    private protected override int BytesPerElementOf(GradientFormat format) => 0;
+
     internal override int FusedAdamBytesPerElement => AdamKernels.BytesPerElement;
 
     private protected override IReadOnlyDictionary<string, double> Hyperparameters => new Dictionary<string, double>();

@@ -9,6 +9,26 @@ public sealed class ThroughputCommandTests
         ["fused_ms", "fused_unguarded_ms", "literal_ms", "inplace_ms", "copy_ms", "fused_gbps", "copy_gbps", "speedup_vs_literal", "speedup_vs_inplace", "bandwidth_ratio", "rmw_ms", "rmw_gbps", "bandwidth_ratio_rmw"];
 
     [Fact]
+    public void ThroughputJson_InBfloat16_CountsTheHalfPrecisionBytes()
+    {
+        var (exitCode, output, error) = BenchProcess.Run("throughput", "--elements", "20000", "--tensors", "3", "--dtype", "bfloat16", "--json");
+
+        Assert.True(exitCode == 0, error);
+        using JsonDocument report = JsonDocument.Parse(output);
+        JsonElement root = report.RootElement;
+        Assert.Equal("bfloat16", root.GetProperty("dtype").GetString());
+        foreach ((string filter, int bytesPerElement) in new[] { ("ema", 12), ("ma", 28), ("kalman", 12) })
+        {
+            JsonElement figures = root.GetProperty("filters").GetProperty(filter);
+            Assert.Equal(bytesPerElement, figures.GetProperty("bytes_per_element").GetInt32());
+            Assert.Equal(bytesPerElement * 20000 / (figures.GetProperty("fused_ms").GetDouble() * 1e6), figures.GetProperty("fused_gbps").GetDouble(), 1e-9);
+        }
+        // With master weights, the fused optimizers move as many bytes as on float32 parameters.
+        foreach ((string filter, int bytesPerElement) in new[] { ("none", 28), ("ema", 36), ("ma", 52), ("kalman", 36) })
+            Assert.Equal(bytesPerElement, root.GetProperty("optimizers").GetProperty(filter).GetProperty("bytes_per_element").GetInt32());
+    }
+
+    [Fact]
     public void ThroughputJson_OnASmallSize_HasEveryFieldWithPositiveFigures()
     {
         var (exitCode, output, error) = BenchProcess.Run("throughput", "--elements", "20000", "--tensors", "3", "--json");

@@ -57,6 +57,36 @@ public sealed class GrokCommandTests : IDisposable
     }
 
     [Fact]
+    public void Grok_InBfloat16_TrainsInBfloat16WithTheFusedOptimizerAndSaysSo()
+    {
+        string halfFolder = Path.Combine(folder, "bfloat16"), fullFolder = Path.Combine(folder, "float32");
+
+        var half = BenchProcess.Run("grok", "--filter", "ema", "--steps", "20", "--dtype", "bfloat16", "--out", halfFolder);
+        var full = BenchProcess.Run("grok", "--filter", "ema", "--steps", "20", "--out", fullFolder);
+
+        Assert.True(half.ExitCode == 0, half.Error);
+        Assert.True(full.ExitCode == 0, full.Error);
+        Assert.Contains("bfloat16", half.Output, StringComparison.Ordinal);
+        JsonElement halfRun = Runs(halfFolder).Single(), fullRun = Runs(fullFolder).Single();
+        Assert.Equal("bfloat16", halfRun.GetProperty("dtype").GetString());
+        Assert.Equal("float32", fullRun.GetProperty("dtype").GetString());
+        Assert.Equal("fused", halfRun.GetProperty("optimizer").GetString());
+        // The same training in another precision: the first epoch's loss close to float32's, but not the same numbers.
+        double halfLoss = FirstTrainLoss(halfFolder), fullLoss = FirstTrainLoss(fullFolder);
+        Assert.NotEqual(fullLoss, halfLoss);
+        Assert.Equal(fullLoss, halfLoss, 1);
+    }
+
+    [Fact]
+    public void Grok_UnknownDtype_FailsWithExitCode2()
+    {
+        var (exitCode, _, error) = BenchProcess.Run("grok", "--dtype", "float64", "--out", folder);
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("float64", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Grok_UnknownOptimizer_FailsWithExitCode2()
     {
         var (exitCode, _, error) = BenchProcess.Run("grok", "--optimizer", "sgd", "--out", folder);
@@ -73,6 +103,9 @@ public sealed class GrokCommandTests : IDisposable
         Assert.Equal(2, exitCode);
         Assert.Contains("sgd", error, StringComparison.Ordinal);
     }
+
+    private static double FirstTrainLoss(string runFolder) =>
+        double.Parse(File.ReadAllLines(Path.Combine(runFolder, "metrics.csv"))[1].Split(',')[3], System.Globalization.CultureInfo.InvariantCulture);
 
     private static JsonElement[] Runs(string runFolder)
     {
