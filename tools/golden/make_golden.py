@@ -5,7 +5,8 @@ An independent reference: the three Grokfast filters written here per parameter 
 tensor ops, in the structure of the published code (gradfilter_ema, gradfilter_ma and the Kalman
 filter of pull request #8), run over a fixed-seed sequence of gradients for a few parameters of
 awkward sizes; and each filter (or none) followed by torch.optim.Adam or AdamW over the same gradients,
-recording the parameters after every step and the moments and the filter's state after the last.
+recording the parameters after every step and the moments and the filter's state after the last; and two
+half-precision cases, computed in float32 from the 16-bit inputs and rounded (write_half_cases).
 CI does not run this; it is here to regenerate the fixtures and to show where the numbers came from:
 
     apt-get install python3-torch python3-numpy
@@ -141,6 +142,57 @@ def write_optimizer_cases(out, raw, sizes, manifest):
             manifest["optimizer_cases"].append(case)
 
 
+def write_half_cases(out, raw, sizes, manifest):
+    """Half precision: the float32 computation on the widened 16-bit inputs, rounded once at the end (torch's own
+    round-to-nearest-even conversions) — the EMA filter on float16 gradients, and AdamW with the EMA on bfloat16
+    parameters through float32 master weights."""
+    half_grads = torch.from_numpy(raw).half()
+    np.save(out / "grads_float16.npy", half_grads.numpy())
+    options = {"alpha": 0.98, "lamb": 2.0}
+    model = nn.Module()
+    for i, shape in enumerate(SHAPES):
+        model.register_parameter(f"p{i}", nn.Parameter(torch.zeros(shape)))
+    state = None
+    filtered = np.empty(raw.shape, dtype=np.float16)
+    for t in range(STEPS):
+        offset = 0
+        for p, size, shape in zip(model.parameters(), sizes, SHAPES):
+            p.grad = half_grads[t, offset:offset + size].float().reshape(shape)
+            offset += size
+        with torch.no_grad():
+            state = ema_step(model, state, **options)
+        filtered[t] = torch.cat([p.grad.reshape(-1) for p in model.parameters()]).half().numpy()
+    np.save(out / "half_ema_paper_float16.npy", filtered)
+
+    initial = np.load(out / "optimizer_initial.npy")
+    masters = torch.from_numpy(initial).bfloat16().float()
+    model = nn.Module()
+    offset = 0
+    for i, (shape, size) in enumerate(zip(SHAPES, sizes)):
+        model.register_parameter(f"p{i}", nn.Parameter(masters[offset:offset + size].clone().reshape(shape)))
+        offset += size
+    optimizer = torch.optim.AdamW(model.parameters(), lr=ADAM["lr"], betas=ADAM["betas"], eps=ADAM["eps"],
+                                  weight_decay=ADAM["weight_decay"], foreach=False)
+    state = None
+    parameters = np.empty((OPTIMIZER_STEPS, sum(sizes)), dtype=np.float32)
+    for t in range(OPTIMIZER_STEPS):
+        offset = 0
+        for p, size, shape in zip(model.parameters(), sizes, SHAPES):
+            p.grad = torch.from_numpy(raw[t, offset:offset + size].copy()).bfloat16().float().reshape(shape)
+            offset += size
+        with torch.no_grad():
+            state = ema_step(model, state, **options)
+        optimizer.step()
+        # The bfloat16 parameters, each its master rounded; stored widened (numpy has no bfloat16).
+        parameters[t] = torch.cat([p.detach().reshape(-1) for p in model.parameters()]).bfloat16().float().numpy()
+    np.save(out / "half_adamw_ema_bfloat16_parameters.npy", parameters)
+    np.save(out / "half_adamw_ema_bfloat16_master.npy", torch.cat([p.detach().reshape(-1) for p in model.parameters()]).numpy())
+    manifest["half"] = {"gradients": "grads_float16.npy", "ema_options": options,
+                        "ema_float16": "half_ema_paper_float16.npy",
+                        "adamw_ema_bfloat16_parameters": "half_adamw_ema_bfloat16_parameters.npy",
+                        "adamw_ema_bfloat16_master": "half_adamw_ema_bfloat16_master.npy"}
+
+
 def gradients(rng, total):
     """A slow drift per element plus fast noise, as gradients over training look."""
     t = np.arange(STEPS, dtype=np.float64)[:, None]
@@ -173,6 +225,7 @@ def main(out):
         np.save(out / f"{name}.npy", filtered)
         manifest["cases"].append({"name": name, "filter": name.split("_")[0], "options": options, "expected": f"{name}.npy"})
     write_optimizer_cases(out, raw, sizes, manifest)
+    write_half_cases(out, raw, sizes, manifest)
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     print(f"wrote {len(CASES)} filter cases and {len(manifest['optimizer_cases'])} optimizer cases of {STEPS} steps x {sum(sizes)} elements to {out} (torch {torch.__version__})")
 
