@@ -108,8 +108,8 @@ public sealed class CudaFilterTests
     public void CudaFilters_OnAModelOfMixedDtypes_MatchTheCpuFiltersBitForBitThroughASkippedStep()
     {
         SkipUnlessLibTorchHasCuda();
-        long[][] shapes = [[7, 13], [13], [5, 3, 11], [1], [33], [4, 4]];
-        ScalarType[] dtypes = [ScalarType.BFloat16, ScalarType.Float32, ScalarType.Float16, ScalarType.BFloat16, ScalarType.Float32, ScalarType.Float16];
+        long[][] shapes = MixedDtypes.Shapes;
+        ScalarType[] dtypes = MixedDtypes.Mixed;
         foreach (string kind in new[] { "ema", "ma", "kalman" })
         {
             using var cpuModel = new DtypeModule(shapes, dtypes);

@@ -16,9 +16,8 @@ namespace Grokfast.Tests.Interop;
 public sealed class HalfPrecisionFilterTests
 {
     private const int Steps = 24;
-    private static readonly long[][] Shapes = [[7, 13], [13], [5, 3, 11], [1], [33], [4, 4]];
-    private static readonly ScalarType[] Mixed =
-        [ScalarType.BFloat16, ScalarType.Float32, ScalarType.Float16, ScalarType.BFloat16, ScalarType.Float32, ScalarType.Float16];
+    private static readonly long[][] Shapes = MixedDtypes.Shapes;
+    private static readonly ScalarType[] Mixed = MixedDtypes.Mixed;
 
     [Theory]
     [InlineData("ema", ScalarType.BFloat16, KernelBackend.Cpu)]
@@ -31,7 +30,7 @@ public sealed class HalfPrecisionFilterTests
     [InlineData("ma", ScalarType.Float16, KernelBackend.IlgpuCpu)]
     [InlineData("kalman", ScalarType.BFloat16, KernelBackend.IlgpuCpu)]
     public void Filter_OnAHalfPrecisionModel_MatchesTheFloat32FilterRoundedToTheDtype(string kind, ScalarType dtype, KernelBackend backend) =>
-        AssertMatchesFloat32Filter(kind, Shapes.Select(_ => dtype).ToArray(), backend);
+        AssertMatchesFloat32Filter(kind, MixedDtypes.All(dtype), backend);
 
     [Theory]
     [InlineData("ema", KernelBackend.Cpu)]
@@ -46,14 +45,14 @@ public sealed class HalfPrecisionFilterTests
     {
         using var model = new DtypeModule(Shapes, Mixed);
         using var grokfast = new EmaFilter(model);
-        SetGradients(model, Mixed, step: 0, reference: null, order: null);
+        MixedDtypes.SetGradients(model, Mixed, step: 0);
         grokfast.step();
 
         Assert.Equal(Shapes.Sum(s => s.Aggregate(1L, (a, b) => a * b)), grokfast.ElementCount);
         Assert.Equal(Shapes.Length, grokfast.GradientCopies);  // each fresh gradient adopted once, into its dtype's buffer
-        // 273 16-bit elements at 12 bytes and 46 float32 ones at 16: 12.58 on average.
-        Assert.Equal(13, grokfast.BytesPerElement);
-        SetGradients(model, Mixed, step: 1, reference: null, order: null);
+        // 1,857 16-bit elements at 12 bytes and 46 float32 ones at 16: 12.1 on average.
+        Assert.Equal(12, grokfast.BytesPerElement);
+        MixedDtypes.SetGradients(model, Mixed, step: 1);
         grokfast.step();
         Assert.Equal(Shapes.Length, grokfast.GradientCopies);  // then written in place: views stay views
         foreach ((TorchSharp.Modules.Parameter p, ScalarType dtype) in model.Parameters.Zip(Mixed))
@@ -71,9 +70,9 @@ public sealed class HalfPrecisionFilterTests
     {
         using var model = new DtypeModule(Shapes, Mixed);
         using var grokfast = new EmaFilter(model, alpha: 0.9, lamb: 2);
-        SetGradients(model, Mixed, step: 0, reference: null, order: null);
+        MixedDtypes.SetGradients(model, Mixed, step: 0);
         grokfast.step();
-        SetGradients(model, Mixed, step: 1, reference: null, order: null);
+        MixedDtypes.SetGradients(model, Mixed, step: 1);
         int index = Array.IndexOf(Mixed, dtype);
         using (Tensor grad = model.Parameters[index].grad!)
         using (torch.no_grad())
@@ -130,7 +129,7 @@ public sealed class HalfPrecisionFilterTests
 
     private static byte[][] Step(DtypeModule model, GradientFilter grokfast, int step)
     {
-        SetGradients(model, Mixed, step, reference: null, order: null);
+        MixedDtypes.SetGradients(model, Mixed, step);
         grokfast.step();
         return Enumerable.Range(0, Shapes.Length).Select(model.GradientBytes).ToArray();
     }
@@ -142,21 +141,20 @@ public sealed class HalfPrecisionFilterTests
     /// </summary>
     private static void AssertMatchesFloat32Filter(string kind, ScalarType[] dtypes, KernelBackend backend)
     {
-        int[] order = dtypes.Distinct().SelectMany(dtype => Enumerable.Range(0, dtypes.Length).Where(i => dtypes[i] == dtype)).ToArray();
         using var model = new DtypeModule(Shapes, dtypes);
-        using var reference = new DtypeModule(order.Select(i => Shapes[i]).ToArray(), order.Select(_ => ScalarType.Float32).ToArray());
+        using DtypeModule reference = MixedDtypes.Float32Twin(dtypes);
         using GradientFilter grokfast = Create(kind, model, backend);
         using GradientFilter expected = Create(kind, reference, KernelBackend.Cpu);
         bool mixed = dtypes.Distinct().Count() > 1;
         for (int step = 0; step < Steps; step++)
         {
-            SetGradients(model, dtypes, step, reference, order);
+            MixedDtypes.SetGradients(model, dtypes, step, reference);
             grokfast.step();
             expected.step();
 
             for (int i = 0; i < dtypes.Length; i++)
             {
-                using Tensor referenceGradient = reference.Parameters[Array.IndexOf(order, i)].grad!;
+                using Tensor referenceGradient = reference.Parameters[MixedDtypes.TwinIndex(dtypes, i)].grad!;
                 using Tensor rounded = referenceGradient.to(dtypes[i]).contiguous();
                 Assert.True(rounded.bytes.SequenceEqual(model.GradientBytes(i)), $"{kind}: parameter {i} ({dtypes[i]}) differs at step {step}.");
             }
@@ -167,21 +165,6 @@ public sealed class HalfPrecisionFilterTests
                 if (mixed && name == "ring") continue;
                 Assert.True(bytes.SequenceEqual(actualState.Buffers[name]), $"{kind}: state '{name}' differs at step {step}.");
             }
-        }
-    }
-
-    /// <summary>Step <paramref name="step"/>'s gradients, rounded to each parameter's dtype; the reference (if any) gets them widened again.</summary>
-    private static void SetGradients(DtypeModule model, ScalarType[] dtypes, int step, DtypeModule? reference, int[]? order)
-    {
-        for (int i = 0; i < dtypes.Length; i++)
-        {
-            int length = (int)Shapes[i].Aggregate(1L, (a, b) => a * b);
-            using Tensor values = torch.tensor(Support.Gradients.Random(length, seed: 100 * step + i)).reshape(Shapes[i]);
-            using Tensor rounded = values.to(dtypes[i]);
-            model.SetGradient(i, rounded);
-            if (reference is null) continue;
-            using Tensor widened = rounded.to(ScalarType.Float32);
-            reference.SetGradient(Array.IndexOf(order!, i), widened);
         }
     }
 

@@ -15,9 +15,8 @@ namespace Grokfast.Tests.Optim;
 public sealed class HalfPrecisionOptimizerTests
 {
     private const int Steps = 25;
-    private static readonly long[][] Shapes = [[7, 13], [13], [5, 3, 11], [1], [33], [40, 40]];
-    private static readonly ScalarType[] Mixed =
-        [ScalarType.BFloat16, ScalarType.Float32, ScalarType.Float16, ScalarType.BFloat16, ScalarType.Float32, ScalarType.Float16];
+    private static readonly long[][] Shapes = MixedDtypes.Shapes;
+    private static readonly ScalarType[] Mixed = MixedDtypes.Mixed;
 
     [Theory]
     [InlineData("ema", ScalarType.BFloat16, true, true)]
@@ -30,7 +29,7 @@ public sealed class HalfPrecisionOptimizerTests
     [InlineData("none", ScalarType.BFloat16, false, true)]
     [InlineData("none", ScalarType.Float16, true, false)]
     public void FusedStep_OnHalfPrecisionParameters_MatchesTheFloat32StepRoundedToTheDtype(string filter, ScalarType dtype, bool decoupled, bool masterWeights) =>
-        AssertMatchesFloat32(filter, Shapes.Select(_ => dtype).ToArray(), decoupled, masterWeights);
+        AssertMatchesFloat32(filter, MixedDtypes.All(dtype), decoupled, masterWeights);
 
     [Theory]
     [InlineData("ema", true)]
@@ -73,15 +72,15 @@ public sealed class HalfPrecisionOptimizerTests
     public void ReplacedHalfPrecisionParameter_IsTakenBackIn_AndItsMasterWeightsFollow()
     {
         using var model = new DtypeModule(Shapes, Mixed);
-        SetValues(model, Mixed, reference: null, order: null);
+        MixedDtypes.SetValues(model, Mixed);
         using var optimizer = new GrokfastAdamW(model, weight_decay: 0);
-        SetGradients(model, Mixed, 0, null, null);
+        MixedDtypes.SetGradients(model, Mixed, 0);
         optimizer.step();
         using Tensor replacement = torch.full(Shapes[0], 0.375f, ScalarType.BFloat16);
         using (torch.no_grad()) model.Parameters[0].set_(replacement.clone());
 
         optimizer.lr = 0;  // the step then leaves every parameter where it is: from its master, if the master followed
-        SetGradients(model, Mixed, 1, null, null);
+        MixedDtypes.SetGradients(model, Mixed, 1);
         optimizer.step();
 
         using Tensor values = model.Parameters[0].detach().to(ScalarType.Float32);
@@ -92,11 +91,11 @@ public sealed class HalfPrecisionOptimizerTests
     public void NonFiniteFloat16Gradient_SkipsTheWholeStep_ParametersMastersAndMomentsUntouched()
     {
         using var model = new DtypeModule(Shapes, Mixed);
-        SetValues(model, Mixed, reference: null, order: null);
+        MixedDtypes.SetValues(model, Mixed);
         using var optimizer = new GrokfastAdamW(model, grokfast: GrokfastFilter.Ema(alpha: 0.9, lamb: 2));
-        SetGradients(model, Mixed, 0, null, null);
+        MixedDtypes.SetGradients(model, Mixed, 0);
         optimizer.step();
-        SetGradients(model, Mixed, 1, null, null);
+        MixedDtypes.SetGradients(model, Mixed, 1);
         using (Tensor grad = model.Parameters[2].grad!)
         using (torch.no_grad())
             grad.view(-1)[7] = 70000f;  // overflows float16 to +Inf
@@ -116,7 +115,7 @@ public sealed class HalfPrecisionOptimizerTests
     public void Checkpoint_WithMasterWeights_ResumesBitForBit()
     {
         using var model = new DtypeModule(Shapes, Mixed);
-        SetValues(model, Mixed, reference: null, order: null);
+        MixedDtypes.SetValues(model, Mixed);
         using var optimizer = new GrokfastAdamW(model, lr: 1e-2, grokfast: GrokfastFilter.Kalman(lamb: 2));
         for (int step = 0; step < 6; step++) Step(model, optimizer, step);
         using var saved = new MemoryStream();
@@ -158,7 +157,7 @@ public sealed class HalfPrecisionOptimizerTests
 
     private static byte[][] Step(DtypeModule model, FusedAdamOptimizer optimizer, int step)
     {
-        SetGradients(model, Mixed, step, null, null);
+        MixedDtypes.SetGradients(model, Mixed, step);
         optimizer.step();
         return Enumerable.Range(0, Shapes.Length).Select(model.ValueBytes).ToArray();
     }
@@ -170,15 +169,15 @@ public sealed class HalfPrecisionOptimizerTests
     /// </summary>
     private static void AssertMatchesFloat32(string filter, ScalarType[] dtypes, bool decoupled, bool masterWeights)
     {
-        int[] order = dtypes.Distinct().SelectMany(dtype => Enumerable.Range(0, dtypes.Length).Where(i => dtypes[i] == dtype)).ToArray();
+        int[] order = MixedDtypes.LayoutOrder(dtypes);
         using var model = new DtypeModule(Shapes, dtypes);
-        using var reference = new DtypeModule(order.Select(i => Shapes[i]).ToArray(), order.Select(_ => ScalarType.Float32).ToArray());
-        SetValues(model, dtypes, reference, order);
+        using DtypeModule reference = MixedDtypes.Float32Twin(dtypes);
+        MixedDtypes.SetValues(model, dtypes, reference);
         using FusedAdamOptimizer optimizer = Create(model, filter, decoupled, masterWeights);
         using FusedAdamOptimizer expected = Create(reference, filter, decoupled, masterWeights: true);
         for (int step = 0; step < Steps; step++)
         {
-            SetGradients(model, dtypes, step, reference, order);
+            MixedDtypes.SetGradients(model, dtypes, step, reference);
             optimizer.step();
             expected.step();
             if (!masterWeights) RoundHalfParameters(reference, dtypes, order);
@@ -219,36 +218,6 @@ public sealed class HalfPrecisionOptimizerTests
         return decoupled
             ? new GrokfastAdamW(model, lr: 1e-2, weight_decay: 0.1, grokfast: grokfast, master_weights: masterWeights)
             : new GrokfastAdam(model, lr: 1e-2, weight_decay: 0.01, grokfast: grokfast, master_weights: masterWeights);
-    }
-
-    /// <summary>Fixed-seed starting values, rounded to each dtype; the reference (if any) gets them widened.</summary>
-    private static void SetValues(DtypeModule model, ScalarType[] dtypes, DtypeModule? reference, int[]? order)
-    {
-        for (int i = 0; i < dtypes.Length; i++)
-        {
-            int length = (int)Shapes[i].Aggregate(1L, (a, b) => a * b);
-            using Tensor values = torch.tensor(Gradients.Random(length, seed: 1000 + i)).reshape(Shapes[i]);
-            using Tensor rounded = values.to(dtypes[i]);
-            model.SetValues(i, rounded);
-            if (reference is null) continue;
-            using Tensor widened = rounded.to(ScalarType.Float32);
-            reference.SetValues(Array.IndexOf(order!, i), widened);
-        }
-    }
-
-    /// <summary>Step <paramref name="step"/>'s gradients, rounded to each dtype; the reference (if any) gets them widened.</summary>
-    private static void SetGradients(DtypeModule model, ScalarType[] dtypes, int step, DtypeModule? reference, int[]? order)
-    {
-        for (int i = 0; i < dtypes.Length; i++)
-        {
-            int length = (int)Shapes[i].Aggregate(1L, (a, b) => a * b);
-            using Tensor values = torch.tensor(Gradients.Random(length, seed: 100 * step + i)).reshape(Shapes[i]);
-            using Tensor rounded = values.to(dtypes[i]);
-            model.SetGradient(i, rounded);
-            if (reference is null) continue;
-            using Tensor widened = rounded.to(ScalarType.Float32);
-            reference.SetGradient(Array.IndexOf(order!, i), widened);
-        }
     }
 
     private static void RoundHalfParameters(DtypeModule reference, ScalarType[] dtypes, int[] order)
