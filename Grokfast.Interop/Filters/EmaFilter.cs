@@ -27,7 +27,7 @@ public sealed class EmaFilter : GradientFilter
     private readonly nint averageAddress;
     private readonly IGradientStateKernel<EmaConstants>[]? kernels;
     private readonly GradientStateCudaKernel<EmaConstants, EmaSettings>[]? cudaKernels;
-    private FusedAdamCudaKernel<FusedAdamConstants<EmaConstants>, FusedAdamSettings<EmaSettings>>? fusedCudaKernel;
+    private FusedAdamCudaKernel<FusedAdamConstants<EmaConstants>, FusedAdamSettings<EmaSettings>>[]? fusedCudaKernels;
 
     /// <summary>Builds the filter for the trainable parameters of <paramref name="module"/>.</summary>
     /// <param name="module">The model whose gradients are filtered.</param>
@@ -46,7 +46,7 @@ public sealed class EmaFilter : GradientFilter
             averageAddress = TensorAddress.OfFloat32(average);
             if (DeviceSteps is null)
             {
-                CreatePerGroup(kernels = new IGradientStateKernel<EmaConstants>[Groups.Count], group =>
+                CreatePerGroup(kernels = new IGradientStateKernel<EmaConstants>[Groups.Count], (group, _) =>
                 {
                     IGradientStateKernel<EmaConstants> kernel = CreateHostKernel(() => EmaKernels.CreateCpu(group.Format), a => EmaKernels.CreateIlgpu(a, group.Format));
                     kernel.Bind(group.Address, averageAddress + (nint)(group.Base * sizeof(float)), group.Length);
@@ -55,7 +55,7 @@ public sealed class EmaFilter : GradientFilter
             }
             else
             {
-                CreatePerGroup(cudaKernels = new GradientStateCudaKernel<EmaConstants, EmaSettings>[Groups.Count], group =>
+                CreatePerGroup(cudaKernels = new GradientStateCudaKernel<EmaConstants, EmaSettings>[Groups.Count], (group, _) =>
                 {
                     GradientStateCudaKernel<EmaConstants, EmaSettings> kernel = EmaKernels.CreateCuda(CudaContext!, DeviceSteps, group.Format);
                     kernel.Bind(group.Address, averageAddress + (nint)(group.Base * sizeof(float)), group.Length);
@@ -93,15 +93,18 @@ public sealed class EmaFilter : GradientFilter
 
     private protected override void FilterRunOnDevice(DeviceRun run, int group)
     {
-        if (FusedAdam is { } adam) fusedCudaKernel!.Step(run, new FusedAdamSettings<EmaSettings>(Settings, adam.Settings));
+        if (FusedAdam is { } adam) fusedCudaKernels![group].Step(run, new FusedAdamSettings<EmaSettings>(Settings, adam.Settings));
         else cudaKernels![group].Filter(run, Settings);
     }
 
-    private protected override void BindFusedCuda(FusedAdamPass adam)
-    {
-        fusedCudaKernel = EmaAdamKernels.CreateCuda(CudaContext!, DeviceSteps!);
-        fusedCudaKernel.Bind(Groups[0].Address, averageAddress, adam.Parameters, adam.FirstMoments, adam.SecondMoments, ElementCount);
-    }
+    private protected override void BindFusedCuda(FusedAdamPass adam) =>
+        CreatePerGroup(fusedCudaKernels = new FusedAdamCudaKernel<FusedAdamConstants<EmaConstants>, FusedAdamSettings<EmaSettings>>[Groups.Count], (group, g) =>
+        {
+            FusedAdamBuffers buffers = adam.Buffers[g];
+            FusedAdamCudaKernel<FusedAdamConstants<EmaConstants>, FusedAdamSettings<EmaSettings>> kernel = EmaAdamKernels.CreateCuda(CudaContext!, DeviceSteps!, group.Format, withMaster: buffers.Master != 0);
+            kernel.Bind(group.Address, StateOf(averageAddress, g), buffers.Master, buffers.Parameters, buffers.FirstMoments, buffers.SecondMoments, group.Length);
+            return kernel;
+        });
 
     internal override string Kind => "ema";
 
@@ -120,7 +123,7 @@ public sealed class EmaFilter : GradientFilter
     {
         foreach (IDisposable? kernel in kernels ?? []) kernel?.Dispose();
         foreach (IDisposable? kernel in cudaKernels ?? []) kernel?.Dispose();
-        fusedCudaKernel?.Dispose();
+        foreach (IDisposable? kernel in fusedCudaKernels ?? []) kernel?.Dispose();
         average?.Dispose();
     }
 

@@ -311,9 +311,9 @@ public abstract class GradientFilter : IDisposable
     /// (and keeps it in a field) first, so that a failure part-way leaves the kernels made so far for
     /// <see cref="DisposeState"/>.
     /// </summary>
-    private protected void CreatePerGroup<T>(T[] kernels, Func<GradientGroup, T> create)
+    private protected void CreatePerGroup<T>(T[] kernels, Func<GradientGroup, int, T> create)
     {
-        for (int g = 0; g < kernels.Length; g++) kernels[g] = create(gradients.Groups[g]);
+        for (int g = 0; g < kernels.Length; g++) kernels[g] = create(gradients.Groups[g], g);
     }
 
     /// <summary>

@@ -25,7 +25,7 @@ public sealed class KalmanFilter : GradientFilter
     private readonly float[] covariances;
     private readonly IGradientStateKernel<KalmanConstants>[]? kernels;
     private readonly GradientStateCudaKernel<KalmanConstants, KalmanSettings>[]? cudaKernels;
-    private FusedAdamCudaKernel<FusedAdamConstants<KalmanConstants>, FusedAdamSettings<KalmanSettings>>? fusedCudaKernel;
+    private FusedAdamCudaKernel<FusedAdamConstants<KalmanConstants>, FusedAdamSettings<KalmanSettings>>[]? fusedCudaKernels;
 
     /// <summary>Builds the filter for the trainable parameters of <paramref name="module"/>.</summary>
     /// <param name="module">The model whose gradients are filtered.</param>
@@ -48,7 +48,7 @@ public sealed class KalmanFilter : GradientFilter
             estimatesAddress = TensorAddress.OfFloat32(estimates);
             if (DeviceSteps is null)
             {
-                CreatePerGroup(kernels = new IGradientStateKernel<KalmanConstants>[Groups.Count], group =>
+                CreatePerGroup(kernels = new IGradientStateKernel<KalmanConstants>[Groups.Count], (group, _) =>
                 {
                     IGradientStateKernel<KalmanConstants> kernel = CreateHostKernel(() => KalmanKernels.CreateCpu(group.Format), a => KalmanKernels.CreateIlgpu(a, group.Format));
                     kernel.Bind(group.Address, estimatesAddress + (nint)(group.Base * sizeof(float)), group.Length);
@@ -59,7 +59,7 @@ public sealed class KalmanFilter : GradientFilter
             {
                 // On CUDA the covariances live on the device, where the prepare kernel advances them.
                 DeviceSteps.WriteCovariances(covariances);
-                CreatePerGroup(cudaKernels = new GradientStateCudaKernel<KalmanConstants, KalmanSettings>[Groups.Count], group =>
+                CreatePerGroup(cudaKernels = new GradientStateCudaKernel<KalmanConstants, KalmanSettings>[Groups.Count], (group, _) =>
                 {
                     GradientStateCudaKernel<KalmanConstants, KalmanSettings> kernel = KalmanKernels.CreateCuda(CudaContext!, DeviceSteps, group.Format);
                     kernel.Bind(group.Address, estimatesAddress + (nint)(group.Base * sizeof(float)), group.Length);
@@ -105,15 +105,18 @@ public sealed class KalmanFilter : GradientFilter
 
     private protected override void FilterRunOnDevice(DeviceRun run, int group)
     {
-        if (FusedAdam is { } adam) fusedCudaKernel!.Step(run, new FusedAdamSettings<KalmanSettings>(Settings, adam.Settings));
+        if (FusedAdam is { } adam) fusedCudaKernels![group].Step(run, new FusedAdamSettings<KalmanSettings>(Settings, adam.Settings));
         else cudaKernels![group].Filter(run, Settings);
     }
 
-    private protected override void BindFusedCuda(FusedAdamPass adam)
-    {
-        fusedCudaKernel = KalmanAdamKernels.CreateCuda(CudaContext!, DeviceSteps!);
-        fusedCudaKernel.Bind(Groups[0].Address, estimatesAddress, adam.Parameters, adam.FirstMoments, adam.SecondMoments, ElementCount);
-    }
+    private protected override void BindFusedCuda(FusedAdamPass adam) =>
+        CreatePerGroup(fusedCudaKernels = new FusedAdamCudaKernel<FusedAdamConstants<KalmanConstants>, FusedAdamSettings<KalmanSettings>>[Groups.Count], (group, g) =>
+        {
+            FusedAdamBuffers buffers = adam.Buffers[g];
+            FusedAdamCudaKernel<FusedAdamConstants<KalmanConstants>, FusedAdamSettings<KalmanSettings>> kernel = KalmanAdamKernels.CreateCuda(CudaContext!, DeviceSteps!, group.Format, withMaster: buffers.Master != 0);
+            kernel.Bind(group.Address, StateOf(estimatesAddress, g), buffers.Master, buffers.Parameters, buffers.FirstMoments, buffers.SecondMoments, group.Length);
+            return kernel;
+        });
 
     internal override string Kind => "kalman";
 
@@ -153,7 +156,7 @@ public sealed class KalmanFilter : GradientFilter
     {
         foreach (IDisposable? kernel in kernels ?? []) kernel?.Dispose();
         foreach (IDisposable? kernel in cudaKernels ?? []) kernel?.Dispose();
-        fusedCudaKernel?.Dispose();
+        foreach (IDisposable? kernel in fusedCudaKernels ?? []) kernel?.Dispose();
         estimates?.Dispose();
     }
 

@@ -30,7 +30,7 @@ public sealed class WindowedMeanFilter : GradientFilter
     private readonly nint sumsAddress;
     private readonly IWindowedMeanKernel[]? kernels;
     private readonly WindowedMeanCudaKernel[]? cudaKernels;
-    private WindowedMeanAdamCudaKernel? fusedCudaKernel;
+    private WindowedMeanAdamCudaKernel[]? fusedCudaKernels;
 
     /// <summary>Builds the filter for the trainable parameters of <paramref name="module"/>.</summary>
     /// <param name="module">The model whose gradients are filtered.</param>
@@ -60,7 +60,7 @@ public sealed class WindowedMeanFilter : GradientFilter
             sumsAddress = TensorAddress.OfFloat64(sums);
             if (DeviceSteps is null)
             {
-                CreatePerGroup(kernels = new IWindowedMeanKernel[Groups.Count], group =>
+                CreatePerGroup(kernels = new IWindowedMeanKernel[Groups.Count], (group, _) =>
                 {
                     IWindowedMeanKernel kernel = CreateHostKernel(() => WindowedMeanKernels.CreateCpu(group.Format), a => WindowedMeanKernels.CreateIlgpu(a, group.Format));
                     kernel.Bind(group.Address, RingOf(group), sumsAddress + (nint)(group.Base * sizeof(double)), group.Length, window_size);
@@ -69,7 +69,7 @@ public sealed class WindowedMeanFilter : GradientFilter
             }
             else
             {
-                CreatePerGroup(cudaKernels = new WindowedMeanCudaKernel[Groups.Count], group =>
+                CreatePerGroup(cudaKernels = new WindowedMeanCudaKernel[Groups.Count], (group, _) =>
                 {
                     WindowedMeanCudaKernel kernel = WindowedMeanKernels.CreateCuda(CudaContext!, DeviceSteps, group.Format);
                     kernel.Bind(group.Address, RingOf(group), sumsAddress + (nint)(group.Base * sizeof(double)), group.Length, window_size);
@@ -120,15 +120,18 @@ public sealed class WindowedMeanFilter : GradientFilter
 
     private protected override void FilterRunOnDevice(DeviceRun run, int group)
     {
-        if (FusedAdam is { } adam) fusedCudaKernel!.Step(run, new FusedAdamSettings<WindowedMeanSettings>(Settings, adam.Settings));
+        if (FusedAdam is { } adam) fusedCudaKernels![group].Step(run, new FusedAdamSettings<WindowedMeanSettings>(Settings, adam.Settings));
         else cudaKernels![group].Filter(run, Settings);
     }
 
-    private protected override void BindFusedCuda(FusedAdamPass adam)
-    {
-        fusedCudaKernel = WindowedMeanAdamKernels.CreateCuda(CudaContext!, DeviceSteps!);
-        fusedCudaKernel.Bind(Groups[0].Address, ringAddress, sumsAddress, adam.Parameters, adam.FirstMoments, adam.SecondMoments, ElementCount, window_size);
-    }
+    private protected override void BindFusedCuda(FusedAdamPass adam) =>
+        CreatePerGroup(fusedCudaKernels = new WindowedMeanAdamCudaKernel[Groups.Count], (group, g) =>
+        {
+            FusedAdamBuffers buffers = adam.Buffers[g];
+            WindowedMeanAdamCudaKernel kernel = WindowedMeanAdamKernels.CreateCuda(CudaContext!, DeviceSteps!, group.Format, withMaster: buffers.Master != 0);
+            kernel.Bind(group.Address, RingOf(group), sumsAddress + (nint)(group.Base * sizeof(double)), buffers.Master, buffers.Parameters, buffers.FirstMoments, buffers.SecondMoments, group.Length, window_size);
+            return kernel;
+        });
 
     /// <summary>The first slot of <paramref name="group"/>'s ring: the rings of the groups before it take window_size × their elements.</summary>
     private nint RingOf(GradientGroup group) => ringAddress + (nint)(window_size * group.Base * sizeof(float));
@@ -156,7 +159,7 @@ public sealed class WindowedMeanFilter : GradientFilter
     {
         foreach (IDisposable? kernel in kernels ?? []) kernel?.Dispose();
         foreach (IDisposable? kernel in cudaKernels ?? []) kernel?.Dispose();
-        fusedCudaKernel?.Dispose();
+        foreach (IDisposable? kernel in fusedCudaKernels ?? []) kernel?.Dispose();
         ring?.Dispose();
         sums?.Dispose();
     }

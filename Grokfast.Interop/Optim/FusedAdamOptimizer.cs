@@ -60,12 +60,6 @@ public abstract class FusedAdamOptimizer : Optimizer, IBetas
         this.grokfast = grokfast;
         MasterWeights = master_weights;
         filter = grokfast?.Create(module, backend, skip_non_finite) ?? new UnfilteredGradients(module, backend, skip_non_finite);
-        if (filter.Backend == KernelBackend.Cuda && filter.Groups is not [{ Format: GradientFormat.Float32 }])
-        {
-            string dtypes = string.Join(", ", filter.Groups.Select(g => g.Tensor.dtype));
-            filter.Dispose();
-            throw new NotSupportedException($"The model's trainable parameters are {dtypes}; on CUDA the fused optimizer takes float32 parameters for now (on the CPU, bfloat16 and float16 too).");
-        }
         group = new ParamGroup
         {
             Parameters = filter.Parameters.Select(p => p.Parameter).ToArray(),
@@ -91,11 +85,10 @@ public abstract class FusedAdamOptimizer : Optimizer, IBetas
             exp_avg = torch.zeros(filter.ElementCount, ScalarType.Float32, device);
             exp_avg_sq = torch.zeros(filter.ElementCount, ScalarType.Float32, device);
             nint firstMoments = TensorAddress.OfFloat32(exp_avg), secondMoments = TensorAddress.OfFloat32(exp_avg_sq);
-            IFusedAdamCpuKernel[]? kernels = filter.Backend == KernelBackend.Cpu
-                ? groups.Select((group, g) => CreateCpuKernel(group, parameterBuffers[g]!.Address, MasterAddress(g),
-                    firstMoments + (nint)(group.Base * sizeof(float)), secondMoments + (nint)(group.Base * sizeof(float)))).ToArray()
-                : null;
-            pass = new FusedAdamPass(parameterBuffers[0]!.Address, firstMoments, secondMoments, kernels) { Settings = Settings(lr) };
+            FusedAdamBuffers[] buffers = groups.Select((group, g) => new FusedAdamBuffers(parameterBuffers[g]!.Address, MasterAddress(g),
+                firstMoments + (nint)(group.Base * sizeof(float)), secondMoments + (nint)(group.Base * sizeof(float)))).ToArray();
+            IFusedAdamCpuKernel[]? kernels = filter.Backend == KernelBackend.Cpu ? groups.Select((group, g) => CreateCpuKernel(group, buffers[g])).ToArray() : null;
+            pass = new FusedAdamPass(buffers, kernels) { Settings = Settings(lr) };
             filter.Fuse(pass);
         }
         catch
@@ -340,9 +333,10 @@ public abstract class FusedAdamOptimizer : Optimizer, IBetas
     private nint MasterAddress(int g) =>
         master_weights is not null && filter.Groups[g].Format != GradientFormat.Float32 ? TensorAddress.OfFloat32(master_weights) + (nint)(masterOffsets[g] * sizeof(float)) : 0;
 
-    /// <summary>The fused CPU step for a group of <paramref name="group"/>'s format: float32, or 16-bit on its master weights (or directly when <paramref name="master"/> is 0).</summary>
-    private static IFusedAdamCpuKernel CreateCpuKernel(GradientGroup group, nint parameters, nint master, nint firstMoments, nint secondMoments)
+    /// <summary>The fused CPU step for a group of <paramref name="group"/>'s format: float32, or 16-bit on its master weights (or directly when it has none).</summary>
+    private static IFusedAdamCpuKernel CreateCpuKernel(GradientGroup group, FusedAdamBuffers buffers)
     {
+        (nint parameters, nint master, nint firstMoments, nint secondMoments) = buffers;
         switch (group.Format)
         {
             case GradientFormat.Float32:

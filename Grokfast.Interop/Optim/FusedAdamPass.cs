@@ -7,14 +7,12 @@ namespace Grokfast.Optim;
 /// gradients' layout), the CPU kernels when the pass runs on the host, and the hyperparameters of the step about to run
 /// (the learning rate can change between steps).
 /// </summary>
-/// <param name="Parameters">Address of the flat parameter buffer (on CUDA, where the model is float32: one group).</param>
-/// <param name="FirstMoments">Address of exp_avg.</param>
-/// <param name="SecondMoments">Address of exp_avg_sq.</param>
+/// <param name="Buffers">Per gradient group, where its parameters, master weights and part of the moments lie.</param>
 /// <param name="Kernels">
 /// The fused CPU kernels, one per gradient group, each bound to the group's gradients, parameters (or master weights) and
-/// its part of the moments; null on CUDA, where each filter binds its own launcher.
+/// its part of the moments; null on CUDA, where each filter binds its own launchers to <paramref name="Buffers"/>.
 /// </param>
-internal sealed record FusedAdamPass(nint Parameters, nint FirstMoments, nint SecondMoments, IReadOnlyList<IFusedAdamCpuKernel>? Kernels)
+internal sealed record FusedAdamPass(IReadOnlyList<FusedAdamBuffers> Buffers, IReadOnlyList<IFusedAdamCpuKernel>? Kernels)
 {
     /// <summary>Adam's hyperparameters for the next step.</summary>
     public AdamSettings Settings { get; set; }

@@ -15,7 +15,7 @@ namespace Grokfast.Optim;
 internal sealed class UnfilteredGradients(Module module, KernelBackend backend, bool skipNonFinite)
     : GradientFilter(module, backend, skipNonFinite, () => { })
 {
-    private FusedAdamCudaKernel<AdamConstants, AdamSettings>? cudaKernel;
+    private FusedAdamCudaKernel<AdamConstants, AdamSettings>[]? cudaKernels;
 
     // Without a fused optimizer there is nothing to do: the gradients pass through.
     private protected override void FilterRun(ParameterRun run) =>
@@ -23,14 +23,17 @@ internal sealed class UnfilteredGradients(Module module, KernelBackend backend, 
 
     private protected override void FilterRunOnDevice(DeviceRun run, int group)
     {
-        if (FusedAdam is { } adam) cudaKernel!.Step(run, adam.Settings);
+        if (FusedAdam is { } adam) cudaKernels![group].Step(run, adam.Settings);
     }
 
-    private protected override void BindFusedCuda(FusedAdamPass adam)
-    {
-        cudaKernel = AdamKernels.CreateCuda(CudaContext!, DeviceSteps!);
-        cudaKernel.Bind(Groups[0].Address, 0, adam.Parameters, adam.FirstMoments, adam.SecondMoments, ElementCount);
-    }
+    private protected override void BindFusedCuda(FusedAdamPass adam) =>
+        CreatePerGroup(cudaKernels = new FusedAdamCudaKernel<AdamConstants, AdamSettings>[Groups.Count], (group, g) =>
+        {
+            FusedAdamBuffers buffers = adam.Buffers[g];
+            FusedAdamCudaKernel<AdamConstants, AdamSettings> kernel = AdamKernels.CreateCuda(CudaContext!, DeviceSteps!, group.Format, withMaster: buffers.Master != 0);
+            kernel.Bind(group.Address, 0, buffers.Master, buffers.Parameters, buffers.FirstMoments, buffers.SecondMoments, group.Length);
+            return kernel;
+        });
 
     internal override string Kind => "none";
 
@@ -43,5 +46,8 @@ internal sealed class UnfilteredGradients(Module module, KernelBackend backend, 
 
     private protected override IReadOnlyDictionary<string, Tensor> StateTensors => new Dictionary<string, Tensor>();
 
-    private protected override void DisposeState() => cudaKernel?.Dispose();
+    private protected override void DisposeState()
+    {
+        foreach (IDisposable? kernel in cudaKernels ?? []) kernel?.Dispose();
+    }
 }

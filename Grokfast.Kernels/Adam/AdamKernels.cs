@@ -6,7 +6,9 @@
 //   p = p + (-step_size * m) / (sqrt(v) / sqrt(bias_correction2) + eps)
 // Versions, side by side: Kernel (ILGPU; run on ILGPU's CPU accelerator in tests, and as PTX on CUDA) and StepRange
 // (its twin: Vector<float>, IEEE square root and division, no fused multiply-add).
+using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.Backends.Cuda;
+using Grokfast.Kernels.HalfPrecision;
 using ILGPU;
 using System.Numerics;
 using System.Runtime.CompilerServices;
@@ -25,6 +27,15 @@ internal static unsafe class AdamKernels
     /// <summary>The pass and its prepare kernel on libtorch's CUDA device; the step counts live in <paramref name="steps"/>.</summary>
     internal static FusedAdamCudaKernel<AdamConstants, AdamSettings> CreateCuda(CudaPrimaryContext context, CudaStepState steps) =>
         new(context, steps, Kernel, Prepare, filtered: false);
+
+    /// <summary>
+    /// The pass for parameters and gradients of <paramref name="format"/> — float32, or 16-bit through float32 master weights
+    /// (<paramref name="withMaster"/>) or directly — with the float32 pass's prepare kernel.
+    /// </summary>
+    internal static FusedAdamCudaKernel<AdamConstants, AdamSettings> CreateCuda(CudaPrimaryContext context, CudaStepState steps, GradientFormat format, bool withMaster) => format.Select(
+        () => CreateCuda(context, steps),
+        () => new FusedAdamCudaKernel<AdamConstants, AdamSettings>(context, steps, withMaster ? AdamHalfKernels<BFloat16Format>.MasterKernel : AdamHalfKernels<BFloat16Format>.DirectKernel, Prepare, filtered: false, sizeof(ushort), withMaster),
+        () => new FusedAdamCudaKernel<AdamConstants, AdamSettings>(context, steps, withMaster ? AdamHalfKernels<Float16Format>.MasterKernel : AdamHalfKernels<Float16Format>.DirectKernel, Prepare, filtered: false, sizeof(ushort), withMaster));
 
     /// <summary>One element's step, written once for every version: the kernel and the twin's scalar tail call it.</summary>
     /// <param name="g">The gradient (already filtered, when a Grokfast filter runs first).</param>

@@ -6,6 +6,7 @@
 // followed by the optimizer.
 using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.Backends.Cuda;
+using Grokfast.Kernels.HalfPrecision;
 using Grokfast.Kernels.Ema;
 using ILGPU;
 using System.Numerics;
@@ -21,6 +22,15 @@ internal static unsafe class EmaAdamKernels
     /// <summary>The pass and its prepare kernel on libtorch's CUDA device; the step counts live in <paramref name="steps"/>.</summary>
     internal static FusedAdamCudaKernel<FusedAdamConstants<EmaConstants>, FusedAdamSettings<EmaSettings>> CreateCuda(CudaPrimaryContext context, CudaStepState steps) =>
         new(context, steps, Kernel, Prepare, filtered: true);
+
+    /// <summary>
+    /// The pass for parameters and gradients of <paramref name="format"/> — float32, or 16-bit through float32 master weights
+    /// (<paramref name="withMaster"/>) or directly — with the float32 pass's prepare kernel.
+    /// </summary>
+    internal static FusedAdamCudaKernel<FusedAdamConstants<EmaConstants>, FusedAdamSettings<EmaSettings>> CreateCuda(CudaPrimaryContext context, CudaStepState steps, GradientFormat format, bool withMaster) => format.Select(
+        () => CreateCuda(context, steps),
+        () => new FusedAdamCudaKernel<FusedAdamConstants<EmaConstants>, FusedAdamSettings<EmaSettings>>(context, steps, withMaster ? EmaAdamHalfKernels<BFloat16Format>.MasterKernel : EmaAdamHalfKernels<BFloat16Format>.DirectKernel, Prepare, filtered: true, sizeof(ushort), withMaster),
+        () => new FusedAdamCudaKernel<FusedAdamConstants<EmaConstants>, FusedAdamSettings<EmaSettings>>(context, steps, withMaster ? EmaAdamHalfKernels<Float16Format>.MasterKernel : EmaAdamHalfKernels<Float16Format>.DirectKernel, Prepare, filtered: true, sizeof(ushort), withMaster));
 
     /// <summary>Thread <paramref name="thread"/> of a grid-stride loop (see EmaKernels.Kernel); nothing moves when <c>skip[0]</c> is set.</summary>
     internal static void Kernel(Index1D thread, ArrayView<float> g, ArrayView<float> ema, ArrayView<float> p, ArrayView<float> m, ArrayView<float> v,

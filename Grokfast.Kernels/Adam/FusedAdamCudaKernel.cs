@@ -18,8 +18,11 @@ internal sealed unsafe class FusedAdamCudaKernel<TConstants, TSettings> : IDispo
     private readonly CudaKernelModule pass;
     private readonly CudaStepConstants<TConstants, TSettings> constants;
     private readonly bool filtered;
+    private readonly bool withMaster;
+    private readonly int gradientSize;
     private nint gradients;
     private nint state;
+    private nint master;
     private nint parameters;
     private nint firstMoments;
     private nint secondMoments;
@@ -31,9 +34,23 @@ internal sealed unsafe class FusedAdamCudaKernel<TConstants, TSettings> : IDispo
     /// </summary>
     public FusedAdamCudaKernel(CudaPrimaryContext context, CudaStepState steps, Delegate kernel,
         Action<Index1D, ArrayView<int>, ArrayView<long>, ArrayView<float>, ArrayView<TConstants>, TSettings> prepare, bool filtered)
+        : this(context, steps, kernel, prepare, filtered, sizeof(float), withMaster: false)
+    {
+    }
+
+    /// <summary>
+    /// As the other constructor, for gradients and parameters of <paramref name="gradientSize"/> bytes each (16-bit ones:
+    /// the kernel's views of them are of their bit patterns); with <paramref name="withMaster"/> the pass takes float32 master
+    /// weights before the parameters (g, [state,] master, p, m, v).
+    /// </summary>
+    public FusedAdamCudaKernel(CudaPrimaryContext context, CudaStepState steps, Delegate kernel,
+        Action<Index1D, ArrayView<int>, ArrayView<long>, ArrayView<float>, ArrayView<TConstants>, TSettings> prepare, bool filtered,
+        int gradientSize, bool withMaster)
     {
         ArgumentNullException.ThrowIfNull(steps);
         this.filtered = filtered;
+        this.withMaster = withMaster;
+        this.gradientSize = gradientSize;
         pass = new CudaKernelModule(context, kernel);
         try
         {
@@ -47,15 +64,22 @@ internal sealed unsafe class FusedAdamCudaKernel<TConstants, TSettings> : IDispo
     }
 
     /// <summary>Bytes of each parameter of the pass after the thread count, as the PTX must declare them.</summary>
-    internal static int[] ParameterSizes(bool filtered) => Enumerable.Repeat(sizeof(DeviceView), filtered ? 7 : 6).ToArray();
+    internal static int[] ParameterSizes(bool filtered, bool withMaster = false) =>
+        Enumerable.Repeat(sizeof(DeviceView), 6 + (filtered ? 1 : 0) + (withMaster ? 1 : 0)).ToArray();
 
     /// <summary>Points the kernel at its buffers of <paramref name="length"/> elements (<paramref name="state"/> 0 when unfiltered); call again whenever any moves.</summary>
-    public void Bind(nint gradients, nint state, nint parameters, nint firstMoments, nint secondMoments, long length)
+    public void Bind(nint gradients, nint state, nint parameters, nint firstMoments, nint secondMoments, long length) =>
+        Bind(gradients, state, 0, parameters, firstMoments, secondMoments, length);
+
+    /// <summary>As the other overload, with the float32 master weights at <paramref name="master"/> (0 when the pass takes none).</summary>
+    public void Bind(nint gradients, nint state, nint master, nint parameters, nint firstMoments, nint secondMoments, long length)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(length);
         if (filtered) ArgumentOutOfRangeException.ThrowIfZero(state);
+        if (withMaster) ArgumentOutOfRangeException.ThrowIfZero(master);
         this.gradients = gradients;
         this.state = state;
+        this.master = master;
         this.parameters = parameters;
         this.firstMoments = firstMoments;
         this.secondMoments = secondMoments;
@@ -71,9 +95,20 @@ internal sealed unsafe class FusedAdamCudaKernel<TConstants, TSettings> : IDispo
         DeviceView slot = constants.Prepare(run, settings);
         if (run.Length == 0) return;
         DeviceView skip = constants.Skip;
-        DeviceView g = View(gradients, run), s = View(state, run), p = View(parameters, run), m = View(firstMoments, run), v = View(secondMoments, run);
-        if (filtered) pass.Launch(run.Length, [(nint)(&g), (nint)(&s), (nint)(&p), (nint)(&m), (nint)(&v), (nint)(&slot), (nint)(&skip)]);
-        else pass.Launch(run.Length, [(nint)(&g), (nint)(&p), (nint)(&m), (nint)(&v), (nint)(&slot), (nint)(&skip)]);
+        // The pass's views in its parameter order: g, [state,] [master,] p, m, v, then the step's slot and the skip flag.
+        DeviceView* views = stackalloc DeviceView[8];
+        int count = 0;
+        views[count++] = View(gradients, run, gradientSize);
+        if (filtered) views[count++] = View(state, run, sizeof(float));
+        if (withMaster) views[count++] = View(master, run, sizeof(float));
+        views[count++] = View(parameters, run, gradientSize);
+        views[count++] = View(firstMoments, run, sizeof(float));
+        views[count++] = View(secondMoments, run, sizeof(float));
+        views[count++] = slot;
+        views[count++] = skip;
+        nint* arguments = stackalloc nint[count];
+        for (int i = 0; i < count; i++) arguments[i] = (nint)(views + i);
+        pass.Launch(run.Length, new ReadOnlySpan<nint>(arguments, count));
     }
 
     /// <summary>Unloads both kernels and frees the constants' slots. Never throws.</summary>
@@ -83,5 +118,5 @@ internal sealed unsafe class FusedAdamCudaKernel<TConstants, TSettings> : IDispo
         constants.Dispose();
     }
 
-    private static DeviceView View(nint buffer, DeviceRun run) => new(buffer + (nint)(run.Offset * sizeof(float)), run.Length);
+    private static DeviceView View(nint buffer, DeviceRun run, int elementSize) => new(buffer + (nint)(run.Offset * elementSize), run.Length);
 }

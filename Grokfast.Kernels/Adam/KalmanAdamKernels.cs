@@ -4,6 +4,7 @@
 // Versions, side by side: Kernel (ILGPU) and StepRange (its vectorised twin), on the filter's and Adam's element math.
 using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.Backends.Cuda;
+using Grokfast.Kernels.HalfPrecision;
 using Grokfast.Kernels.Kalman;
 using ILGPU;
 using System.Numerics;
@@ -19,6 +20,15 @@ internal static unsafe class KalmanAdamKernels
     /// <summary>The pass and its prepare kernel on libtorch's CUDA device; the step counts live in <paramref name="steps"/>.</summary>
     internal static FusedAdamCudaKernel<FusedAdamConstants<KalmanConstants>, FusedAdamSettings<KalmanSettings>> CreateCuda(CudaPrimaryContext context, CudaStepState steps) =>
         new(context, steps, Kernel, Prepare, filtered: true);
+
+    /// <summary>
+    /// The pass for parameters and gradients of <paramref name="format"/> — float32, or 16-bit through float32 master weights
+    /// (<paramref name="withMaster"/>) or directly — with the float32 pass's prepare kernel.
+    /// </summary>
+    internal static FusedAdamCudaKernel<FusedAdamConstants<KalmanConstants>, FusedAdamSettings<KalmanSettings>> CreateCuda(CudaPrimaryContext context, CudaStepState steps, GradientFormat format, bool withMaster) => format.Select(
+        () => CreateCuda(context, steps),
+        () => new FusedAdamCudaKernel<FusedAdamConstants<KalmanConstants>, FusedAdamSettings<KalmanSettings>>(context, steps, withMaster ? KalmanAdamHalfKernels<BFloat16Format>.MasterKernel : KalmanAdamHalfKernels<BFloat16Format>.DirectKernel, Prepare, filtered: true, sizeof(ushort), withMaster),
+        () => new FusedAdamCudaKernel<FusedAdamConstants<KalmanConstants>, FusedAdamSettings<KalmanSettings>>(context, steps, withMaster ? KalmanAdamHalfKernels<Float16Format>.MasterKernel : KalmanAdamHalfKernels<Float16Format>.DirectKernel, Prepare, filtered: true, sizeof(ushort), withMaster));
 
     /// <summary>Thread <paramref name="thread"/> of a grid-stride loop (see EmaKernels.Kernel); nothing moves when <c>skip[0]</c> is set.</summary>
     internal static void Kernel(Index1D thread, ArrayView<float> g, ArrayView<float> x, ArrayView<float> p, ArrayView<float> m, ArrayView<float> v,

@@ -15,17 +15,31 @@ internal sealed unsafe class WindowedMeanAdamCudaKernel : IDisposable
     private nint gradients;
     private nint ring;
     private nint sums;
+    private nint master;
     private nint parameters;
     private nint firstMoments;
     private nint secondMoments;
     private long length = -1;
     private int windowSize;
+    private readonly int gradientSize;
+    private readonly bool withMaster;
 
     /// <summary>Compiles the kernels for the context's device and loads them; the context and <paramref name="steps"/> stay the caller's.</summary>
     public WindowedMeanAdamCudaKernel(CudaPrimaryContext context, CudaStepState steps)
+        : this(context, steps, WindowedMeanAdamKernels.Kernel, sizeof(float), withMaster: false)
+    {
+    }
+
+    /// <summary>
+    /// As the other constructor, for the pass <paramref name="kernel"/> over gradients and parameters of
+    /// <paramref name="gradientSize"/> bytes each; with <paramref name="withMaster"/> it takes float32 master weights before the parameters.
+    /// </summary>
+    public WindowedMeanAdamCudaKernel(CudaPrimaryContext context, CudaStepState steps, Delegate kernel, int gradientSize, bool withMaster)
     {
         ArgumentNullException.ThrowIfNull(steps);
-        pass = new CudaKernelModule(context, WindowedMeanAdamKernels.Kernel);
+        this.gradientSize = gradientSize;
+        this.withMaster = withMaster;
+        pass = new CudaKernelModule(context, kernel);
         try
         {
             constants = new(context, steps, WindowedMeanAdamKernels.Prepare);
@@ -38,11 +52,17 @@ internal sealed unsafe class WindowedMeanAdamCudaKernel : IDisposable
     }
 
     /// <summary>Bytes of each parameter of the pass after the thread count, as the PTX must declare them.</summary>
-    internal static int[] ParameterSizes => [.. Enumerable.Repeat(sizeof(DeviceView), 8), sizeof(long)];
+    internal static int[] ParameterSizes(bool withMaster = false) => [.. Enumerable.Repeat(sizeof(DeviceView), withMaster ? 9 : 8), sizeof(long)];
 
     /// <summary>Points the kernel at its buffers (the ring as the filter lays it out: <paramref name="windowSize"/> slots of <paramref name="length"/>); call again whenever any moves.</summary>
-    public void Bind(nint gradients, nint ring, nint sums, nint parameters, nint firstMoments, nint secondMoments, long length, int windowSize)
+    public void Bind(nint gradients, nint ring, nint sums, nint parameters, nint firstMoments, nint secondMoments, long length, int windowSize) =>
+        Bind(gradients, ring, sums, 0, parameters, firstMoments, secondMoments, length, windowSize);
+
+    /// <summary>As the other overload, with the float32 master weights at <paramref name="master"/> (0 when the pass takes none).</summary>
+    public void Bind(nint gradients, nint ring, nint sums, nint master, nint parameters, nint firstMoments, nint secondMoments, long length, int windowSize)
     {
+        if (withMaster) ArgumentOutOfRangeException.ThrowIfZero(master);
+        this.master = master;
         ArgumentOutOfRangeException.ThrowIfNegative(length);
         ArgumentOutOfRangeException.ThrowIfLessThan(windowSize, 1);
         this.gradients = gradients;
@@ -65,14 +85,18 @@ internal sealed unsafe class WindowedMeanAdamCudaKernel : IDisposable
         DeviceView slot = constants.Prepare(run, settings);
         if (run.Length == 0) return;
         DeviceView skip = constants.Skip;
-        var g = new DeviceView(gradients + (nint)(run.Offset * sizeof(float)), run.Length);
+        var g = new DeviceView(gradients + (nint)(run.Offset * gradientSize), run.Length);
         var window = new DeviceView(ring + (nint)(run.Offset * sizeof(float)), windowSize * length - run.Offset);
         var sum = new DeviceView(sums + (nint)(run.Offset * sizeof(double)), run.Length);
-        var p = new DeviceView(parameters + (nint)(run.Offset * sizeof(float)), run.Length);
+        var masters = new DeviceView(master + (nint)(run.Offset * sizeof(float)), run.Length);
+        var p = new DeviceView(parameters + (nint)(run.Offset * gradientSize), run.Length);
         var m = new DeviceView(firstMoments + (nint)(run.Offset * sizeof(float)), run.Length);
         var v = new DeviceView(secondMoments + (nint)(run.Offset * sizeof(float)), run.Length);
         long stride = length;
-        pass.Launch(run.Length, [(nint)(&g), (nint)(&window), (nint)(&sum), (nint)(&p), (nint)(&m), (nint)(&v), (nint)(&slot), (nint)(&skip), (nint)(&stride)]);
+        if (withMaster)
+            pass.Launch(run.Length, [(nint)(&g), (nint)(&window), (nint)(&sum), (nint)(&masters), (nint)(&p), (nint)(&m), (nint)(&v), (nint)(&slot), (nint)(&skip), (nint)(&stride)]);
+        else
+            pass.Launch(run.Length, [(nint)(&g), (nint)(&window), (nint)(&sum), (nint)(&p), (nint)(&m), (nint)(&v), (nint)(&slot), (nint)(&skip), (nint)(&stride)]);
     }
 
     /// <summary>Unloads both kernels and frees the constants' slots. Never throws.</summary>

@@ -4,7 +4,9 @@
 // Bytes per element: 52 (read g 4, slot 4, sum 8, p, m, v 12; write slot 4, sum 8, p, m, v 12), against 32 + 28 for the
 // two passes; independent of the window.
 // Versions, side by side: Kernel (ILGPU) and StepRange (its vectorised twin), on the filter's and Adam's element math.
+using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.Backends.Cuda;
+using Grokfast.Kernels.HalfPrecision;
 using Grokfast.Kernels.WindowedMean;
 using ILGPU;
 using System.Numerics;
@@ -19,6 +21,15 @@ internal static unsafe class WindowedMeanAdamKernels
 
     /// <summary>The pass and its prepare kernel on libtorch's CUDA device; the step counts live in <paramref name="steps"/>.</summary>
     internal static WindowedMeanAdamCudaKernel CreateCuda(CudaPrimaryContext context, CudaStepState steps) => new(context, steps);
+
+    /// <summary>
+    /// The pass for parameters and gradients of <paramref name="format"/> — float32, or 16-bit through float32 master weights
+    /// (<paramref name="withMaster"/>) or directly — with the float32 pass's prepare kernel.
+    /// </summary>
+    internal static WindowedMeanAdamCudaKernel CreateCuda(CudaPrimaryContext context, CudaStepState steps, GradientFormat format, bool withMaster) => format.Select(
+        () => CreateCuda(context, steps),
+        () => new WindowedMeanAdamCudaKernel(context, steps, withMaster ? WindowedMeanAdamHalfKernels<BFloat16Format>.MasterKernel : WindowedMeanAdamHalfKernels<BFloat16Format>.DirectKernel, sizeof(ushort), withMaster),
+        () => new WindowedMeanAdamCudaKernel(context, steps, withMaster ? WindowedMeanAdamHalfKernels<Float16Format>.MasterKernel : WindowedMeanAdamHalfKernels<Float16Format>.DirectKernel, sizeof(ushort), withMaster));
 
     /// <summary>
     /// Thread <paramref name="thread"/> of a grid-stride loop (see EmaKernels.Kernel); nothing moves when <c>skip[0]</c>

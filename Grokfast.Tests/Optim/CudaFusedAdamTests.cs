@@ -59,6 +59,37 @@ public sealed class CudaFusedAdamTests
         }
     }
 
+    [CudaFact]
+    public void FusedOptimizersOnMixedDtypeCudaTensors_MasterWeightsOnAndOff_MatchTheCpuTwinBitForBit()
+    {
+        Assert.SkipUnless(torch.cuda.is_available(), "This libtorch has no CUDA; tools/gpu/run.sh loads the GPU machine's PyTorch libraries.");
+        ScalarType[] dtypes = MixedDtypes.Mixed;
+        foreach (string filter in new[] { "none", "ema", "ma", "kalman" })
+        {
+            foreach (bool masterWeights in new[] { true, false })
+            {
+                using var cpuModel = new DtypeModule(MixedDtypes.Shapes, dtypes);
+                using var gpuModel = new DtypeModule(MixedDtypes.Shapes, dtypes);
+                MixedDtypes.SetValues(cpuModel, dtypes);
+                MixedDtypes.SetValues(gpuModel, dtypes);
+                gpuModel.to(torch.CUDA);
+                using var cpu = new GrokfastAdamW(cpuModel, lr: 1e-2, weight_decay: 0.1, grokfast: FusedAdamTrainingTests.Choice(filter), backend: KernelBackend.Cpu, master_weights: masterWeights);
+                using var gpu = new GrokfastAdamW(gpuModel, lr: 1e-2, weight_decay: 0.1, grokfast: FusedAdamTrainingTests.Choice(filter), backend: KernelBackend.Auto, master_weights: masterWeights);
+                for (int step = 0; step < Steps; step++)
+                {
+                    MixedDtypes.SetGradients(cpuModel, dtypes, step);
+                    MixedDtypes.SetGradients(gpuModel, dtypes, step);
+                    cpu.step();
+                    gpu.step();
+                    for (int i = 0; i < dtypes.Length; i++)
+                        Assert.True(cpuModel.ValueBytes(i).SequenceEqual(gpuModel.ValueBytes(i)), $"{filter}, master weights {masterWeights}, step {step}: parameter {i} differs");
+                }
+                Dictionary<string, float[]> cpuState = FusedAdamOptimizerTests.State(cpu), gpuState = FusedAdamOptimizerTests.State(gpu);
+                foreach ((string name, float[] values) in cpuState) Assert.True(values.SequenceEqual(gpuState[name]), $"{filter}: {name} differs");
+            }
+        }
+    }
+
     private static FusedAdamOptimizer Create(Module model, string filter, bool decoupled, KernelBackend backend) => decoupled
         ? new GrokfastAdamW(model, lr: 1e-2, weight_decay: 0.1, grokfast: FusedAdamTrainingTests.Choice(filter), backend: backend)
         : new GrokfastAdam(model, lr: 1e-2, weight_decay: 0.1, grokfast: FusedAdamTrainingTests.Choice(filter), backend: backend);

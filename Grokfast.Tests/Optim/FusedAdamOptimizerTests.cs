@@ -315,7 +315,8 @@ public sealed class FusedAdamOptimizerTests
         {
             using (tensor)
             using (Tensor asFloat = tensor.to_type(ScalarType.Float32))
-                copies[name] = asFloat.data<float>().ToArray();
+            using (Tensor onHost = asFloat.cpu())  // the CUDA tests read a GPU optimizer's state too
+                copies[name] = onHost.data<float>().ToArray();
         }
         return copies;
     }
