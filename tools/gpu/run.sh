@@ -36,6 +36,8 @@ step "grok --device cuda"
 tail -n 12 "$out/grok.txt"
 "$app/Grokfast.Bench" grok --device cuda --optimizer fused --out "$out/grok-fused" > "$out/grok-fused.txt" 2>&1 || status=1
 tail -n 12 "$out/grok-fused.txt"
+"$app/Grokfast.Bench" grok --device cuda --optimizer fused --dtype bfloat16 --filter ema --out "$out/grok-bf16" > "$out/grok-bf16.txt" 2>&1 || status=1
+tail -n 12 "$out/grok-bf16.txt"
 
 step "PyTorch anchor"
 python3 "$here/torch_anchor.py" 2>&1 | tee "$out/torch-anchor.txt"
