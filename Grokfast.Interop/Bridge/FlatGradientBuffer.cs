@@ -72,9 +72,15 @@ internal sealed class FlatGradientBuffer : IDisposable
                 TrainableParameter[] members = parameters.Where(p => p.Group == g).ToArray();
                 long groupBase = members[0].Offset;
                 long groupLength = members[^1].Offset + members[^1].Length - groupBase;
+                GradientFormat format = byFormat[g].Format;
                 Tensor tensor = torch.zeros(groupLength, byFormat[g].Dtype, Device);
-                groups[g] = new GradientGroup(byFormat[g].Format, tensor, TensorAddress.OfAny(tensor), groupBase, groupLength,
-                    Array.IndexOf(parameters, members[0]), Array.IndexOf(parameters, members[^1]) + 1);
+                groups[g] = new GradientGroup(format, tensor, TensorAddress.OfAny(tensor), groupBase, groupLength,
+                    Array.IndexOf(parameters, members[0]), Array.IndexOf(parameters, members[^1]) + 1)
+                {
+                    StateBase = format.HasFloat64State() ? Float64StateLength : Float32StateLength,
+                };
+                if (format.HasFloat64State()) Float64StateLength += groupLength;
+                else Float32StateLength += groupLength;
             }
         }
         catch
@@ -96,6 +102,12 @@ internal sealed class FlatGradientBuffer : IDisposable
 
     /// <summary>The buffers, one per gradient format present, in layout order.</summary>
     public IReadOnlyList<GradientGroup> Groups => groups;
+
+    /// <summary>Elements whose filter state is float32: those of the float32, bfloat16 and float16 groups.</summary>
+    public long Float32StateLength { get; }
+
+    /// <summary>Elements whose filter state is float64: those of the float64 group.</summary>
+    public long Float64StateLength { get; }
 
     /// <summary>Elements in all the buffers together: the model's trainable parameter count.</summary>
     public long Length { get; }
@@ -189,7 +201,8 @@ internal sealed class FlatGradientBuffer : IDisposable
         ScalarType.Float32 => GradientFormat.Float32,
         ScalarType.BFloat16 => GradientFormat.BFloat16,
         ScalarType.Float16 => GradientFormat.Float16,
-        _ => throw new NotSupportedException($"Parameter '{name}' is {dtype}; Grokfast filters support float32, bfloat16 and float16 parameters."),
+        ScalarType.Float64 => GradientFormat.Float64,
+        _ => throw new NotSupportedException($"Parameter '{name}' is {dtype}; Grokfast filters support float32, bfloat16, float16 and float64 parameters."),
     };
 
     /// <inheritdoc />

@@ -7,8 +7,16 @@ namespace Grokfast.Bridge;
 /// <param name="Format">The gradients' element type.</param>
 /// <param name="Tensor">The buffer every gradient of the group is a view of.</param>
 /// <param name="Address">Address of its first element.</param>
-/// <param name="Base">Layout index of its first element: where the group's part of the filters' state starts.</param>
+/// <param name="Base">Layout index of its first element: where the group's part of the moments and the MA's sums starts.</param>
 /// <param name="Length">Elements in it.</param>
 /// <param name="First">Index of its first parameter.</param>
 /// <param name="End">Index one past its last parameter.</param>
-internal sealed record GradientGroup(GradientFormat Format, Tensor Tensor, nint Address, long Base, long Length, int First, int End);
+internal sealed record GradientGroup(GradientFormat Format, Tensor Tensor, nint Address, long Base, long Length, int First, int End)
+{
+    /// <summary>
+    /// Where the group's part of the filters' state starts in the state of its precision: float32 state for the float32
+    /// and 16-bit groups, one after another; float64 state for the float64 group. Equal to <see cref="Base"/> in a model
+    /// without float64 parameters.
+    /// </summary>
+    public long StateBase { get; init; }
+}

@@ -15,13 +15,14 @@ internal static class TensorBytes
     {
         using Tensor host = tensor.cpu();
         byte[] bytes = new byte[checked((int)Length(host))];
-        Marshal.Copy(Address(host), bytes, 0, bytes.Length);
+        if (bytes.Length > 0) Marshal.Copy(Address(host), bytes, 0, bytes.Length);
         return bytes;
     }
 
     /// <summary>Overwrites the tensor's contents with <paramref name="bytes"/> (exactly its length, checked by the caller).</summary>
     public static void Write(Tensor tensor, byte[] bytes)
     {
+        if (bytes.Length == 0) return;
         using Tensor host = torch.empty_like(tensor, device: torch.CPU);
         Marshal.Copy(bytes, 0, Address(host), bytes.Length);
         using (torch.no_grad()) tensor.copy_(host);

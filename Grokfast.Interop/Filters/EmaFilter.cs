@@ -3,6 +3,7 @@ using Grokfast.Kernels.Adam;
 using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.Backends.Cuda;
 using Grokfast.Kernels.Ema;
+using Grokfast.Kernels.Float64;
 using Grokfast.Kernels.HalfPrecision;
 using Grokfast.Optim;
 using TorchSharp;
@@ -25,7 +26,9 @@ public sealed class EmaFilter : GradientFilter
 {
     private readonly Tensor average;
     private readonly nint averageAddress;
-    private readonly IGradientStateKernel<EmaConstants>[]? kernels;
+    private readonly Tensor? average_float64;
+    private readonly IGradientStateKernel<EmaConstants>?[]? kernels;
+    private readonly IGradientStateKernel<EmaFloat64Constants>? float64Kernel;
     private readonly GradientStateCudaKernel<EmaConstants, EmaSettings>[]? cudaKernels;
     private FusedAdamCudaKernel<FusedAdamConstants<EmaConstants>, FusedAdamSettings<EmaSettings>>[]? fusedCudaKernels;
 
@@ -42,23 +45,31 @@ public sealed class EmaFilter : GradientFilter
         this.lamb = lamb;
         try
         {
-            average = torch.empty(ElementCount, ScalarType.Float32, StateDevice);
-            averageAddress = TensorAddress.OfFloat32(average);
+            average = torch.empty(Float32StateLength, ScalarType.Float32, StateDevice);
+            averageAddress = Float32StateLength > 0 ? TensorAddress.OfFloat32(average) : 0;
             if (DeviceSteps is null)
             {
-                CreatePerGroup(kernels = new IGradientStateKernel<EmaConstants>[Groups.Count], (group, _) =>
+                CreatePerGroup(kernels = new IGradientStateKernel<EmaConstants>?[Groups.Count], (group, g) =>
                 {
+                    if (group.Format.HasFloat64State()) return null;
                     IGradientStateKernel<EmaConstants> kernel = CreateHostKernel(() => EmaKernels.CreateCpu(group.Format), a => EmaKernels.CreateIlgpu(a, group.Format));
-                    kernel.Bind(group.Address, averageAddress + (nint)(group.Base * sizeof(float)), group.Length);
+                    kernel.Bind(group.Address, StateOf(averageAddress, g), group.Length);
                     return kernel;
                 });
+                if (Float64Group is { } float64)
+                {
+                    // float64 gradients keep a float64 average (only the CPU twin takes them).
+                    average_float64 = torch.empty(Float64StateLength, ScalarType.Float64, StateDevice);
+                    float64Kernel = EmaFloat64Kernels.CreateCpu();
+                    float64Kernel.Bind(float64.Address, TensorAddress.OfFloat64(average_float64), float64.Length);
+                }
             }
             else
             {
-                CreatePerGroup(cudaKernels = new GradientStateCudaKernel<EmaConstants, EmaSettings>[Groups.Count], (group, _) =>
+                CreatePerGroup(cudaKernels = new GradientStateCudaKernel<EmaConstants, EmaSettings>[Groups.Count], (group, g) =>
                 {
                     GradientStateCudaKernel<EmaConstants, EmaSettings> kernel = EmaKernels.CreateCuda(CudaContext!, DeviceSteps, group.Format);
-                    kernel.Bind(group.Address, averageAddress + (nint)(group.Base * sizeof(float)), group.Length);
+                    kernel.Bind(group.Address, StateOf(averageAddress, g), group.Length);
                     return kernel;
                 });
             }
@@ -86,9 +97,14 @@ public sealed class EmaFilter : GradientFilter
 
     private protected override void FilterRun(ParameterRun run)
     {
+        if (Groups[run.Group].Format.HasFloat64State())
+        {
+            float64Kernel!.Filter(run.Offset, run.Length, EmaFloat64Constants.At(alpha, lamb, run.StepsBefore));
+            return;
+        }
         EmaConstants constants = Settings.At(run.StepsBefore);
         if (FusedAdam is { } adam) adam.Kernels![run.Group].Step(run.Offset, run.Length, StateOf(averageAddress, run.Group), constants, adam.At(run.StepsBefore + 1));
-        else kernels![run.Group].Filter(run.Offset, run.Length, constants);
+        else kernels![run.Group]!.Filter(run.Offset, run.Length, constants);
     }
 
     private protected override void FilterRunOnDevice(DeviceRun run, int group)
@@ -109,19 +125,27 @@ public sealed class EmaFilter : GradientFilter
     internal override string Kind => "ema";
 
     private protected override int BytesPerElementOf(GradientFormat format) =>
-        format == GradientFormat.Float32 ? EmaKernels.BytesPerElement : EmaHalfKernels<BFloat16Format>.BytesPerElement;
+        format switch
+        {
+            GradientFormat.Float32 => EmaKernels.BytesPerElement,
+            GradientFormat.Float64 => EmaFloat64Kernels.BytesPerElement,
+            _ => EmaHalfKernels<BFloat16Format>.BytesPerElement,
+        };
 
     internal override int FusedAdamBytesPerElement => EmaAdamKernels.BytesPerElement;
 
     private protected override IReadOnlyDictionary<string, double> Hyperparameters =>
         new Dictionary<string, double> { [nameof(alpha)] = alpha, [nameof(lamb)] = lamb };
 
-    private protected override IReadOnlyDictionary<string, Tensor> StateTensors =>
-        new Dictionary<string, Tensor> { [nameof(average)] = average };
+    private protected override IReadOnlyDictionary<string, Tensor> StateTensors => average_float64 is null
+        ? new Dictionary<string, Tensor> { [nameof(average)] = average }
+        : new Dictionary<string, Tensor> { [nameof(average)] = average, [nameof(average_float64)] = average_float64 };
 
     private protected override void DisposeState()
     {
         foreach (IDisposable? kernel in kernels ?? []) kernel?.Dispose();
+        float64Kernel?.Dispose();
+        average_float64?.Dispose();
         foreach (IDisposable? kernel in cudaKernels ?? []) kernel?.Dispose();
         foreach (IDisposable? kernel in fusedCudaKernels ?? []) kernel?.Dispose();
         average?.Dispose();

@@ -63,6 +63,12 @@ public abstract class GradientFilter : IDisposable
         try
         {
             Backend = ResolveBackend(backend, gradients.Device);
+            if (Backend != KernelBackend.Cpu && Float64Group is not null)
+            {
+                TrainableParameter first = gradients.Parameters[Float64Group.First];
+                throw new NotSupportedException($"Parameter '{first.Name}' is Float64: float64 parameters are filtered by the CPU twin only " +
+                    $"(backend Cpu), not by {Backend}; float32, bfloat16 and float16 ones run on every backend.");
+            }
             Accelerator = Backend == KernelBackend.IlgpuCpu ? IlgpuAccelerator.CreateCpu() : null;
             if (Backend == KernelBackend.Cuda)
             {
@@ -304,7 +310,16 @@ public abstract class GradientFilter : IDisposable
     private protected abstract void FilterRunOnDevice(DeviceRun run, int group);
 
     /// <summary>Where group <paramref name="group"/>'s part of a float32 state buffer at <paramref name="state"/> starts.</summary>
-    private protected nint StateOf(nint state, int group) => state + (nint)(gradients.Groups[group].Base * sizeof(float));
+    private protected nint StateOf(nint state, int group) => state + (nint)(gradients.Groups[group].StateBase * sizeof(float));
+
+    /// <summary>Elements whose filter state is float32 (the float32, bfloat16 and float16 groups'): the float32 state's length.</summary>
+    private protected long Float32StateLength => gradients.Float32StateLength;
+
+    /// <summary>Elements whose filter state is float64 (the float64 group's): the float64 state's length, 0 in most models.</summary>
+    private protected long Float64StateLength => gradients.Float64StateLength;
+
+    /// <summary>The group of float64 gradients, filtered in double with float64 state, or null.</summary>
+    private protected GradientGroup? Float64Group => gradients.Groups.FirstOrDefault(g => g.Format == GradientFormat.Float64);
 
     /// <summary>
     /// Fills <paramref name="kernels"/>, one slot per group, with each group's kernel. The caller allocates the array

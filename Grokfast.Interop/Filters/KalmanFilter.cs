@@ -3,6 +3,7 @@ using Grokfast.Bridge;
 using Grokfast.Kernels.Adam;
 using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.Backends.Cuda;
+using Grokfast.Kernels.Float64;
 using Grokfast.Kernels.HalfPrecision;
 using Grokfast.Kernels.Kalman;
 using Grokfast.Optim;
@@ -23,7 +24,10 @@ public sealed class KalmanFilter : GradientFilter
     private readonly Tensor estimates;
     private readonly nint estimatesAddress;
     private readonly float[] covariances;
-    private readonly IGradientStateKernel<KalmanConstants>[]? kernels;
+    private readonly Tensor? estimates_float64;
+    private readonly double[]? covariances_float64;
+    private readonly IGradientStateKernel<KalmanConstants>?[]? kernels;
+    private readonly IGradientStateKernel<KalmanFloat64Constants>? float64Kernel;
     private readonly GradientStateCudaKernel<KalmanConstants, KalmanSettings>[]? cudaKernels;
     private FusedAdamCudaKernel<FusedAdamConstants<KalmanConstants>, FusedAdamSettings<KalmanSettings>>[]? fusedCudaKernels;
 
@@ -44,25 +48,34 @@ public sealed class KalmanFilter : GradientFilter
         covariances = Enumerable.Repeat((float)measurement_noise, ParameterCount).ToArray();
         try
         {
-            estimates = torch.zeros(ElementCount, ScalarType.Float32, StateDevice);
-            estimatesAddress = TensorAddress.OfFloat32(estimates);
+            estimates = torch.zeros(Float32StateLength, ScalarType.Float32, StateDevice);
+            estimatesAddress = Float32StateLength > 0 ? TensorAddress.OfFloat32(estimates) : 0;
             if (DeviceSteps is null)
             {
-                CreatePerGroup(kernels = new IGradientStateKernel<KalmanConstants>[Groups.Count], (group, _) =>
+                CreatePerGroup(kernels = new IGradientStateKernel<KalmanConstants>?[Groups.Count], (group, g) =>
                 {
+                    if (group.Format.HasFloat64State()) return null;
                     IGradientStateKernel<KalmanConstants> kernel = CreateHostKernel(() => KalmanKernels.CreateCpu(group.Format), a => KalmanKernels.CreateIlgpu(a, group.Format));
-                    kernel.Bind(group.Address, estimatesAddress + (nint)(group.Base * sizeof(float)), group.Length);
+                    kernel.Bind(group.Address, StateOf(estimatesAddress, g), group.Length);
                     return kernel;
                 });
+                if (Float64Group is { } float64)
+                {
+                    // float64 gradients keep float64 estimates and covariances (only the CPU twin takes them).
+                    estimates_float64 = torch.zeros(Float64StateLength, ScalarType.Float64, StateDevice);
+                    covariances_float64 = Enumerable.Repeat(measurement_noise, ParameterCount).ToArray();
+                    float64Kernel = KalmanFloat64Kernels.CreateCpu();
+                    float64Kernel.Bind(float64.Address, TensorAddress.OfFloat64(estimates_float64), float64.Length);
+                }
             }
             else
             {
                 // On CUDA the covariances live on the device, where the prepare kernel advances them.
                 DeviceSteps.WriteCovariances(covariances);
-                CreatePerGroup(cudaKernels = new GradientStateCudaKernel<KalmanConstants, KalmanSettings>[Groups.Count], (group, _) =>
+                CreatePerGroup(cudaKernels = new GradientStateCudaKernel<KalmanConstants, KalmanSettings>[Groups.Count], (group, g) =>
                 {
                     GradientStateCudaKernel<KalmanConstants, KalmanSettings> kernel = KalmanKernels.CreateCuda(CudaContext!, DeviceSteps, group.Format);
-                    kernel.Bind(group.Address, estimatesAddress + (nint)(group.Base * sizeof(float)), group.Length);
+                    kernel.Bind(group.Address, StateOf(estimatesAddress, g), group.Length);
                     return kernel;
                 });
             }
@@ -96,10 +109,17 @@ public sealed class KalmanFilter : GradientFilter
 
     private protected override void FilterRun(ParameterRun run)
     {
+        if (Groups[run.Group].Format.HasFloat64State())
+        {
+            (KalmanFloat64Constants constants, double next) = KalmanFloat64Constants.Next(covariances_float64![run.First], process_noise, measurement_noise, lamb);
+            float64Kernel!.Filter(run.Offset, run.Length, constants);
+            Array.Fill(covariances_float64, next, run.First, run.End - run.First);
+            return;
+        }
         // Every parameter of a run has been filtered equally often, so they share one covariance.
         KalmanStep step = Settings.Next(covariances[run.First]);
         if (FusedAdam is { } adam) adam.Kernels![run.Group].Step(run.Offset, run.Length, StateOf(estimatesAddress, run.Group), step.Constants, adam.At(run.StepsBefore + 1));
-        else kernels![run.Group].Filter(run.Offset, run.Length, step.Constants);
+        else kernels![run.Group]!.Filter(run.Offset, run.Length, step.Constants);
         Array.Fill(covariances, step.NextCovariance, run.First, run.End - run.First);
     }
 
@@ -121,7 +141,12 @@ public sealed class KalmanFilter : GradientFilter
     internal override string Kind => "kalman";
 
     private protected override int BytesPerElementOf(GradientFormat format) =>
-        format == GradientFormat.Float32 ? KalmanKernels.BytesPerElement : KalmanHalfKernels<BFloat16Format>.BytesPerElement;
+        format switch
+        {
+            GradientFormat.Float32 => KalmanKernels.BytesPerElement,
+            GradientFormat.Float64 => KalmanFloat64Kernels.BytesPerElement,
+            _ => KalmanHalfKernels<BFloat16Format>.BytesPerElement,
+        };
 
     internal override int FusedAdamBytesPerElement => KalmanAdamKernels.BytesPerElement;
 
@@ -132,29 +157,42 @@ public sealed class KalmanFilter : GradientFilter
         [nameof(lamb)] = lamb,
     };
 
-    private protected override IReadOnlyDictionary<string, Tensor> StateTensors =>
-        new Dictionary<string, Tensor> { [nameof(estimates)] = estimates };
+    private protected override IReadOnlyDictionary<string, Tensor> StateTensors => estimates_float64 is null
+        ? new Dictionary<string, Tensor> { [nameof(estimates)] = estimates }
+        : new Dictionary<string, Tensor> { [nameof(estimates)] = estimates, [nameof(estimates_float64)] = estimates_float64 };
 
     // The per-parameter covariances live on the host; checkpoints carry them beside the estimates.
-    private protected override IReadOnlyDictionary<string, long> StateLayout =>
-        new Dictionary<string, long>(base.StateLayout) { [nameof(covariances)] = covariances.Length * sizeof(float) };
+    private protected override IReadOnlyDictionary<string, long> StateLayout
+    {
+        get
+        {
+            var layout = new Dictionary<string, long>(base.StateLayout) { [nameof(covariances)] = covariances.Length * sizeof(float) };
+            if (covariances_float64 is not null) layout[nameof(covariances_float64)] = covariances_float64.Length * sizeof(double);
+            return layout;
+        }
+    }
 
     private protected override IReadOnlyDictionary<string, byte[]> ExportState()
     {
         DeviceSteps?.ReadCovariances(covariances);
-        return new Dictionary<string, byte[]>(base.ExportState()) { [nameof(covariances)] = MemoryMarshal.AsBytes(covariances.AsSpan()).ToArray() };
+        var buffers = new Dictionary<string, byte[]>(base.ExportState()) { [nameof(covariances)] = MemoryMarshal.AsBytes(covariances.AsSpan()).ToArray() };
+        if (covariances_float64 is not null) buffers[nameof(covariances_float64)] = MemoryMarshal.AsBytes(covariances_float64.AsSpan()).ToArray();
+        return buffers;
     }
 
     private protected override void ImportState(IReadOnlyDictionary<string, byte[]> buffers)
     {
         base.ImportState(buffers);
         MemoryMarshal.Cast<byte, float>(buffers[nameof(covariances)]).CopyTo(covariances);
+        if (covariances_float64 is not null) MemoryMarshal.Cast<byte, double>(buffers[nameof(covariances_float64)]).CopyTo(covariances_float64);
         DeviceSteps?.WriteCovariances(covariances);
     }
 
     private protected override void DisposeState()
     {
         foreach (IDisposable? kernel in kernels ?? []) kernel?.Dispose();
+        float64Kernel?.Dispose();
+        estimates_float64?.Dispose();
         foreach (IDisposable? kernel in cudaKernels ?? []) kernel?.Dispose();
         foreach (IDisposable? kernel in fusedCudaKernels ?? []) kernel?.Dispose();
         estimates?.Dispose();

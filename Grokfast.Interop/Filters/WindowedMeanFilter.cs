@@ -2,6 +2,7 @@ using Grokfast.Bridge;
 using Grokfast.Kernels.Adam;
 using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.Backends.Cuda;
+using Grokfast.Kernels.Float64;
 using Grokfast.Kernels.HalfPrecision;
 using Grokfast.Kernels.WindowedMean;
 using Grokfast.Optim;
@@ -28,6 +29,7 @@ public sealed class WindowedMeanFilter : GradientFilter
     private readonly Tensor sums;
     private readonly nint ringAddress;
     private readonly nint sumsAddress;
+    private readonly Tensor? ring_float64;
     private readonly IWindowedMeanKernel[]? kernels;
     private readonly WindowedMeanCudaKernel[]? cudaKernels;
     private WindowedMeanAdamCudaKernel[]? fusedCudaKernels;
@@ -53,15 +55,23 @@ public sealed class WindowedMeanFilter : GradientFilter
         try
         {
             // Zeroed, so a slot not yet written subtracts nothing while the window fills.
-            // Each gradient group has its own ring of window_size slots, the groups' rings one after another.
-            ring = torch.zeros(window_size * ElementCount, ScalarType.Float32, StateDevice);
+            // Each gradient group has its own ring of window_size slots, the groups' rings one after another (float64
+            // gradients' in a float64 ring of their own); the float64 sums are one buffer in layout order.
+            ring = torch.zeros(window_size * Float32StateLength, ScalarType.Float32, StateDevice);
             sums = torch.zeros(ElementCount, ScalarType.Float64, StateDevice);
-            ringAddress = TensorAddress.OfFloat32(ring);
+            ringAddress = Float32StateLength > 0 ? TensorAddress.OfFloat32(ring) : 0;
             sumsAddress = TensorAddress.OfFloat64(sums);
+            if (Float64Group is not null) ring_float64 = torch.zeros(window_size * Float64StateLength, ScalarType.Float64, StateDevice);
             if (DeviceSteps is null)
             {
                 CreatePerGroup(kernels = new IWindowedMeanKernel[Groups.Count], (group, _) =>
                 {
+                    if (group.Format.HasFloat64State())
+                    {
+                        var float64 = new WindowedMeanFloat64Kernel(lamb);
+                        float64.Bind(group.Address, TensorAddress.OfFloat64(ring_float64!), sumsAddress + (nint)(group.Base * sizeof(double)), group.Length, window_size);
+                        return float64;
+                    }
                     IWindowedMeanKernel kernel = CreateHostKernel(() => WindowedMeanKernels.CreateCpu(group.Format), a => WindowedMeanKernels.CreateIlgpu(a, group.Format));
                     kernel.Bind(group.Address, RingOf(group), sumsAddress + (nint)(group.Base * sizeof(double)), group.Length, window_size);
                     return kernel;
@@ -134,12 +144,17 @@ public sealed class WindowedMeanFilter : GradientFilter
         });
 
     /// <summary>The first slot of <paramref name="group"/>'s ring: the rings of the groups before it take window_size × their elements.</summary>
-    private nint RingOf(GradientGroup group) => ringAddress + (nint)(window_size * group.Base * sizeof(float));
+    private nint RingOf(GradientGroup group) => ringAddress + (nint)(window_size * group.StateBase * sizeof(float));
 
     internal override string Kind => "ma";
 
     private protected override int BytesPerElementOf(GradientFormat format) =>
-        format == GradientFormat.Float32 ? WindowedMeanKernels.BytesPerElement : WindowedMeanHalfKernels<BFloat16Format>.BytesPerElement;
+        format switch
+        {
+            GradientFormat.Float32 => WindowedMeanKernels.BytesPerElement,
+            GradientFormat.Float64 => WindowedMeanFloat64Kernel.BytesPerElement,
+            _ => WindowedMeanHalfKernels<BFloat16Format>.BytesPerElement,
+        };
 
     internal override int FusedAdamBytesPerElement => WindowedMeanAdamKernels.BytesPerElement;
 
@@ -152,8 +167,9 @@ public sealed class WindowedMeanFilter : GradientFilter
         [nameof(trigger)] = trigger ? 1 : 0,
     };
 
-    private protected override IReadOnlyDictionary<string, Tensor> StateTensors =>
-        new Dictionary<string, Tensor> { [nameof(ring)] = ring, [nameof(sums)] = sums };
+    private protected override IReadOnlyDictionary<string, Tensor> StateTensors => ring_float64 is null
+        ? new Dictionary<string, Tensor> { [nameof(ring)] = ring, [nameof(sums)] = sums }
+        : new Dictionary<string, Tensor> { [nameof(ring)] = ring, [nameof(sums)] = sums, [nameof(ring_float64)] = ring_float64 };
 
     private protected override void DisposeState()
     {
@@ -161,6 +177,7 @@ public sealed class WindowedMeanFilter : GradientFilter
         foreach (IDisposable? kernel in cudaKernels ?? []) kernel?.Dispose();
         foreach (IDisposable? kernel in fusedCudaKernels ?? []) kernel?.Dispose();
         ring?.Dispose();
+        ring_float64?.Dispose();
         sums?.Dispose();
     }
 

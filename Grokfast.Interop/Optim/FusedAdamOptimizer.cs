@@ -60,6 +60,12 @@ public abstract class FusedAdamOptimizer : Optimizer, IBetas
         this.grokfast = grokfast;
         MasterWeights = master_weights;
         filter = grokfast?.Create(module, backend, skip_non_finite) ?? new UnfilteredGradients(module, backend, skip_non_finite);
+        if (filter.Groups.FirstOrDefault(g => g.Format == GradientFormat.Float64) is { } float64)
+        {
+            string name = filter.Parameters[float64.First].Name;
+            filter.Dispose();
+            throw new NotSupportedException($"Parameter '{name}' is Float64; the fused optimizers take float32, bfloat16 and float16 parameters (the filters take float64 too).");
+        }
         group = new ParamGroup
         {
             Parameters = filter.Parameters.Select(p => p.Parameter).ToArray(),

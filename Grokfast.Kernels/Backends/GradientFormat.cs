@@ -4,7 +4,8 @@ namespace Grokfast.Kernels.Backends;
 
 /// <summary>
 /// The element type of a flat gradient buffer: what a pass reads the gradients as and writes them back in. The filter
-/// state is float32 for all three; a model whose parameters mix them gets one buffer, and one pass, per format.
+/// state is float32 for the first three and float64 for float64; a model whose parameters mix them gets one buffer, and
+/// one pass, per format.
 /// </summary>
 internal enum GradientFormat
 {
@@ -16,13 +17,24 @@ internal enum GradientFormat
 
     /// <summary>IEEE binary16.</summary>
     Float16,
+
+    /// <summary>IEEE binary64: filtered in double, with float64 state, on the CPU twins only.</summary>
+    Float64,
 }
 
 /// <summary>What a <see cref="GradientFormat"/> decides outside the filters' kernels: its size and its non-finite scan.</summary>
 internal static class GradientFormats
 {
     /// <summary>Bytes per gradient element.</summary>
-    public static int ElementSize(this GradientFormat format) => format == GradientFormat.Float32 ? sizeof(float) : sizeof(ushort);
+    public static int ElementSize(this GradientFormat format) => format switch
+    {
+        GradientFormat.Float32 => sizeof(float),
+        GradientFormat.Float64 => sizeof(double),
+        _ => sizeof(ushort),
+    };
+
+    /// <summary>Whether the filters keep float64 state for gradients of <paramref name="format"/> (float32 otherwise).</summary>
+    public static bool HasFloat64State(this GradientFormat format) => format == GradientFormat.Float64;
 
     /// <summary>True when none of the <paramref name="length"/> gradients at <paramref name="data"/> is NaN or ±Inf (host memory).</summary>
     public static bool AllFinite(this GradientFormat format, nint data, long length) => format switch
@@ -30,6 +42,7 @@ internal static class GradientFormats
         GradientFormat.Float32 => FiniteScan.AllFinite(data, length),
         GradientFormat.BFloat16 => HalfFiniteScan<BFloat16Format>.AllFinite(data, length),
         GradientFormat.Float16 => HalfFiniteScan<Float16Format>.AllFinite(data, length),
+        GradientFormat.Float64 => Float64.Float64FiniteScan.AllFinite(data, length),
         _ => throw new ArgumentOutOfRangeException(nameof(format), format, "Unknown gradient format."),
     };
 

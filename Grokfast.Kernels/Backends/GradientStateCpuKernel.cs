@@ -5,12 +5,12 @@ namespace Grokfast.Kernels.Backends;
 public sealed unsafe class GradientStateCpuKernel<TConstants> : IGradientStateKernel<TConstants>
     where TConstants : unmanaged
 {
-    private readonly GradientStateCpuRunner<float, TConstants> runner;
+    private readonly GradientStateCpuRunner<float, float, TConstants> runner;
 
     /// <summary>Wraps <paramref name="filterRange"/>(g, state, count, constants), which filters contiguous elements in place.</summary>
     public GradientStateCpuKernel(delegate*<float*, float*, long, TConstants, void> filterRange)
     {
-        runner = new GradientStateCpuRunner<float, TConstants>(filterRange);
+        runner = new GradientStateCpuRunner<float, float, TConstants>(filterRange);
     }
 
     /// <inheritdoc />

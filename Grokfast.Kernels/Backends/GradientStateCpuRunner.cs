@@ -1,23 +1,26 @@
 namespace Grokfast.Kernels.Backends;
 
 /// <summary>
-/// Runs a vectorised twin over gradients of element type <typeparamref name="TGradient"/> (float32, or 16-bit bit
-/// patterns) and their float32 state in host memory, split over cores: the one runner behind
-/// <see cref="GradientStateCpuKernel{TConstants}"/> and the 16-bit filters' CPU kernels.
+/// Runs a vectorised twin over gradients of element type <typeparamref name="TGradient"/> (float32, 16-bit bit patterns
+/// or float64) and their state of element type <typeparamref name="TState"/> (float32; float64 for float64 gradients) in
+/// host memory, split over cores: the one runner behind <see cref="GradientStateCpuKernel{TConstants}"/> and the other
+/// formats' CPU kernels.
 /// </summary>
 /// <typeparam name="TGradient">The gradients' element type.</typeparam>
+/// <typeparam name="TState">The state's element type.</typeparam>
 /// <typeparam name="TConstants">The filter's per-step scalars.</typeparam>
-internal sealed unsafe class GradientStateCpuRunner<TGradient, TConstants> : IGradientStateKernel<TConstants>
+internal sealed unsafe class GradientStateCpuRunner<TGradient, TState, TConstants> : IGradientStateKernel<TConstants>
     where TGradient : unmanaged
+    where TState : unmanaged
     where TConstants : unmanaged
 {
-    private readonly delegate*<TGradient*, float*, long, TConstants, void> filterRange;
+    private readonly delegate*<TGradient*, TState*, long, TConstants, void> filterRange;
     private TGradient* gradients;
-    private float* state;
+    private TState* state;
     private long length;
 
     /// <summary>Wraps <paramref name="filterRange"/>(g, state, count, constants), which filters contiguous elements in place.</summary>
-    public GradientStateCpuRunner(delegate*<TGradient*, float*, long, TConstants, void> filterRange)
+    public GradientStateCpuRunner(delegate*<TGradient*, TState*, long, TConstants, void> filterRange)
     {
         this.filterRange = filterRange;
     }
@@ -27,7 +30,7 @@ internal sealed unsafe class GradientStateCpuRunner<TGradient, TConstants> : IGr
     {
         ArgumentOutOfRangeException.ThrowIfNegative(length);
         this.gradients = (TGradient*)gradients;
-        this.state = (float*)state;
+        this.state = (TState*)state;
         this.length = length;
     }
 
@@ -46,7 +49,7 @@ internal sealed unsafe class GradientStateCpuRunner<TGradient, TConstants> : IGr
         // Owns no memory: the buffers belong to the caller.
     }
 
-    private readonly struct FilterJob(delegate*<TGradient*, float*, long, TConstants, void> filterRange, TGradient* gradients, float* state, TConstants constants) : IRangeJob
+    private readonly struct FilterJob(delegate*<TGradient*, TState*, long, TConstants, void> filterRange, TGradient* gradients, TState* state, TConstants constants) : IRangeJob
     {
         public void Run(long start, long count) => filterRange(gradients + start, state + start, count, constants);
     }

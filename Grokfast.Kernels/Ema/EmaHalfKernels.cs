@@ -18,7 +18,7 @@ internal static unsafe class EmaHalfKernels<TFormat>
     public const int BytesPerElement = 12;
 
     /// <summary>The vectorised twin run over the cores.</summary>
-    internal static IGradientStateKernel<EmaConstants> CreateCpu() => new GradientStateCpuRunner<ushort, EmaConstants>(&FilterRange);
+    internal static IGradientStateKernel<EmaConstants> CreateCpu() => new GradientStateCpuRunner<ushort, float, EmaConstants>(&FilterRange);
 
     /// <summary>The ILGPU kernel on <paramref name="accelerator"/>, compiled now.</summary>
     internal static IGradientStateKernel<EmaConstants> CreateIlgpu(IlgpuAccelerator accelerator) =>

@@ -18,7 +18,7 @@ internal static unsafe class KalmanHalfKernels<TFormat>
     public const int BytesPerElement = 12;
 
     /// <summary>The vectorised twin run over the cores.</summary>
-    internal static IGradientStateKernel<KalmanConstants> CreateCpu() => new GradientStateCpuRunner<ushort, KalmanConstants>(&FilterRange);
+    internal static IGradientStateKernel<KalmanConstants> CreateCpu() => new GradientStateCpuRunner<ushort, float, KalmanConstants>(&FilterRange);
 
     /// <summary>The ILGPU kernel on <paramref name="accelerator"/>, compiled now.</summary>
     internal static IGradientStateKernel<KalmanConstants> CreateIlgpu(IlgpuAccelerator accelerator) =>

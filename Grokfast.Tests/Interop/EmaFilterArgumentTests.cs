@@ -79,10 +79,10 @@ public sealed class EmaFilterArgumentTests
     }
 
     [Fact]
-    public void Constructor_Float64Parameters_ThrowsNamingTheParameterAndDtype()
+    public void Constructor_ComplexParameters_ThrowsNamingTheParameterAndDtype()
     {
         using var model = TinyMlp.Create();
-        model.to(ScalarType.Float64);
+        model.to(ScalarType.ComplexFloat32);
 
         var error = Assert.Throws<NotSupportedException>(() => new EmaFilter(model));
         Assert.Contains("0.weight", error.Message, StringComparison.Ordinal);

@@ -116,17 +116,6 @@ public sealed class HalfPrecisionFilterTests
         foreach (string name in expected.Buffers.Keys) Assert.Equal(expected.Buffers[name], actual.Buffers[name]);
     }
 
-    [Fact]
-    public void Constructor_Float64Parameters_ThrowsNamingTheParameterAndTheDtypesTaken()
-    {
-        using var model = new DtypeModule(Shapes, [.. Mixed[..5], ScalarType.Float64]);
-
-        var error = Assert.Throws<NotSupportedException>(() => new EmaFilter(model));
-
-        Assert.Contains("Float64", error.Message);
-        Assert.Contains("bfloat16", error.Message);
-    }
-
     private static byte[][] Step(DtypeModule model, GradientFilter grokfast, int step)
     {
         MixedDtypes.SetGradients(model, Mixed, step);
