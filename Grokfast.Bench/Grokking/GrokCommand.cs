@@ -32,6 +32,24 @@ internal static class GrokCommand
         filter.AcceptOnlyFromAmong(["none", .. FilterChoice.Kinds, "all"]);
         var steps = new Option<int?>("--steps") { Description = "Step budget of every selected run (default: each run's own)." };
         var seed = new Option<int>("--seed") { Description = "Seed of the weights, the split and the shuffling.", DefaultValueFactory = _ => 0 };
+        var seeds = new Option<string?>("--seeds") { Description = "Run every selected run once per seed: a list and ranges, e.g. 0,1,2 or 0-4 (overrides --seed)." };
+        seeds.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<string?>() is not string text) return;
+            try
+            {
+                SeedList.Parse(text);
+            }
+            catch (FormatException error)
+            {
+                r.AddError(error.Message);
+            }
+        });
+        var stopAt = new Option<double?>("--stop-at") { Description = "Stop a run after the first epoch whose validation accuracy reaches this (e.g. 0.95); off by default." };
+        stopAt.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<double?>() is double value && !(value > 0 && value <= 1)) r.AddError($"--stop-at must be in (0, 1], got {value}.");
+        });
         var output = new Option<DirectoryInfo>("--out") { Description = "Folder for metrics.csv, summary.json and curves.png.", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("out", "grok")) };
         var device = new Option<string>("--device") { Description = "cpu or cuda (default: cuda when available).", DefaultValueFactory = _ => torch.cuda.is_available() ? "cuda" : "cpu" };
         device.AcceptOnlyFromAmong("cpu", "cuda");
@@ -62,7 +80,7 @@ internal static class GrokCommand
         });
         var command = new Command("grok", "Reproduce the paper's grokking speed-up on x·y mod 97 with each filter and a baseline.")
         {
-            filter, steps, seed, output, device, optimizer, dtype, weightDecay, alpha, lamb, windowSize, processNoise, measurementNoise,
+            filter, steps, seed, seeds, stopAt, output, device, optimizer, dtype, weightDecay, alpha, lamb, windowSize, processNoise, measurementNoise,
         };
 
         command.SetAction(parse =>
@@ -89,7 +107,9 @@ internal static class GrokCommand
                 "torch" => GrokOptimizer.Torch,
                 _ => DefaultOptimizerOn(deviceName),
             };
-            return Run(runs.ToList(), parse.GetValue(seed), new Device(deviceName), path, Dtype(parse.GetValue(dtype)!), parse.GetValue(output)!.FullName);
+            IReadOnlyList<int> seedList = parse.GetValue(seeds) is string list ? SeedList.Parse(list) : [parse.GetValue(seed)];
+            return Run(new GrokSession(runs.ToList(), seedList, new Device(deviceName), path, Dtype(parse.GetValue(dtype)!), parse.GetValue(stopAt),
+                parse.GetValue(output)!.FullName));
         });
         return command;
     }
@@ -100,14 +120,17 @@ internal static class GrokCommand
     /// </summary>
     public static GrokOptimizer DefaultOptimizerOn(string deviceType) => deviceType == "cpu" ? GrokOptimizer.Fused : GrokOptimizer.Torch;
 
-    /// <summary>Runs the session and writes its files; returns the process exit code.</summary>
-    public static int Run(IReadOnlyList<GrokRunSettings> runs, int seed, Device device, GrokOptimizer path, ScalarType dtype, string outputFolder)
+    /// <summary>Runs every run of <paramref name="session"/> once per seed and writes the files; returns the process exit code.</summary>
+    public static int Run(GrokSession session)
     {
         string machine = MachineInfo.Describe();
         // Where output is not a terminal Spectre assumes 80 columns; the summary table needs more.
         if (!AnsiConsole.Profile.Capabilities.Interactive) AnsiConsole.Profile.Width = 120;
-        AnsiConsole.MarkupLine($"[bold]Grokfast.NET[/] — x·y mod {ModularMultiplication.Modulus}, {device.type} ({Markup.Escape(machine)}), {DtypeName(dtype)}, seed {seed}, " +
-            (path == GrokOptimizer.Fused ? "fused optimizer (filter + Adam in one pass)" : "filter, then TorchSharp's Adam"));
+        string seeds = session.Seeds.Count == 1 ? $"seed {session.Seeds[0]}" : $"seeds {string.Join(",", session.Seeds)}";
+        AnsiConsole.MarkupLine($"[bold]Grokfast.NET[/] — x·y mod {ModularMultiplication.Modulus}, {session.Device.type} ({Markup.Escape(machine)}), {DtypeName(session.Dtype)}, {seeds}, " +
+            (session.Optimizer == GrokOptimizer.Fused ? "fused optimizer (filter + Adam in one pass)" : "filter, then TorchSharp's Adam") +
+            (session.StopAt is double stop ? Invariant($", stopping at {stop:P0} validation") : ""));
+        (GrokRunSettings Run, int Seed)[] work = session.Seeds.SelectMany(seed => session.Runs.Select(run => (run, seed))).ToArray();
         var results = new List<GrokRunResult>();
         if (AnsiConsole.Profile.Capabilities.Interactive)
         {
@@ -115,15 +138,16 @@ internal static class GrokCommand
                 .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
                 .Start(context =>
                 {
-                    var tasks = runs.ToDictionary(r => r.Name, r => context.AddTask(Describe(r.Name, null), autoStart: false, maxValue: r.Steps));
-                    foreach (GrokRunSettings run in runs)
+                    ProgressTask[] tasks = work.Select(w => context.AddTask(Describe(Label(w.Run, w.Seed, session), null), autoStart: false, maxValue: w.Run.Steps)).ToArray();
+                    for (int i = 0; i < work.Length; i++)
                     {
-                        ProgressTask task = tasks[run.Name];
+                        (GrokRunSettings run, int seed) = work[i];
+                        ProgressTask task = tasks[i];
                         task.StartTask();
-                        results.Add(GrokTrainer.Run(run, seed, device, path, dtype, e =>
+                        results.Add(GrokTrainer.Run(run, seed, session, e =>
                         {
                             task.Value = Math.Min(e.Step, run.Steps);
-                            task.Description = Describe(run.Name, e);
+                            task.Description = Describe(Label(run, seed, session), e);
                         }));
                         task.Value = task.MaxValue;
                         task.StopTask();
@@ -133,17 +157,49 @@ internal static class GrokCommand
         else
         {
             // No live display where output is not a terminal (CI, pipes): a line every 50 epochs instead.
-            foreach (GrokRunSettings run in runs)
-                results.Add(GrokTrainer.Run(run, seed, device, path, dtype, e =>
+            foreach ((GrokRunSettings run, int seed) in work)
+                results.Add(GrokTrainer.Run(run, seed, session, e =>
                 {
-                    if (e.Epoch % 50 == 0 || e.Step >= run.Steps) Console.WriteLine(Describe(run.Name, e));
+                    if (e.Epoch % 50 == 0 || e.Step >= run.Steps) Console.WriteLine(Describe(Label(run, seed, session), e));
                 }));
         }
-        GrokReport.WriteAll(outputFolder, results, seed, machine);
-        AnsiConsole.Write(SummaryTable(results));
-        AnsiConsole.MarkupLine($"Wrote [bold]{Markup.Escape(Path.Combine(outputFolder, "metrics.csv"))}[/], summary.json and curves.png.");
+        GrokReport.WriteAll(session.OutputFolder, results, session.Seeds, machine);
+        AnsiConsole.Write(session.Seeds.Count == 1 ? SummaryTable(results) : SeedTable(results));
+        AnsiConsole.MarkupLine($"Wrote [bold]{Markup.Escape(Path.Combine(session.OutputFolder, "metrics.csv"))}[/], summary.json and curves.png.");
         return 0;
     }
+
+    /// <summary>Per run, over the seeds: how many reached 95 % validation, the median and range of their steps, beside the paper.</summary>
+    private static Table SeedTable(IReadOnlyList<GrokRunResult> results)
+    {
+        var table = new Table().Border(TableBorder.Minimal)
+            .Title("Steps to 95 % validation accuracy over seeds, beside the paper (arXiv 2405.20233)")
+            .Caption("reached: seeds that reached 95 % within the budget; median counts the others as later than every one that did; stopped: runs ended early by --stop-at");
+        foreach (string column in new[] { "run", "reached", "median", "range", "paper", "stopped", "wall s (median)", "ms/step (median)" })
+            table.AddColumn(column == "run" ? new TableColumn(column) : new TableColumn(column).RightAligned());
+        foreach (IGrouping<string, GrokRunResult> run in results.GroupBy(r => r.Settings.Name))
+        {
+            GrokSeedSummary s = GrokSeedSummary.Of(run.Key, run.Select(r => (r.StepsTo95Valid, r.StepsRun)).ToList());
+            table.AddRow(
+                run.Key,
+                Invariant($"{s.Reached}/{s.Seeds}"),
+                s.Median is double median ? Invariant($"{median:N0}") : Invariant($"> {s.Budget:N0}"),
+                s.Fastest is int fastest ? Invariant($"{fastest:N0}–{s.Slowest:N0}") + (s.Reached < s.Seeds ? Invariant($", > {s.Budget:N0}") : "") : Invariant($"> {s.Budget:N0}"),
+                run.First().Settings.PaperStepsTo95 is int paper ? Invariant($"{paper:N0}") : "-",
+                Invariant($"{run.Count(r => r.StoppedEarly)}/{s.Seeds}"),
+                Invariant($"{Median(run.Select(r => r.WallSeconds)):F0}"),
+                Invariant($"{Median(run.Select(r => r.MeanStepMilliseconds)):F1}"));
+        }
+        return table;
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        double[] sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    private static string Label(GrokRunSettings run, int seed, GrokSession session) => session.Seeds.Count == 1 ? run.Name : $"{run.Name} s{seed}";
 
     /// <summary>The <c>--dtype</c> spelling of <paramref name="dtype"/>: float32, bfloat16 or float16.</summary>
     public static string DtypeName(ScalarType dtype) => dtype switch
@@ -177,7 +233,7 @@ internal static class GrokCommand
             table.AddRow(
                 r.Settings.Name,
                 Invariant($"{r.Settings.WeightDecay:G3}"),
-                r.StepsTo95Valid is int reached ? Invariant($"{reached:N0}") : Invariant($"> {r.StepsRun:N0}"),
+                (r.StepsTo95Valid is int reached ? Invariant($"{reached:N0}") : Invariant($"> {r.StepsRun:N0}")) + (r.StoppedEarly ? " (stopped)" : ""),
                 r.Settings.PaperStepsTo95 is int paper ? Invariant($"{paper:N0}") : "-",
                 r.StepsTo99Train is int memorised ? Invariant($"{memorised:N0}") : Invariant($"> {r.StepsRun:N0}"),
                 Invariant($"{r.FinalValidAccuracy:P1}"),

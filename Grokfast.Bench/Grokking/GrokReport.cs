@@ -8,15 +8,15 @@ namespace Grokfast.Bench.Grokking;
 /// <summary>Writes a grokking session's files: metrics.csv, summary.json and curves.png.</summary>
 internal static class GrokReport
 {
-    public const string CsvHeader = "run,step,epoch,train_loss,train_acc,val_loss,val_acc,elapsed_s";
+    public const string CsvHeader = "run,step,epoch,train_loss,train_acc,val_loss,val_acc,elapsed_s,seed";
 
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
-    public static void WriteAll(string folder, IReadOnlyList<GrokRunResult> results, int seed, string machine)
+    public static void WriteAll(string folder, IReadOnlyList<GrokRunResult> results, IReadOnlyList<int> seeds, string machine)
     {
         Directory.CreateDirectory(folder);
         WriteCsv(Path.Combine(folder, "metrics.csv"), results);
-        WriteSummary(Path.Combine(folder, "summary.json"), results, seed, machine);
+        WriteSummary(Path.Combine(folder, "summary.json"), results, seeds, machine);
         WriteCurves(Path.Combine(folder, "curves.png"), results);
     }
 
@@ -24,21 +24,41 @@ internal static class GrokReport
     {
         using var writer = new StreamWriter(path);
         writer.WriteLine(CsvHeader);
-        foreach (GrokEvaluation e in results.SelectMany(r => r.Evaluations))
-            writer.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{e.Run},{e.Step},{e.Epoch},{e.TrainLoss:G6},{e.TrainAccuracy:G6},{e.ValidLoss:G6},{e.ValidAccuracy:G6},{e.ElapsedSeconds:F3}"));
+        foreach (GrokRunResult r in results)
+        {
+            foreach (GrokEvaluation e in r.Evaluations)
+                writer.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{e.Run},{e.Step},{e.Epoch},{e.TrainLoss:G6},{e.TrainAccuracy:G6},{e.ValidLoss:G6},{e.ValidAccuracy:G6},{e.ElapsedSeconds:F3},{r.Seed}"));
+        }
     }
 
-    private static void WriteSummary(string path, IReadOnlyList<GrokRunResult> results, int seed, string machine)
+    private static void WriteSummary(string path, IReadOnlyList<GrokRunResult> results, IReadOnlyList<int> seeds, string machine)
     {
         var summary = new
         {
             machine,
             date = DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
-            seed,
+            seed = seeds[0],
+            seeds,
+            over_seeds = results.GroupBy(r => r.Settings.Name).Select(run =>
+            {
+                GrokSeedSummary s = GrokSeedSummary.Of(run.Key, run.Select(r => (r.StepsTo95Valid, r.StepsRun)).ToList());
+                return new
+                {
+                    name = s.Name,
+                    seeds = s.Seeds,
+                    reached_95_val = s.Reached,
+                    median_steps_to_95_val = s.Median,
+                    min_steps_to_95_val = s.Fastest,
+                    max_steps_to_95_val = s.Slowest,
+                    budget = s.Budget,
+                };
+            }),
             runs = results.Select(r => new
             {
                 name = r.Settings.Name,
+                seed = r.Seed,
+                stopped_early = r.StoppedEarly,
                 filter = r.Settings.FilterKind,
                 hyperparameters = r.Settings.Filter?.Hyperparameters ?? new Dictionary<string, double>(),
                 weight_decay = r.Settings.WeightDecay,
@@ -64,17 +84,21 @@ internal static class GrokReport
     {
         Plot plot = PlotFont.NewPlot();
         var palette = new ScottPlot.Palettes.Category10();
-        for (int i = 0; i < results.Count; i++)
+        string[] names = results.Select(r => r.Settings.Name).Distinct().ToArray();
+        bool severalSeeds = results.Select(r => r.Seed).Distinct().Count() > 1;
+        foreach (GrokRunResult r in results)
         {
-            GrokRunResult r = results[i];
             double[] steps = r.Evaluations.Select(e => Math.Log10(e.Step)).ToArray();
-            Color color = palette.GetColor(i);
+            Color color = palette.GetColor(Array.IndexOf(names, r.Settings.Name));
+            // One legend entry per run; with several seeds, thin lines, one per seed, in the run's colour.
+            bool first = results.First(other => other.Settings.Name == r.Settings.Name) == r;
             var train = plot.Add.ScatterLine(steps, r.Evaluations.Select(e => e.TrainAccuracy).ToArray(), color);
-            train.LegendText = $"{r.Settings.Name} train";
+            if (first) train.LegendText = $"{r.Settings.Name} train";
             train.LinePattern = LinePattern.Dashed;
+            train.LineWidth = severalSeeds ? 0.75f : 1;
             var valid = plot.Add.ScatterLine(steps, r.Evaluations.Select(e => e.ValidAccuracy).ToArray(), color);
-            valid.LegendText = $"{r.Settings.Name} validation";
-            valid.LineWidth = 2;
+            if (first) valid.LegendText = severalSeeds ? $"{r.Settings.Name} validation (one line per seed)" : $"{r.Settings.Name} validation";
+            valid.LineWidth = severalSeeds ? 1 : 2;
         }
         var ticks = new ScottPlot.TickGenerators.NumericAutomatic
         {

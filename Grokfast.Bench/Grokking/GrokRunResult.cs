@@ -8,6 +8,8 @@ namespace Grokfast.Bench.Grokking;
 /// </summary>
 internal sealed record GrokRunResult(
     GrokRunSettings Settings,
+    int Seed,
+    bool StoppedEarly,
     int StepsRun,
     int? StepsTo95Valid,
     int? StepsTo99Train,

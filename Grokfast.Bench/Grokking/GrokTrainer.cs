@@ -21,9 +21,14 @@ internal static class GrokTrainer
     public const int BatchSize = 512;
     public const double LearningRate = 1e-3;
 
-    /// <summary>Runs <paramref name="settings"/> and reports each epoch's evaluation to <paramref name="onEvaluation"/>.</summary>
-    public static GrokRunResult Run(GrokRunSettings settings, int seed, Device device, GrokOptimizer path, ScalarType dtype, Action<GrokEvaluation> onEvaluation)
+    /// <summary>
+    /// Runs <paramref name="settings"/> with <paramref name="seed"/> as <paramref name="session"/> says, and reports each
+    /// epoch's evaluation to <paramref name="onEvaluation"/>; with <see cref="GrokSession.StopAt"/> the run ends after the
+    /// first epoch whose validation accuracy reaches it.
+    /// </summary>
+    public static GrokRunResult Run(GrokRunSettings settings, int seed, GrokSession session, Action<GrokEvaluation> onEvaluation)
     {
+        (Device device, GrokOptimizer path, ScalarType dtype) = (session.Device, session.Optimizer, session.Dtype);
         using var outer = torch.NewDisposeScope();
         // Same seed, so every run starts from the same weights and the same split, as the paper's runs do.
         torch.manual_seed(seed);
@@ -41,6 +46,7 @@ internal static class GrokTrainer
         int stepsPerEpoch = (int)((data.TrainCount + BatchSize - 1) / BatchSize);
         int epochs = (settings.Steps + stepsPerEpoch - 1) / stepsPerEpoch;
         int step = 0;
+        bool stoppedEarly = false;
         long optimizerTicks = 0, stepTicks = 0;
         var clock = Stopwatch.StartNew();
         for (int epoch = 1; epoch <= epochs; epoch++)
@@ -78,10 +84,15 @@ internal static class GrokTrainer
                 validLoss, validAccuracy, clock.Elapsed.TotalSeconds);
             evaluations.Add(evaluation);
             onEvaluation(evaluation);
+            if (session.StopAt is double target && validAccuracy >= target && epoch < epochs)
+            {
+                stoppedEarly = true;
+                break;
+            }
         }
         clock.Stop();
 
-        return new GrokRunResult(settings, step,
+        return new GrokRunResult(settings, seed, stoppedEarly, step,
             evaluations.FirstOrDefault(e => e.ValidAccuracy >= 0.95)?.Step,
             evaluations.FirstOrDefault(e => e.TrainAccuracy >= 0.99)?.Step,
             evaluations[^1].TrainAccuracy, evaluations[^1].ValidAccuracy, clock.Elapsed.TotalSeconds,

@@ -87,6 +87,66 @@ public sealed class GrokCommandTests : IDisposable
     }
 
     [Fact]
+    public void Grok_TwoSeeds_RunsEachOnceAndWritesTheSeedColumnPerSeedJsonAndTheSeedTable()
+    {
+        var (exitCode, output, error) = BenchProcess.Run("grok", "--filter", "ema", "--steps", "20", "--seeds", "3-4", "--out", folder);
+
+        Assert.True(exitCode == 0, error);
+        Assert.Contains("over seeds", output, StringComparison.Ordinal);
+        JsonElement[] runs = Runs(folder);
+        Assert.Equal([3, 4], runs.Select(r => r.GetProperty("seed").GetInt32()));
+        using JsonDocument summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "summary.json")));
+        JsonElement overSeeds = summary.RootElement.GetProperty("over_seeds").EnumerateArray().Single();
+        Assert.Equal(2, overSeeds.GetProperty("seeds").GetInt32());
+        string[] lines = File.ReadAllLines(Path.Combine(folder, "metrics.csv"));
+        Assert.EndsWith(",seed", lines[0], StringComparison.Ordinal);
+        Assert.Equal(["3", "4"], lines.Skip(1).Select(line => line.Split(',')[^1]).Distinct());
+        // Two seeds, two splits and initialisations: the first epochs differ.
+        Assert.NotEqual(lines.Skip(1).First(l => l.EndsWith(",3", StringComparison.Ordinal)).Split(',')[3],
+            lines.Skip(1).First(l => l.EndsWith(",4", StringComparison.Ordinal)).Split(',')[3]);
+    }
+
+    [Fact]
+    public void Grok_TheSameSeedTwiceOnTheCpu_GivesTheSameMetricsBitForBit()
+    {
+        string first = Path.Combine(folder, "first"), second = Path.Combine(folder, "second");
+
+        var a = BenchProcess.Run("grok", "--filter", "ema", "--steps", "30", "--seed", "5", "--out", first);
+        var b = BenchProcess.Run("grok", "--filter", "ema", "--steps", "30", "--seed", "5", "--out", second);
+
+        Assert.True(a.ExitCode == 0 && b.ExitCode == 0, a.Error + b.Error);
+        // Everything but the wall-clock column.
+        static string[] Metrics(string runFolder) => File.ReadAllLines(Path.Combine(runFolder, "metrics.csv"))
+            .Select(line => string.Join(',', line.Split(',').Where((_, column) => column != 7))).ToArray();
+        Assert.Equal(Metrics(first), Metrics(second));
+    }
+
+    [Fact]
+    public void Grok_StopAt_EndsTheRunAfterTheFirstEpochThatReachesIt()
+    {
+        // Chance is 1/97: any first epoch's validation accuracy passes 0.1 %.
+        var (exitCode, output, error) = BenchProcess.Run("grok", "--filter", "ema", "--steps", "100", "--stop-at", "0.001", "--out", folder);
+
+        Assert.True(exitCode == 0, error);
+        JsonElement run = Runs(folder).Single();
+        Assert.True(run.GetProperty("stopped_early").GetBoolean());
+        Assert.InRange(run.GetProperty("steps").GetInt32(), 1, 99);
+        Assert.Contains("stopped", output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--seeds", "4-2", "backwards")]
+    [InlineData("--seeds", "x", "'x'")]
+    [InlineData("--stop-at", "1.5", "--stop-at")]
+    public void Grok_BadSeedsOrStopAt_FailsWithExitCode2NamingIt(string option, string value, string named)
+    {
+        var (exitCode, _, error) = BenchProcess.Run("grok", option, value, "--out", folder);
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains(named, error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Grok_UnknownOptimizer_FailsWithExitCode2()
     {
         var (exitCode, _, error) = BenchProcess.Run("grok", "--optimizer", "sgd", "--out", folder);

@@ -1,0 +1,14 @@
+using static TorchSharp.torch;
+
+namespace Grokfast.Bench.Grokking;
+
+/// <summary>What one <c>grok</c> invocation runs: every selected run once per seed, and how.</summary>
+/// <param name="Runs">The runs (filters and their settings).</param>
+/// <param name="Seeds">The seeds; each sets the split, the initialisation and the batch order.</param>
+/// <param name="Device">Where the model trains.</param>
+/// <param name="Optimizer">The fused optimizer or the filter followed by TorchSharp's Adam.</param>
+/// <param name="Dtype">The model's precision.</param>
+/// <param name="StopAt">Validation accuracy at which a run stops early, or null to use the whole budget.</param>
+/// <param name="OutputFolder">Where metrics.csv, summary.json and curves.png go.</param>
+internal sealed record GrokSession(IReadOnlyList<GrokRunSettings> Runs, IReadOnlyList<int> Seeds, Device Device, GrokOptimizer Optimizer,
+    ScalarType Dtype, double? StopAt, string OutputFolder);
