@@ -73,7 +73,7 @@ internal static class GrokCommand
             Description = "The model's and the optimizer's precision: float32, bfloat16 or float16 (the fused optimizer keeps float32 master weights).",
             DefaultValueFactory = _ => "float32",
         };
-        dtype.AcceptOnlyFromAmong("float32", "bfloat16", "float16");
+        dtype.AcceptOnlyFromAmong(DtypeOption.Names);
         steps.Validators.Add(r =>
         {
             if (r.GetValueOrDefault<int?>() is < 1) r.AddError("--steps must be at least 1.");
@@ -108,7 +108,7 @@ internal static class GrokCommand
                 _ => DefaultOptimizerOn(deviceName),
             };
             IReadOnlyList<int> seedList = parse.GetValue(seeds) is string list ? SeedList.Parse(list) : [parse.GetValue(seed)];
-            return Run(new GrokSession(runs.ToList(), seedList, new Device(deviceName), path, Dtype(parse.GetValue(dtype)!), parse.GetValue(stopAt),
+            return Run(new GrokSession(runs.ToList(), seedList, new Device(deviceName), path, DtypeOption.Parse(parse.GetValue(dtype)!), parse.GetValue(stopAt),
                 parse.GetValue(output)!.FullName));
         });
         return command;
@@ -127,7 +127,7 @@ internal static class GrokCommand
         // Where output is not a terminal Spectre assumes 80 columns; the summary table needs more.
         if (!AnsiConsole.Profile.Capabilities.Interactive) AnsiConsole.Profile.Width = 120;
         string seeds = session.Seeds.Count == 1 ? $"seed {session.Seeds[0]}" : $"seeds {string.Join(",", session.Seeds)}";
-        AnsiConsole.MarkupLine($"[bold]Grokfast.NET[/] — x·y mod {ModularMultiplication.Modulus}, {session.Device.type} ({Markup.Escape(machine)}), {DtypeName(session.Dtype)}, {seeds}, " +
+        AnsiConsole.MarkupLine($"[bold]Grokfast.NET[/] — x·y mod {ModularMultiplication.Modulus}, {session.Device.type} ({Markup.Escape(machine)}), {DtypeOption.Name(session.Dtype)}, {seeds}, " +
             (session.Optimizer == GrokOptimizer.Fused ? "fused optimizer (filter + Adam in one pass)" : "filter, then TorchSharp's Adam") +
             (session.StopAt is double stop ? Invariant($", stopping at {stop:P0} validation") : ""));
         (GrokRunSettings Run, int Seed)[] work = session.Seeds.SelectMany(seed => session.Runs.Select(run => (run, seed))).ToArray();
@@ -200,21 +200,6 @@ internal static class GrokCommand
     }
 
     private static string Label(GrokRunSettings run, int seed, GrokSession session) => session.Seeds.Count == 1 ? run.Name : $"{run.Name} s{seed}";
-
-    /// <summary>The <c>--dtype</c> spelling of <paramref name="dtype"/>: float32, bfloat16 or float16.</summary>
-    public static string DtypeName(ScalarType dtype) => dtype switch
-    {
-        ScalarType.BFloat16 => "bfloat16",
-        ScalarType.Float16 => "float16",
-        _ => "float32",
-    };
-
-    private static ScalarType Dtype(string name) => name switch
-    {
-        "bfloat16" => ScalarType.BFloat16,
-        "float16" => ScalarType.Float16,
-        _ => ScalarType.Float32,
-    };
 
     private static string Describe(string name, GrokEvaluation? e) => e is null
         ? $"{name,-9} waiting"

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Grokfast.Bench.Plotting;
+using Grokfast.Bench.Support;
 using ScottPlot;
 
 namespace Grokfast.Bench.Grokking;
@@ -71,7 +72,7 @@ internal static class GrokReport
                 wall_s = r.WallSeconds,
                 mean_step_ms = r.MeanStepMilliseconds,
                 optimizer = r.Optimizer.ToString().ToLowerInvariant(),
-                dtype = GrokCommand.DtypeName(r.Dtype),
+                dtype = DtypeOption.Name(r.Dtype),
                 optimizer_share = r.OptimizerShare,
                 optimizer_ms_per_step = r.MeanOptimizerMilliseconds,
             }),

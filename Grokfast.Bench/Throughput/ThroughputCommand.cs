@@ -19,7 +19,7 @@ internal static class ThroughputCommand
             Description = "The parameters' and gradients' dtype: float32, bfloat16 or float16 (16-bit: the filters' state and the optimizer's master weights float32).",
             DefaultValueFactory = _ => "float32",
         };
-        dtype.AcceptOnlyFromAmong("float32", "bfloat16", "float16");
+        dtype.AcceptOnlyFromAmong(DtypeOption.Names);
         var command = new Command("throughput", "Time each fused filter against tensor ops and a plain copy of the same bytes, and the fused optimizer against the filter followed by TorchSharp's Adam.") { elements, tensors, dtype, json };
         elements.Validators.Add(result =>
         {
@@ -40,12 +40,7 @@ internal static class ThroughputCommand
             Console.Error.WriteLine($"--tensors ({tensors}) must not exceed --elements ({elements}).");
             return 2;
         }
-        ScalarType dtype = dtypeName switch
-        {
-            "bfloat16" => ScalarType.BFloat16,
-            "float16" => ScalarType.Float16,
-            _ => ScalarType.Float32,
-        };
+        ScalarType dtype = DtypeOption.Parse(dtypeName);
         NativeHeap.ReturnLargeBlocksToTheSystem();
         var filters = FilterVersions.All.ToDictionary(f => f.Name, f => FilterMeasurement.Measure(f, elements, tensors, dtype));
         var optimizers = OptimizerMeasurement.Filters.ToDictionary(f => f, f => OptimizerMeasurement.Measure(f, elements, tensors, dtype));

@@ -69,11 +69,11 @@ public sealed class WindowedMeanFilter : GradientFilter
                     if (group.Format.HasFloat64State())
                     {
                         var float64 = new WindowedMeanFloat64Kernel(lamb);
-                        float64.Bind(group.Address, TensorAddress.OfFloat64(ring_float64!), sumsAddress + (nint)(group.Base * sizeof(double)), group.Length, window_size);
+                        float64.Bind(group.Address, TensorAddress.OfFloat64(ring_float64!), SumsOf(group), group.Length, window_size);
                         return float64;
                     }
                     IWindowedMeanKernel kernel = CreateHostKernel(() => WindowedMeanKernels.CreateCpu(group.Format), a => WindowedMeanKernels.CreateIlgpu(a, group.Format));
-                    kernel.Bind(group.Address, RingOf(group), sumsAddress + (nint)(group.Base * sizeof(double)), group.Length, window_size);
+                    kernel.Bind(group.Address, RingOf(group), SumsOf(group), group.Length, window_size);
                     return kernel;
                 });
             }
@@ -82,7 +82,7 @@ public sealed class WindowedMeanFilter : GradientFilter
                 CreatePerGroup(cudaKernels = new WindowedMeanCudaKernel[Groups.Count], (group, _) =>
                 {
                     WindowedMeanCudaKernel kernel = WindowedMeanKernels.CreateCuda(CudaContext!, DeviceSteps, group.Format);
-                    kernel.Bind(group.Address, RingOf(group), sumsAddress + (nint)(group.Base * sizeof(double)), group.Length, window_size);
+                    kernel.Bind(group.Address, RingOf(group), SumsOf(group), group.Length, window_size);
                     return kernel;
                 });
             }
@@ -123,7 +123,7 @@ public sealed class WindowedMeanFilter : GradientFilter
         if (FusedAdam is { } adam)
         {
             GradientGroup group = Groups[run.Group];
-            adam.Kernels![run.Group].Step(run.Offset, run.Length, RingOf(group), sumsAddress + (nint)(group.Base * sizeof(double)), window_size, constants, adam.At(run.StepsBefore + 1));
+            adam.Kernels![run.Group].Step(run.Offset, run.Length, RingOf(group), SumsOf(group), window_size, constants, adam.At(run.StepsBefore + 1));
         }
         else kernels![run.Group].Filter(run.Offset, run.Length, constants);
     }
@@ -139,11 +139,14 @@ public sealed class WindowedMeanFilter : GradientFilter
         {
             FusedAdamBuffers buffers = adam.Buffers[g];
             WindowedMeanAdamCudaKernel kernel = WindowedMeanAdamKernels.CreateCuda(CudaContext!, DeviceSteps!, group.Format, withMaster: buffers.Master != 0);
-            kernel.Bind(group.Address, RingOf(group), sumsAddress + (nint)(group.Base * sizeof(double)), buffers.Master, buffers.Parameters, buffers.FirstMoments, buffers.SecondMoments, group.Length, window_size);
+            kernel.Bind(group.Address, RingOf(group), SumsOf(group), buffers.Master, buffers.Parameters, buffers.FirstMoments, buffers.SecondMoments, group.Length, window_size);
             return kernel;
         });
 
     /// <summary>The first slot of <paramref name="group"/>'s ring: the rings of the groups before it take window_size × their elements.</summary>
+    /// <summary>The first of <paramref name="group"/>'s float64 sums: the sums are one buffer for every group, in layout order.</summary>
+    private nint SumsOf(GradientGroup group) => sumsAddress + (nint)(group.Base * sizeof(double));
+
     private nint RingOf(GradientGroup group) => ringAddress + (nint)(window_size * group.StateBase * sizeof(float));
 
     internal override string Kind => "ma";
