@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using System.Globalization;
 using Grokfast.Bench.Support;
 using Spectre.Console;
@@ -28,23 +29,12 @@ internal static class GrokCommand
 
     public static Command Create()
     {
-        var filter = new Option<string>("--filter") { Description = "Which runs: none, ema, ma, kalman or all.", DefaultValueFactory = _ => "all" };
-        filter.AcceptOnlyFromAmong(["none", .. FilterChoice.Kinds, "all"]);
+        var filter = new Option<string>("--filter") { Description = "Which runs: all, or some of none, ema, ma, kalman, comma-separated (e.g. ema,ma).", DefaultValueFactory = _ => "all" };
+        filter.Validators.Add(r => AddErrorIfBad(r, text => RunSelection.Select(text, DefaultRuns)));
         var steps = new Option<int?>("--steps") { Description = "Step budget of every selected run (default: each run's own)." };
         var seed = new Option<int>("--seed") { Description = "Seed of the weights, the split and the shuffling.", DefaultValueFactory = _ => 0 };
         var seeds = new Option<string?>("--seeds") { Description = "Run every selected run once per seed: a list and ranges, e.g. 0,1,2 or 0-4 (overrides --seed)." };
-        seeds.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<string?>() is not string text) return;
-            try
-            {
-                SeedList.Parse(text);
-            }
-            catch (FormatException error)
-            {
-                r.AddError(error.Message);
-            }
-        });
+        seeds.Validators.Add(r => AddErrorIfBad(r, text => SeedList.Parse(text)));
         var stopAt = new Option<double?>("--stop-at") { Description = "Stop a run after the first epoch whose validation accuracy reaches this (e.g. 0.95); off by default." };
         stopAt.Validators.Add(r =>
         {
@@ -85,8 +75,7 @@ internal static class GrokCommand
 
         command.SetAction(parse =>
         {
-            string chosen = parse.GetValue(filter)!;
-            IEnumerable<GrokRunSettings> runs = DefaultRuns.Where(r => chosen == "all" || r.FilterKind == chosen);
+            IEnumerable<GrokRunSettings> runs = RunSelection.Select(parse.GetValue(filter)!, DefaultRuns);
             runs = runs.Select(r => r with
             {
                 Steps = parse.GetValue(steps) ?? r.Steps,
@@ -170,6 +159,20 @@ internal static class GrokCommand
     }
 
     /// <summary>Per run, over the seeds: how many reached 95 % validation, the median and range of their steps, beside the paper.</summary>
+    /// <summary>Reports the <see cref="FormatException"/> a parser throws on the option's text as the option's error.</summary>
+    private static void AddErrorIfBad(OptionResult result, Action<string> parse)
+    {
+        if (result.GetValueOrDefault<string?>() is not string text) return;
+        try
+        {
+            parse(text);
+        }
+        catch (FormatException error)
+        {
+            result.AddError(error.Message);
+        }
+    }
+
     private static Table SeedTable(IReadOnlyList<GrokRunResult> results)
     {
         var table = new Table().Border(TableBorder.Minimal)
@@ -179,7 +182,7 @@ internal static class GrokCommand
             table.AddColumn(column == "run" ? new TableColumn(column) : new TableColumn(column).RightAligned());
         foreach (IGrouping<string, GrokRunResult> run in results.GroupBy(r => r.Settings.Name))
         {
-            GrokSeedSummary s = GrokSeedSummary.Of(run.Key, run.Select(r => (r.StepsTo95Valid, r.StepsRun)).ToList());
+            GrokSeedSummary s = GrokSeedSummary.Of(run.Key, run);
             table.AddRow(
                 run.Key,
                 Invariant($"{s.Reached}/{s.Seeds}"),

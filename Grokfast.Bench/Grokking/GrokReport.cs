@@ -43,7 +43,7 @@ internal static class GrokReport
             seeds,
             over_seeds = results.GroupBy(r => r.Settings.Name).Select(run =>
             {
-                GrokSeedSummary s = GrokSeedSummary.Of(run.Key, run.Select(r => (r.StepsTo95Valid, r.StepsRun)).ToList());
+                GrokSeedSummary s = GrokSeedSummary.Of(run.Key, run);
                 return new
                 {
                     name = s.Name,

@@ -30,14 +30,20 @@ internal static class ReplayCommand
         var trigger = new Option<bool>("--trigger") { Description = "MA: the reference's ablation switch.", DefaultValueFactory = _ => false, Arity = ArgumentArity.ExactlyOne };
         var processNoise = new Option<double>("--process-noise") { Description = "Kalman Q, >= 0.", DefaultValueFactory = _ => KalmanFilter.DefaultProcessNoise };
         var measurementNoise = new Option<double>("--measurement-noise") { Description = "Kalman R, > 0.", DefaultValueFactory = _ => KalmanFilter.DefaultMeasurementNoise };
+        var skipNonFinite = new Option<bool>("--skip-non-finite")
+        {
+            Description = "Skip a step whose row holds a NaN or ±Inf (its row written back as it came, the state untouched), as a filter does by default; false filters such rows as numbers.",
+            DefaultValueFactory = _ => true,
+            Arity = ArgumentArity.ExactlyOne,
+        };
         var plot = new Option<FileInfo?>("--plot") { Description = "Also draw the raw and filtered signal of one element to this PNG." };
         var element = new Option<int>("--element") { Description = "The element --plot draws.", DefaultValueFactory = _ => 0 };
         var command = new Command("replay", "Run a recorded gradient trace through a fused filter.")
         {
-            filter, input, output, alpha, lamb, windowSize, filterType, warmup, trigger, processNoise, measurementNoise, plot, element,
+            filter, input, output, alpha, lamb, windowSize, filterType, warmup, trigger, processNoise, measurementNoise, skipNonFinite, plot, element,
         };
         command.SetAction(parse => Run(
-            parse.GetValue(input)!, parse.GetValue(output)!, parse.GetValue(plot), parse.GetValue(element),
+            parse.GetValue(input)!, parse.GetValue(output)!, parse.GetValue(plot), parse.GetValue(element), parse.GetValue(skipNonFinite),
             new FilterChoice(parse.GetValue(filter)!)
             {
                 Alpha = parse.GetValue(alpha),
@@ -52,7 +58,7 @@ internal static class ReplayCommand
         return command;
     }
 
-    private static int Run(FileInfo input, FileInfo output, FileInfo? plot, int element, FilterChoice options)
+    private static int Run(FileInfo input, FileInfo output, FileInfo? plot, int element, bool skipNonFinite, FilterChoice options)
     {
         try
         {
@@ -65,13 +71,14 @@ internal static class ReplayCommand
             if (plot is not null && (element < 0 || element >= width))
                 throw new ArgumentOutOfRangeException(nameof(element), element, $"--element must be in [0, {width}), got {element}.");
 
-            float[] filtered = TraceReplay.Run(trace, steps, width, options, dtype);
+            (float[] filtered, IReadOnlyList<int> skipped) = TraceReplay.Run(trace, steps, width, options, dtype, skipNonFinite);
 
             NpyFile.Write(output.FullName, filtered, shape, dtype);
             if (plot is not null)
                 ResponsePlot.Save(plot.FullName, trace, filtered, steps, width, element, $"{options.Kind} filter, element {element}");
             Console.WriteLine($"Filtered {steps} steps of {width} {(dtype == ScalarType.Float16 ? "float16" : "float32")} elements with {options.Kind}; wrote {output.FullName}" +
                 (plot is null ? "." : $" and {plot.FullName}."));
+            if (skipped.Count > 0) Console.WriteLine(SkipReport(skipped, steps));
             return 0;
         }
         catch (Exception error) when (error is ArgumentException or IOException or InvalidDataException or UnauthorizedAccessException)
@@ -79,6 +86,15 @@ internal static class ReplayCommand
             Console.Error.WriteLine($"replay: {FirstLine(error.Message)}");
             return BadInput;
         }
+    }
+
+    /// <summary>"2 of 2 steps skipped: non-finite gradients at steps 0, 1 (…)", the first ten steps listed.</summary>
+    internal static string SkipReport(IReadOnlyList<int> skipped, int steps)
+    {
+        const int listed = 10;
+        string more = skipped.Count > listed ? $" and {skipped.Count - listed} more" : "";
+        return $"{skipped.Count} of {steps} steps skipped: non-finite gradients at step{(skipped.Count == 1 ? "" : "s")} {string.Join(", ", skipped.Take(listed))}{more} " +
+            "(their rows written back unfiltered; --skip-non-finite false filters them as numbers).";
     }
 
     private static string FirstLine(string message) => message.Split('\n')[0].TrimEnd();

@@ -112,6 +112,38 @@ public sealed class ReplayCommandTests : IDisposable
     }
 
     [Theory]
+    [InlineData("shape_product_past_memory.npy", "truncated")]
+    [InlineData("shape_product_overflows_long.npy", "more values than any file")]
+    [InlineData("negative_dimension.npy", "`-5, 3)")]
+    [InlineData("code_in_the_header.npy", "`__import__('os') }")]
+    public void Replay_HandMadeHostileNpy_FailsWithOneLineNamingTheFileAndWhatIsWrong(string name, string named)
+    {
+        string input = Path.Combine(AppContext.BaseDirectory, "Corpus", "npy", name);
+
+        AssertBadInput(["--filter", "ema", "--input", input, "--output", Output], named);
+        AssertBadInput(["--filter", "ema", "--input", input, "--output", Output], name);
+    }
+
+    [Fact]
+    public void Replay_NonFiniteRows_AreSkippedAndReportedUnlessSkippingIsOff()
+    {
+        string input = Path.Combine(folder, "nonfinite.npy");
+        NpyFile.WriteFloat32(input, [float.NaN, 1f, float.PositiveInfinity, 2f], [2, 2]);
+
+        var skipping = BenchProcess.Run(["replay", "--filter", "ema", "--lamb", "2", "--input", input, "--output", Output]);
+        float[] skipped = NpyFile.ReadFloat32(Output).Data;
+        var filtering = BenchProcess.Run(["replay", "--filter", "ema", "--lamb", "2", "--skip-non-finite", "false", "--input", input, "--output", Output]);
+        float[] filtered = NpyFile.ReadFloat32(Output).Data;
+
+        Assert.True(skipping.ExitCode == 0, skipping.Error);
+        Assert.Contains("2 of 2 steps skipped: non-finite gradients at steps 0, 1", skipping.Output, StringComparison.Ordinal);
+        Assert.Equal([float.NaN, 1f, float.PositiveInfinity, 2f], skipped);
+        Assert.True(filtering.ExitCode == 0, filtering.Error);
+        Assert.DoesNotContain("skipped", filtering.Output, StringComparison.Ordinal);
+        Assert.Equal(1f + 2f * 1f, filtered[1]); // the EMA starts at the first gradient: g + lamb * g
+    }
+
+    [Theory]
     [InlineData(new[] { "--filter", "ema", "--alpha", "1.5" }, "alpha")]
     [InlineData(new[] { "--filter", "ma", "--window-size", "0" }, "window_size")]
     [InlineData(new[] { "--filter", "ma", "--filter-type", "median" }, "median")]

@@ -77,6 +77,21 @@ public sealed class CheckpointTests : IDisposable
         Assert.Throws<InvalidDataException>(() => GradientFilterState.Load(new MemoryStream(file[..10])));
     }
 
+    [Theory]
+    [InlineData(int.MaxValue, "buffer count")]
+    [InlineData(-1, "buffer count")]
+    public void HostileCountWithAValidChecksum_IsRefusedBeforeAllocating(int count, string named)
+    {
+        byte[] file = SavedEma();
+        // The buffer count sits after the parameters; rewrite it and re-sign the file as a hostile writer would.
+        int at = IndexOfBufferCount(file);
+        BitConverter.GetBytes(count).CopyTo(file, at);
+        System.Security.Cryptography.SHA256.HashData(file.AsSpan(0, file.Length - 32)).CopyTo(file, file.Length - 32);
+
+        var error = Assert.Throws<InvalidDataException>(() => GradientFilterState.Load(new MemoryStream(file)));
+        Assert.Contains(named, error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void NewerFormatVersion_IsRefusedNamingTheVersion()
     {
@@ -181,6 +196,9 @@ public sealed class CheckpointTests : IDisposable
         SteppedState(model, m => new EmaFilter(m)).Save(stream);
         return stream.ToArray();
     }
+
+    /// <summary>Where the buffer count is: right before the first buffer's name, "average" for the EMA.</summary>
+    private static int IndexOfBufferCount(byte[] file) => file.AsSpan().IndexOf("\u0007average"u8) - sizeof(int);
 
     private static void AssertRefusedUnchanged(GradientFilter filter, GradientFilterState state, string named)
     {

@@ -39,4 +39,16 @@ public sealed class GrokSeedSummaryTests
 
         Assert.Equal((0, (double?)null, (int?)null, 810), (s.Reached, s.Median, s.Fastest, s.Budget));
     }
+
+    [Fact]
+    public void Of_RunsThatStoppedEarly_KeepTheirWholeBudget()
+    {
+        GrokRunSettings settings = GrokCommand.DefaultRuns[1] with { Steps = 2000 };
+        GrokRunResult Result(int steps) =>
+            new(settings, 0, StoppedEarly: true, steps, steps, null, 1, 0.95, 1, GrokOptimizer.Fused, TorchSharp.torch.ScalarType.Float32, 0, 1, 0, []);
+
+        GrokSeedSummary s = GrokSeedSummary.Of("ema", [Result(960), Result(1600)]);
+
+        Assert.Equal(2000, s.Budget);
+    }
 }
