@@ -4,31 +4,36 @@ namespace Grokfast.Checkpoints;
 /// Everything a Grokfast filter needs to continue exactly where it stopped: its kind and hyperparameters,
 /// the step count, the parameters it was built for, and its state buffers as raw little-endian bytes.
 /// <see cref="Save"/> and <see cref="Load"/> write and read a versioned binary format ending in a SHA-256
-/// checksum, so a truncated or corrupted file is refused instead of loaded.
+/// checksum, so a truncated or corrupted file is refused instead of loaded. A state held here keeps each buffer in an
+/// array (up to 2 GiB each); the filters' and optimizers' <c>save(path)</c> and <c>load(path)</c> stream state of any
+/// size between its tensors and the file instead.
 /// </summary>
 public sealed class GradientFilterState
 {
     /// <summary>The format this release writes; it reads this version and older.</summary>
-    public const int FormatVersion = 1;
+    public const int FormatVersion = CheckpointFile.Version;
 
-    private static readonly byte[] Magic = "GFST"u8.ToArray();
-
-    // Limits a file must keep to; the smallest record of each kind bounds a count by the bytes left.
-    private const int MaxHyperparameters = 64, MaxBuffers = 64, MaxRank = 64;
-    private const int MinHyperparameterBytes = 1 + sizeof(double), MinParameterBytes = 1 + sizeof(int) + sizeof(long), MinBufferBytes = 1 + sizeof(long);
+    private readonly IReadOnlyDictionary<string, byte[]>? buffers;
+    private readonly Stream? file;
 
     /// <summary>A state as a filter describes itself.</summary>
     internal GradientFilterState(string kind, IReadOnlyDictionary<string, double> hyperparameters, long stepCount,
         IReadOnlyList<ParameterRecord> parameters, IReadOnlyDictionary<string, byte[]> buffers)
+        : this(kind, hyperparameters, stepCount, parameters, buffers.ToDictionary(b => b.Key, b => (long)b.Value.Length)) =>
+        this.buffers = buffers;
+
+    private GradientFilterState(string kind, IReadOnlyDictionary<string, double> hyperparameters, long stepCount,
+        IReadOnlyList<ParameterRecord> parameters, IReadOnlyDictionary<string, long> bufferLengths, Stream? file = null)
     {
         Kind = kind;
         Hyperparameters = hyperparameters;
         StepCount = stepCount;
         Parameters = parameters;
-        Buffers = buffers;
+        BufferLengths = bufferLengths;
+        this.file = file;
     }
 
-    /// <summary>ema, ma or kalman.</summary>
+    /// <summary>ema, ma or kalman (adam+ema, adamw+none, … for the fused optimizers).</summary>
     public string Kind { get; }
 
     /// <summary>The filter's hyperparameters by their Python names.</summary>
@@ -41,93 +46,94 @@ public sealed class GradientFilterState
     public IReadOnlyList<ParameterRecord> Parameters { get; }
 
     /// <summary>The state buffers by name, as raw bytes.</summary>
-    public IReadOnlyDictionary<string, byte[]> Buffers { get; }
+    public IReadOnlyDictionary<string, byte[]> Buffers =>
+        buffers ?? throw new InvalidOperationException("This state is streamed from its file on load; its buffers are not held in memory.");
+
+    /// <summary>Each buffer's length in bytes.</summary>
+    internal IReadOnlyDictionary<string, long> BufferLengths { get; }
+
+    internal CheckpointHeader Header => new(FormatVersion, Kind, Hyperparameters, StepCount, Parameters);
+
+    /// <summary>The same state under another kind and hyperparameters: the filter's part of an optimizer's state.</summary>
+    internal GradientFilterState WithHeader(string kind, IReadOnlyDictionary<string, double> hyperparameters) =>
+        buffers is not null
+            ? new GradientFilterState(kind, hyperparameters, StepCount, Parameters, buffers)
+            : new GradientFilterState(kind, hyperparameters, StepCount, Parameters, BufferLengths, file);
+
+    /// <summary>
+    /// Overwrites each of <paramref name="targets"/> with the buffer of its name (the caller has checked names and
+    /// lengths). A state opened from a file streams them from it, reading it once more and checking its checksum again.
+    /// </summary>
+    internal void CopyInto(IReadOnlyCollection<StateBuffer> targets)
+    {
+        if (buffers is not null)
+        {
+            foreach (StateBuffer target in targets) target.LoadFrom(buffers[target.Name]);
+            return;
+        }
+        file!.Position = 0;
+        using var reader = new CheckpointReader(file);
+        CheckpointHeader header = CheckpointFile.ReadHeader(reader);
+        byte[] scratch = new byte[1 << 20];
+        foreach ((string name, long length) in CheckpointFile.ReadBuffers(reader, header.Version))
+        {
+            StateBuffer? target = targets.FirstOrDefault(t => t.Name == name);
+            if (target is not null && target.Length == length)
+            {
+                target.Load(chunk => reader.ReadExactly(chunk, $"buffer '{name}'"));
+                continue;
+            }
+            for (long left = length; left > 0; left -= scratch.Length)
+                reader.ReadExactly(scratch.AsSpan(0, (int)Math.Min(left, scratch.Length)), $"buffer '{name}'");
+        }
+        try
+        {
+            reader.VerifyChecksum();
+        }
+        catch (InvalidDataException error)
+        {
+            throw new InvalidDataException("The checkpoint changed while it was being loaded; the state now holds part of it. " + error.Message, error);
+        }
+    }
 
     /// <summary>Writes the state to <paramref name="stream"/>, hashing as it goes (no copy of the file is made).</summary>
     public void Save(Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        using var writer = new CheckpointWriter(stream);
-        writer.Write(Magic);
-        writer.Write(FormatVersion);
-        writer.WriteName(Kind);
-        writer.Write(Hyperparameters.Count);
-        foreach ((string name, double value) in Hyperparameters.OrderBy(h => h.Key, StringComparer.Ordinal))
-        {
-            writer.WriteName(name);
-            writer.Write(value);
-        }
-        writer.Write(StepCount);
-        writer.Write(Parameters.Count);
-        foreach (ParameterRecord p in Parameters)
-        {
-            writer.WriteName(p.Name);
-            writer.Write(p.Shape.Length);
-            foreach (long dimension in p.Shape) writer.Write(dimension);
-            writer.Write(p.StepsFiltered);
-        }
-        writer.Write(Buffers.Count);
-        foreach ((string name, byte[] bytes) in Buffers.OrderBy(b => b.Key, StringComparer.Ordinal))
-        {
-            writer.WriteName(name);
-            writer.Write((long)bytes.Length);
-            writer.Write(bytes);
-        }
-        writer.WriteChecksum();
+        CheckpointFile.Write(stream, Header, Buffers.Select(b => new HostStateBuffer<byte>(b.Key, b.Value)));
     }
 
     /// <summary>
-    /// Reads a state written by <see cref="Save"/> from bytes that may come from anywhere: every count and length is
-    /// checked before anything is allocated for it, so a damaged or hostile file — even one with a matching checksum —
-    /// throws <see cref="InvalidDataException"/> naming what is wrong, never runs out of memory or overflows. The file is
-    /// read once, in order; only its buffers are kept.
+    /// Reads a state written by <see cref="Save"/> (or by a filter's <c>save</c>, in this format version or an older one)
+    /// from bytes that may come from anywhere: every count and length is checked before anything is allocated for it, so a
+    /// damaged or hostile file — even one with a matching checksum — throws <see cref="InvalidDataException"/> naming what
+    /// is wrong, never runs out of memory or overflows. The stream is read once, in order; only the buffers are kept.
     /// </summary>
     public static GradientFilterState Load(Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
         using var reader = new CheckpointReader(stream);
-        byte[] magic = new byte[Magic.Length];
-        reader.ReadExactly(magic, "its header");
-        if (!magic.AsSpan().SequenceEqual(Magic)) throw new InvalidDataException("Not a Grokfast filter checkpoint (bad header).");
-        int version = reader.ReadInt32("its format version");
-        if (version > FormatVersion || version < 1)
-            throw new InvalidDataException($"Checkpoint format version {version} is not supported; this release reads versions 1 to {FormatVersion}.");
-        string kind = reader.ReadName("kind");
-        var hyperparameters = new Dictionary<string, double>();
-        for (int i = reader.ReadCount("hyperparameter count", MaxHyperparameters, MinHyperparameterBytes); i > 0; i--)
-        {
-            string name = reader.ReadName("hyperparameter name");
-            if (!hyperparameters.TryAdd(name, reader.ReadDouble($"hyperparameter {name}")))
-                throw new InvalidDataException($"The checkpoint records the hyperparameter '{name}' twice.");
-        }
-        long stepCount = reader.ReadInt64("step count");
-        if (stepCount < 0) throw new InvalidDataException($"The checkpoint's step count is {stepCount}; it must be ≥ 0.");
-        var parameters = new List<ParameterRecord>();
-        for (int i = reader.ReadCount("parameter count", int.MaxValue, MinParameterBytes); i > 0; i--)
-        {
-            string name = reader.ReadName("parameter name");
-            long[] shape = new long[reader.ReadCount($"rank of parameter '{name}'", MaxRank, sizeof(long))];
-            for (int d = 0; d < shape.Length; d++)
-            {
-                shape[d] = reader.ReadInt64($"shape of parameter '{name}'");
-                if (shape[d] < 0) throw new InvalidDataException($"The checkpoint's parameter '{name}' has a dimension of {shape[d]}.");
-            }
-            long stepsFiltered = reader.ReadInt64($"steps filtered of parameter '{name}'");
-            if (stepsFiltered < 0) throw new InvalidDataException($"The checkpoint's parameter '{name}' was filtered {stepsFiltered} times.");
-            parameters.Add(new ParameterRecord(name, shape, stepsFiltered));
-        }
+        CheckpointHeader header = CheckpointFile.ReadHeader(reader);
         var buffers = new Dictionary<string, byte[]>();
-        for (int i = reader.ReadCount("buffer count", MaxBuffers, MinBufferBytes); i > 0; i--)
+        foreach ((string name, long length) in CheckpointFile.ReadBuffers(reader, header.Version))
         {
-            string name = reader.ReadName("buffer name");
-            long length = reader.ReadLength($"buffer '{name}'");
             if (length > Array.MaxLength)
-                throw new InvalidDataException($"The checkpoint's buffer '{name}' is {length} bytes; a state in memory holds buffers of at most {Array.MaxLength}.");
+                throw new InvalidDataException($"The checkpoint's buffer '{name}' is {length} bytes; a state held in memory takes buffers of at most {Array.MaxLength} (load(path) streams any size).");
             byte[] bytes = new byte[length];
             reader.ReadExactly(bytes, $"buffer '{name}'");
-            if (!buffers.TryAdd(name, bytes)) throw new InvalidDataException($"The checkpoint holds the buffer '{name}' twice.");
+            buffers[name] = bytes;
         }
         reader.VerifyChecksum();
-        return new GradientFilterState(kind, hyperparameters, stepCount, parameters, buffers);
+        return new GradientFilterState(header.Kind, header.Hyperparameters, header.StepCount, header.Parameters, buffers);
+    }
+
+    /// <summary>
+    /// A state whose buffers stay in <paramref name="stream"/> (which must stay open and unchanged until it is loaded):
+    /// the whole file is read and checked — every field and the checksum — and only its header kept.
+    /// </summary>
+    internal static GradientFilterState Open(Stream stream)
+    {
+        (CheckpointHeader header, IReadOnlyDictionary<string, long> lengths) = CheckpointFile.Scan(stream);
+        return new GradientFilterState(header.Kind, header.Hyperparameters, header.StepCount, header.Parameters, lengths, stream);
     }
 }

@@ -354,18 +354,18 @@ public abstract class GradientFilter : IDisposable
     /// <summary>The state tensors by name (the EMA's average; the MA's ring and sums; the Kalman estimates).</summary>
     private protected abstract IReadOnlyDictionary<string, Tensor> StateTensors { get; }
 
-    /// <summary>The state buffers a checkpoint holds, by name, with their lengths in bytes.</summary>
-    private protected virtual IReadOnlyDictionary<string, long> StateLayout =>
-        StateTensors.ToDictionary(t => t.Key, t => TensorBytes.Length(t.Value));
+    /// <summary>The state a checkpoint holds, each buffer streamed from and into where it lives.</summary>
+    internal virtual IReadOnlyList<StateBuffer> StateBuffers =>
+        StateTensors.Select(t => (StateBuffer)new TensorStateBuffer(t.Key, t.Value)).ToList();
 
-    /// <summary>Copies each state buffer's bytes out.</summary>
-    private protected virtual IReadOnlyDictionary<string, byte[]> ExportState() =>
-        StateTensors.ToDictionary(t => t.Key, t => TensorBytes.Read(t.Value));
-
-    /// <summary>Overwrites the state buffers; the names and lengths have been checked against <see cref="StateLayout"/>.</summary>
-    private protected virtual void ImportState(IReadOnlyDictionary<string, byte[]> buffers)
+    /// <summary>Brings host copies of device-side state up to date before a checkpoint reads them (the Kalman covariances on CUDA).</summary>
+    internal virtual void BeforeStateSaved()
     {
-        foreach ((string name, Tensor tensor) in StateTensors) TensorBytes.Write(tensor, buffers[name]);
+    }
+
+    /// <summary>Pushes state a checkpoint has just written on the host to where the kernels read it.</summary>
+    internal virtual void AfterStateLoaded()
+    {
     }
 
     /// <summary>
@@ -379,14 +379,16 @@ public abstract class GradientFilter : IDisposable
             return StateTensors.ToDictionary(t => t.Key, t => t.Value.detach().clone().DetachFromDisposeScope());
     }
 
-    /// <summary>A snapshot of the filter's whole state, to save or to load into a filter for the same model.</summary>
+    /// <summary>
+    /// A snapshot of the filter's whole state, to save or to load into a filter for the same model; each buffer is held
+    /// in an array, so a buffer of more than 2 GiB throws <see cref="InvalidOperationException"/> (<see cref="save"/> streams any size).
+    /// </summary>
     public GradientFilterState state_dict()
     {
         ThrowIfDisposed();
-        IReadOnlyList<TrainableParameter> parameters = gradients.Parameters;
         long steps = StepCount;
-        return new GradientFilterState(Kind, Hyperparameters, steps,
-            parameters.Select((p, i) => new ParameterRecord(p.Name, p.Shape, stepsFiltered[i])).ToList(), ExportState());
+        BeforeStateSaved();
+        return new GradientFilterState(Kind, Hyperparameters, steps, ParameterRecords(), StateBuffers.ToDictionary(b => b.Name, b => b.ToArray()));
     }
 
     /// <summary>
@@ -398,6 +400,19 @@ public abstract class GradientFilter : IDisposable
     {
         ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(state);
+        CheckStateFits(state);
+        // Everything matches: only now, with the queued steps done, is any state overwritten.
+        FinishQueuedSteps();
+        state.CopyInto(StateBuffers);
+        RestoreCounts(state);
+    }
+
+    /// <summary>The header a checkpoint of this filter carries.</summary>
+    internal CheckpointHeader CheckpointHeader() => new(GradientFilterState.FormatVersion, Kind, Hyperparameters, StepCount, ParameterRecords());
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first thing in <paramref name="state"/> that does not fit this filter.</summary>
+    internal void CheckStateFits(GradientFilterState state)
+    {
         if (state.Kind != Kind)
             throw new ArgumentException($"The checkpoint holds the state of a {state.Kind} filter; this is a {Kind} filter.", nameof(state));
         foreach ((string name, double value) in Hyperparameters)
@@ -417,14 +432,22 @@ public abstract class GradientFilter : IDisposable
                 throw new ArgumentException($"The checkpoint's parameter {i} is '{state.Parameters[i].Name}' [{string.Join(", ", state.Parameters[i].Shape)}]; " +
                     $"this filter's is '{mine.Name}' [{string.Join(", ", mine.Shape)}]: a checkpoint of another model.", nameof(state));
         }
-        foreach ((string name, long length) in StateLayout)
+        foreach (StateBuffer buffer in StateBuffers)
         {
-            if (!state.Buffers.TryGetValue(name, out byte[]? bytes) || bytes.Length != length)
-                throw new ArgumentException($"The checkpoint's state buffer '{name}' is missing or not {length} bytes long.", nameof(state));
+            if (!state.BufferLengths.TryGetValue(buffer.Name, out long length) || length != buffer.Length)
+                throw new ArgumentException($"The checkpoint's state buffer '{buffer.Name}' is missing or not {buffer.Length} bytes long.", nameof(state));
         }
-        // Everything matches: only now is any state overwritten.
+    }
+
+    /// <summary>On CUDA, waits for the steps queued on the stream, so that nothing overwrites state a load is about to write.</summary>
+    internal void FinishQueuedSteps() => ReadDeviceCounts();
+
+    /// <summary>Takes the step counts from a state whose buffers have just been loaded.</summary>
+    internal void RestoreCounts(GradientFilterState state)
+    {
+        AfterStateLoaded();
         ReadDeviceCounts();
-        for (int i = 0; i < parameters.Count; i++) stepsFiltered[i] = state.Parameters[i].StepsFiltered;
+        for (int i = 0; i < stepsFiltered.Length; i++) stepsFiltered[i] = state.Parameters[i].StepsFiltered;
         stepCount = state.StepCount;
         if (DeviceSteps is not null)
         {
@@ -432,8 +455,10 @@ public abstract class GradientFilter : IDisposable
             stepsFiltered.CopyTo(runKeys!, 0);
             stepsQueued = stepCount + skippedStepCount;
         }
-        ImportState(state.Buffers);
     }
+
+    private List<ParameterRecord> ParameterRecords() =>
+        gradients.Parameters.Select((p, i) => new ParameterRecord(p.Name, p.Shape, stepsFiltered[i])).ToList();
 
     /// <summary>
     /// Zeroes every gradient in place, in one pass over the flat buffer; a gradient that had stopped being its view is
@@ -453,21 +478,28 @@ public abstract class GradientFilter : IDisposable
         }
     }
 
-    /// <summary>Saves the state to <paramref name="path"/> (written to a temporary file, then moved into place).</summary>
+    /// <summary>
+    /// Saves the state to <paramref name="path"/>, streaming each buffer from its tensor to the file (no copy of the
+    /// state in memory), written to a temporary file and then moved into place.
+    /// </summary>
     public void save(string path)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        string temporary = path + ".partial";
-        using (FileStream file = File.Create(temporary)) state_dict().Save(file);
-        File.Move(temporary, path, overwrite: true);
+        ThrowIfDisposed();
+        CheckpointHeader header = CheckpointHeader();
+        BeforeStateSaved();
+        CheckpointFile.Save(path, header, StateBuffers);
     }
 
-    /// <summary>Loads a state saved by <see cref="save"/>; see <see cref="load_state_dict"/> for what is refused.</summary>
+    /// <summary>
+    /// Loads a state saved by <see cref="save"/> (or <see cref="GradientFilterState.Save"/>), streaming each buffer from the
+    /// file into its tensor: the file is read and checked whole first (see <see cref="GradientFilterState.Load"/>), then
+    /// checked against this filter (see <see cref="load_state_dict"/>), and only then read into the state.
+    /// </summary>
     public void load(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        using FileStream file = File.OpenRead(path);
-        load_state_dict(GradientFilterState.Load(file));
+        using FileStream file = CheckpointFile.OpenRead(path);
+        load_state_dict(GradientFilterState.Open(file));
     }
 
     /// <summary>Frees the filter's state and kernels; the parameters keep their gradients.</summary>

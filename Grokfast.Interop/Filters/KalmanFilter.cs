@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Grokfast.Bridge;
+using Grokfast.Checkpoints;
 using Grokfast.Kernels.Adam;
 using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.Backends.Cuda;
@@ -162,31 +163,19 @@ public sealed class KalmanFilter : GradientFilter
         : new Dictionary<string, Tensor> { [nameof(estimates)] = estimates, [nameof(estimates_float64)] = estimates_float64 };
 
     // The per-parameter covariances live on the host; checkpoints carry them beside the estimates.
-    private protected override IReadOnlyDictionary<string, long> StateLayout
+    internal override IReadOnlyList<StateBuffer> StateBuffers
     {
         get
         {
-            var layout = new Dictionary<string, long>(base.StateLayout) { [nameof(covariances)] = covariances.Length * sizeof(float) };
-            if (covariances_float64 is not null) layout[nameof(covariances_float64)] = covariances_float64.Length * sizeof(double);
-            return layout;
+            var buffers = new List<StateBuffer>(base.StateBuffers) { new HostStateBuffer<float>(nameof(covariances), covariances) };
+            if (covariances_float64 is not null) buffers.Add(new HostStateBuffer<double>(nameof(covariances_float64), covariances_float64));
+            return buffers;
         }
     }
 
-    private protected override IReadOnlyDictionary<string, byte[]> ExportState()
-    {
-        DeviceSteps?.ReadCovariances(covariances);
-        var buffers = new Dictionary<string, byte[]>(base.ExportState()) { [nameof(covariances)] = MemoryMarshal.AsBytes(covariances.AsSpan()).ToArray() };
-        if (covariances_float64 is not null) buffers[nameof(covariances_float64)] = MemoryMarshal.AsBytes(covariances_float64.AsSpan()).ToArray();
-        return buffers;
-    }
+    internal override void BeforeStateSaved() => DeviceSteps?.ReadCovariances(covariances);
 
-    private protected override void ImportState(IReadOnlyDictionary<string, byte[]> buffers)
-    {
-        base.ImportState(buffers);
-        MemoryMarshal.Cast<byte, float>(buffers[nameof(covariances)]).CopyTo(covariances);
-        if (covariances_float64 is not null) MemoryMarshal.Cast<byte, double>(buffers[nameof(covariances_float64)]).CopyTo(covariances_float64);
-        DeviceSteps?.WriteCovariances(covariances);
-    }
+    internal override void AfterStateLoaded() => DeviceSteps?.WriteCovariances(covariances);
 
     private protected override void DisposeState()
     {

@@ -239,17 +239,10 @@ public abstract class FusedAdamOptimizer : Optimizer, IBetas
     public GradientFilterState state_dict()
     {
         ThrowIfDisposed();
-        GradientFilterState inner = filter.state_dict();
-        var hyperparameters = new Dictionary<string, double>(inner.Hyperparameters)
-        {
-            ["lr"] = lr, ["beta1"] = beta1, ["beta2"] = beta2, ["eps"] = eps, ["weight_decay"] = weight_decay,
-        };
-        var buffers = new Dictionary<string, byte[]>(inner.Buffers)
-        {
-            [nameof(exp_avg)] = TensorBytes.Read(exp_avg!), [nameof(exp_avg_sq)] = TensorBytes.Read(exp_avg_sq!),
-        };
-        if (master_weights is not null) buffers[nameof(master_weights)] = TensorBytes.Read(master_weights);
-        return new GradientFilterState(Kind, hyperparameters, inner.StepCount, inner.Parameters, buffers);
+        CheckpointHeader header = CheckpointHeader();
+        filter.BeforeStateSaved();
+        return new GradientFilterState(header.Kind, header.Hyperparameters, header.StepCount, header.Parameters,
+            StateBuffers.ToDictionary(b => b.Name, b => b.ToArray()));
     }
 
     /// <summary>
@@ -277,44 +270,70 @@ public abstract class FusedAdamOptimizer : Optimizer, IBetas
         {
             throw new ArgumentException($"The checkpoint's Adam hyperparameters are out of range: {error.Message}", nameof(state), error);
         }
-        var own = new Dictionary<string, long> { [nameof(exp_avg)] = TensorBytes.Length(exp_avg!), [nameof(exp_avg_sq)] = TensorBytes.Length(exp_avg_sq!) };
-        if (master_weights is not null) own[nameof(master_weights)] = TensorBytes.Length(master_weights);
-        foreach ((string name, long length) in own)
+        foreach (StateBuffer buffer in OwnStateBuffers)
         {
-            if (!state.Buffers.TryGetValue(name, out byte[]? bytes) || bytes.Length != length)
-                throw new ArgumentException($"The checkpoint's state buffer '{name}' is missing or not {length} bytes long.", nameof(state));
+            if (!state.BufferLengths.TryGetValue(buffer.Name, out long length) || length != buffer.Length)
+                throw new ArgumentException($"The checkpoint's state buffer '{buffer.Name}' is missing or not {buffer.Length} bytes long.", nameof(state));
         }
-        if (master_weights is null && state.Buffers.ContainsKey(nameof(master_weights)))
+        if (master_weights is null && state.BufferLengths.ContainsKey(nameof(master_weights)))
             throw new ArgumentException("The checkpoint carries float32 master weights; this optimizer has master_weights off (or no 16-bit parameters).", nameof(state));
-        var inner = new GradientFilterState(filter.Kind,
-            state.Hyperparameters.Where(h => !AdamHyperparameters.Contains(h.Key)).ToDictionary(),
-            state.StepCount, state.Parameters,
-            state.Buffers.Where(b => b.Key is not (nameof(exp_avg) or nameof(exp_avg_sq) or nameof(master_weights))).ToDictionary());
-        // The filter checks the model and its own part before changing anything; after it, nothing left can fail.
-        filter.load_state_dict(inner);
-        TensorBytes.Write(exp_avg!, state.Buffers[nameof(exp_avg)]);
-        TensorBytes.Write(exp_avg_sq!, state.Buffers[nameof(exp_avg_sq)]);
-        if (master_weights is not null) RestoreMasterWeights(state.Buffers[nameof(master_weights)]);
+        GradientFilterState inner = state.WithHeader(filter.Kind, state.Hyperparameters.Where(h => !AdamHyperparameters.Contains(h.Key)).ToDictionary());
+        filter.CheckStateFits(inner);
+        // Everything matches: only now is any state overwritten, the filter's and Adam's in one pass over the buffers.
+        filter.FinishQueuedSteps();
+        state.CopyInto(StateBuffers);
+        filter.RestoreCounts(inner);
+        if (master_weights is not null) RestoreParametersFromMasters();
         group.LearningRate = saved[0];
         (beta1, beta2, eps, weight_decay) = (saved[1], saved[2], saved[3], saved[4]);
     }
 
-    /// <summary>Saves the state to <paramref name="path"/> (written to a temporary file, then moved into place).</summary>
+    /// <summary>
+    /// Saves the state to <paramref name="path"/>, streaming each buffer from its tensor to the file (no copy of the
+    /// state in memory), written to a temporary file and then moved into place.
+    /// </summary>
     public void save(string path)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        string temporary = path + ".partial";
-        using (FileStream file = File.Create(temporary)) state_dict().Save(file);
-        File.Move(temporary, path, overwrite: true);
+        ThrowIfDisposed();
+        CheckpointHeader header = CheckpointHeader();
+        filter.BeforeStateSaved();
+        CheckpointFile.Save(path, header, StateBuffers);
     }
 
-    /// <summary>Loads a state saved by <see cref="save"/>; see <see cref="load_state_dict"/> for what is refused.</summary>
+    /// <summary>
+    /// Loads a state saved by <see cref="save"/>, streaming each buffer from the file into its tensor after the whole file
+    /// has been checked, and checked against this optimizer; see <see cref="load_state_dict"/> for what is refused.
+    /// </summary>
     public void load(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        using FileStream file = File.OpenRead(path);
-        load_state_dict(GradientFilterState.Load(file));
+        using FileStream file = CheckpointFile.OpenRead(path);
+        load_state_dict(GradientFilterState.Open(file));
     }
+
+    /// <summary>The filter's header under this optimizer's kind, with Adam's hyperparameters beside the filter's.</summary>
+    private CheckpointHeader CheckpointHeader()
+    {
+        CheckpointHeader inner = filter.CheckpointHeader();
+        var hyperparameters = new Dictionary<string, double>(inner.Hyperparameters)
+        {
+            ["lr"] = lr, ["beta1"] = beta1, ["beta2"] = beta2, ["eps"] = eps, ["weight_decay"] = weight_decay,
+        };
+        return inner with { Kind = Kind, Hyperparameters = hyperparameters };
+    }
+
+    /// <summary>Adam's moments and, for 16-bit parameters, their float32 masters.</summary>
+    private List<StateBuffer> OwnStateBuffers
+    {
+        get
+        {
+            var buffers = new List<StateBuffer> { new TensorStateBuffer(nameof(exp_avg), exp_avg!), new TensorStateBuffer(nameof(exp_avg_sq), exp_avg_sq!) };
+            if (master_weights is not null) buffers.Add(new TensorStateBuffer(nameof(master_weights), master_weights));
+            return buffers;
+        }
+    }
+
+    private List<StateBuffer> StateBuffers => [.. filter.StateBuffers, .. OwnStateBuffers];
 
     /// <summary>Frees the moments, the filter and the buffers; the parameters keep their values and gradients.</summary>
     protected override void Dispose(bool disposing)
@@ -361,9 +380,9 @@ public abstract class FusedAdamOptimizer : Optimizer, IBetas
     }
 
     /// <summary>Writes the checkpoint's master weights, and each 16-bit parameter rounded from its master (as a step leaves them).</summary>
-    private void RestoreMasterWeights(byte[] bytes)
+    /// <summary>Rounds every 16-bit parameter from its float32 master, just loaded.</summary>
+    private void RestoreParametersFromMasters()
     {
-        TensorBytes.Write(master_weights!, bytes);
         using (torch.no_grad())
         {
             for (int g = 0; g < parameterBuffers.Length; g++)

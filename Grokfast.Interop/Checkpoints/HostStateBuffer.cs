@@ -1,0 +1,13 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Grokfast.Checkpoints;
+
+/// <summary>A state buffer that lives in a managed array (the Kalman covariances, a state held in memory).</summary>
+internal sealed class HostStateBuffer<T>(string name, T[] values) : StateBuffer(name, (long)values.Length * Unsafe.SizeOf<T>())
+    where T : unmanaged
+{
+    public override void Save(Action<ReadOnlySpan<byte>> write) => write(MemoryMarshal.AsBytes(values.AsSpan()));
+
+    public override void Load(Action<Span<byte>> read) => read(MemoryMarshal.AsBytes(values.AsSpan()));
+}

@@ -1,0 +1,46 @@
+namespace Grokfast.Checkpoints;
+
+/// <summary>
+/// One named buffer of a filter's or optimizer's state as a checkpoint moves it: its bytes handed out, or filled in, a
+/// chunk at a time, so that saving and loading stream between the state and the file without a copy of either.
+/// </summary>
+/// <param name="name">The buffer's name in checkpoints.</param>
+/// <param name="length">Its length in bytes.</param>
+internal abstract class StateBuffer(string name, long length)
+{
+    public string Name { get; } = name;
+
+    public long Length { get; } = length;
+
+    /// <summary>Hands the buffer's bytes to <paramref name="write"/>, in order, in chunks.</summary>
+    public abstract void Save(Action<ReadOnlySpan<byte>> write);
+
+    /// <summary>Overwrites the buffer's bytes, in order, each chunk filled completely by <paramref name="read"/>.</summary>
+    public abstract void Load(Action<Span<byte>> read);
+
+    /// <summary>A copy of the bytes, for a state held in memory (<see cref="GradientFilterState"/>); at most <see cref="Array.MaxLength"/> of them.</summary>
+    public byte[] ToArray()
+    {
+        if (Length > Array.MaxLength)
+            throw new InvalidOperationException($"The state buffer '{Name}' is {Length} bytes, more than a state held in memory can take ({Array.MaxLength}); save(path) and load(path) stream state of any size.");
+        byte[] bytes = new byte[Length];
+        int at = 0;
+        Save(chunk =>
+        {
+            chunk.CopyTo(bytes.AsSpan(at));
+            at += chunk.Length;
+        });
+        return bytes;
+    }
+
+    /// <summary>Overwrites the buffer from <paramref name="bytes"/>, exactly <see cref="Length"/> of them.</summary>
+    public void LoadFrom(byte[] bytes)
+    {
+        int at = 0;
+        Load(chunk =>
+        {
+            bytes.AsSpan(at, chunk.Length).CopyTo(chunk);
+            at += chunk.Length;
+        });
+    }
+}
