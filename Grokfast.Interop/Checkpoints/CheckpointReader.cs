@@ -69,6 +69,30 @@ internal sealed class CheckpointReader(Stream stream) : IDisposable
         return length;
     }
 
+    /// <summary>
+    /// <paramref name="length"/> bytes (checked by <see cref="ReadLength"/>, at most <see cref="Array.MaxLength"/>) in a new
+    /// array. Where the stream's length is unknown the array grows as the bytes arrive, so a length the stream does not
+    /// back costs at most twice the bytes it does.
+    /// </summary>
+    public byte[] ReadBlock(long length, string field)
+    {
+        if (end != long.MaxValue)
+        {
+            byte[] exact = new byte[length];
+            ReadExactly(exact, field);
+            return exact;
+        }
+        byte[] bytes = new byte[Math.Min(length, 1 << 20)];
+        for (int filled = 0; filled < length;)
+        {
+            if (filled == bytes.Length) Array.Resize(ref bytes, (int)Math.Min(length, 2L * bytes.Length));
+            int count = bytes.Length - filled;
+            ReadExactly(bytes.AsSpan(filled, count), field);
+            filled += count;
+        }
+        return bytes;
+    }
+
     /// <summary>A name as <see cref="BinaryWriter.Write(string)"/> writes it: a 7-bit-encoded byte count, then UTF-8.</summary>
     public string ReadName(string field)
     {

@@ -119,9 +119,7 @@ public sealed class GradientFilterState
         {
             if (length > Array.MaxLength)
                 throw new InvalidDataException($"The checkpoint's buffer '{name}' is {length} bytes; a state held in memory takes buffers of at most {Array.MaxLength} (load(path) streams any size).");
-            byte[] bytes = new byte[length];
-            reader.ReadExactly(bytes, $"buffer '{name}'");
-            buffers[name] = bytes;
+            buffers[name] = reader.ReadBlock(length, $"buffer '{name}'");
         }
         reader.VerifyChecksum();
         return new GradientFilterState(header.Kind, header.Hyperparameters, header.StepCount, header.Parameters, buffers);

@@ -67,6 +67,30 @@ public sealed class CheckpointReaderFuzzTests
         Assert.Throws<InvalidDataException>(() => GradientFilterState.Load(file));
     }
 
+    [Fact]
+    public void Load_FromAStreamThatCannotSeek_OfABufferItDoesNotBack_ThrowsWithoutAllocatingItsLength()
+    {
+        byte[] file = (byte[])Saved.Value.Clone();
+        // The first buffer's length field, claiming 2 GiB - 64 in a file of a few kB.
+        int at = file.AsSpan().IndexOf("\u000bcovariances"u8) + 12;
+        BitConverter.GetBytes((long)Array.MaxLength - 64).CopyTo(file.AsSpan(at));
+        long before = GC.GetAllocatedBytesForCurrentThread();
+
+        Assert.Throws<InvalidDataException>(() => GradientFilterState.Load(new ForwardOnlyStream(file)));
+
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 16L << 20, "the claimed length was allocated");
+    }
+
+    /// <summary>A stream that reads forward only and does not know its length, as a network stream.</summary>
+    private sealed class ForwardOnlyStream(byte[] bytes) : MemoryStream(bytes)
+    {
+        public override bool CanSeek => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+    }
+
     private static byte[] Mutate(byte[] file, int kind, int at, byte[] junk, long extreme, bool resign)
     {
         byte[] bytes = kind switch
