@@ -143,13 +143,7 @@ public sealed class CheckpointTests : IDisposable
 
         GradientFilterState read = GradientFilterState.Load(new MemoryStream(stream.ToArray()));
 
-        Assert.Equal(state.Kind, read.Kind);
-        Assert.Equal(state.StepCount, read.StepCount);
-        Assert.Equal(state.Hyperparameters, read.Hyperparameters);
-        Assert.Equal(state.Parameters.Select(p => (p.Name, string.Join(",", p.Shape), p.StepsFiltered)),
-            read.Parameters.Select(p => (p.Name, string.Join(",", p.Shape), p.StepsFiltered)));
-        Assert.Equal(state.Buffers.Keys.Order(), read.Buffers.Keys.Order());
-        foreach (string name in state.Buffers.Keys) Assert.Equal(state.Buffers[name], read.Buffers[name]);
+        StateAssert.Same(state, read);
     }
 
     private static void Train(Module<Tensor, Tensor> model, GradientFilter filter, int steps, Tensor x, Tensor y)
