@@ -56,6 +56,41 @@ public sealed class CudaFilterTests
     }
 
     [CudaFact]
+    public void CheckpointOfCudaState_SavedAndLoadedThroughAFile_RestoresTheStateAndContinuesAsTheRunThatNeverStopped()
+    {
+        SkipUnlessLibTorchHasCuda();
+        string folder = Directory.CreateTempSubdirectory("grokfast-cuda-checkpoint-").FullName;
+        try
+        {
+            foreach (string kind in new[] { "ema", "ma", "kalman" })
+            {
+                using var model = TinyMlp.Create().to(torch.CUDA);
+                (Tensor x, Tensor y) = TinyMlp.Data();
+                using Tensor gx = x.cuda(), gy = y.cuda();
+                using GradientFilter grokfast = Create(kind, model, KernelBackend.Auto);
+                string path = Path.Combine(folder, kind + ".gfst");
+                for (int step = 0; step < 3; step++)
+                {
+                    TinyMlp.Backward(model, gx, gy);
+                    grokfast.step();
+                }
+                GradientFilterState saved = grokfast.state_dict();
+                grokfast.save(path);
+                TinyMlp.Backward(model, gx, gy);
+                grokfast.step(); // moves the state on, on the device, for the load to undo
+
+                grokfast.load(path); // streams into the device tensors through host chunks
+
+                StateAssert.Same(saved, grokfast.state_dict());
+            }
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [CudaFact]
     public void CudaFilters_WithSkippedStepsAndAParameterLeftOut_TrackTheCpuFiltersStepByStep()
     {
         SkipUnlessLibTorchHasCuda();
