@@ -93,7 +93,7 @@ internal sealed class CheckpointReader(Stream stream) : IDisposable
         return bytes;
     }
 
-    /// <summary>A name as <see cref="BinaryWriter.Write(string)"/> writes it: a 7-bit-encoded byte count, then UTF-8.</summary>
+    /// <summary>A name as <see cref="BinaryWriter.Write(string)"/> writes it: a 7-bit-encoded byte count, then UTF-8 without control characters.</summary>
     public string ReadName(string field)
     {
         int length = 0;
@@ -107,14 +107,18 @@ internal sealed class CheckpointReader(Stream stream) : IDisposable
         if (length > MaxNameBytes) throw new InvalidDataException($"The checkpoint's {field} is {length} bytes long; names are at most {MaxNameBytes}.");
         byte[] bytes = new byte[length];
         ReadExactly(bytes, field);
+        string name;
         try
         {
-            return StrictUtf8.GetString(bytes);
+            name = StrictUtf8.GetString(bytes);
         }
         catch (DecoderFallbackException)
         {
             throw new InvalidDataException($"The checkpoint's {field} is not UTF-8.");
         }
+        // Names end up in messages: a line break or escape sequence from a file must not.
+        if (name.Any(char.IsControl)) throw new InvalidDataException($"The checkpoint's {field} holds a control character.");
+        return name;
     }
 
     /// <summary>Reads the checksum, compares it with the hash of everything read, and checks that nothing follows it.</summary>

@@ -39,6 +39,7 @@ internal sealed class CheckpointWriter(Stream stream) : IDisposable
 
     public void WriteName(string name)
     {
+        if (name.Any(char.IsControl)) throw new ArgumentException("Checkpoint names hold no control characters (a reader refuses them).", nameof(name));
         byte[] bytes = Encoding.UTF8.GetBytes(name);
         if (bytes.Length > CheckpointReader.MaxNameBytes)
             throw new ArgumentException($"The name '{name[..32]}…' is {bytes.Length} UTF-8 bytes; checkpoints hold names of at most {CheckpointReader.MaxNameBytes}.", nameof(name));

@@ -13,7 +13,7 @@ namespace Grokfast.Tests.Robustness;
 /// </summary>
 public sealed class NpyReaderFuzzTests
 {
-    private const int Iterations = 4000;
+    private const int Iterations = 20_000;
 
     /// <summary>A valid file as NumPy (or a hand-writing user) might lay it out, with the values and shape it holds.</summary>
     private sealed record NpyCase(byte[] Bytes, float[] Values, long[] Shape, ScalarType Dtype);
