@@ -142,11 +142,9 @@ internal static class CheckpointFile
         using var reader = new CheckpointReader(stream);
         CheckpointHeader header = ReadHeader(reader);
         var lengths = new Dictionary<string, long>();
-        byte[] scratch = new byte[1 << 20];
         foreach ((string name, long length) in ReadBuffers(reader, header.Version))
         {
-            for (long left = length; left > 0; left -= scratch.Length)
-                reader.ReadExactly(scratch.AsSpan(0, (int)Math.Min(left, scratch.Length)), $"buffer '{name}'");
+            reader.Skip(length, $"buffer '{name}'");
             lengths[name] = length;
         }
         reader.VerifyChecksum();

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
@@ -30,6 +31,21 @@ internal sealed class CheckpointReader(Stream stream) : IDisposable
         if (read < destination.Length) throw new InvalidDataException($"The checkpoint ends inside {field}: it is truncated.");
         hash.AppendData(destination);
         position += read;
+    }
+
+    /// <summary>Reads <paramref name="length"/> bytes into the hash only: a buffer nobody keeps.</summary>
+    public void Skip(long length, string field)
+    {
+        byte[] scratch = ArrayPool<byte>.Shared.Rent(1 << 20);
+        try
+        {
+            for (long left = length; left > 0; left -= scratch.Length)
+                ReadExactly(scratch.AsSpan(0, (int)Math.Min(left, scratch.Length)), field);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(scratch);
+        }
     }
 
     public int ReadInt32(string field)

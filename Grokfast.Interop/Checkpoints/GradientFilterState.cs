@@ -74,7 +74,6 @@ public sealed class GradientFilterState
         file!.Position = 0;
         using var reader = new CheckpointReader(file);
         CheckpointHeader header = CheckpointFile.ReadHeader(reader);
-        byte[] scratch = new byte[1 << 20];
         foreach ((string name, long length) in CheckpointFile.ReadBuffers(reader, header.Version))
         {
             StateBuffer? target = targets.FirstOrDefault(t => t.Name == name);
@@ -83,8 +82,7 @@ public sealed class GradientFilterState
                 target.Load(chunk => reader.ReadExactly(chunk, $"buffer '{name}'"));
                 continue;
             }
-            for (long left = length; left > 0; left -= scratch.Length)
-                reader.ReadExactly(scratch.AsSpan(0, (int)Math.Min(left, scratch.Length)), $"buffer '{name}'");
+            reader.Skip(length, $"buffer '{name}'");
         }
         try
         {

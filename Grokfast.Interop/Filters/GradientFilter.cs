@@ -442,11 +442,10 @@ public abstract class GradientFilter : IDisposable
     /// <summary>On CUDA, waits for the steps queued on the stream, so that nothing overwrites state a load is about to write.</summary>
     internal void FinishQueuedSteps() => ReadDeviceCounts();
 
-    /// <summary>Takes the step counts from a state whose buffers have just been loaded.</summary>
+    /// <summary>Takes the step counts from a state whose buffers have just been loaded, after <see cref="FinishQueuedSteps"/>.</summary>
     internal void RestoreCounts(GradientFilterState state)
     {
         AfterStateLoaded();
-        ReadDeviceCounts();
         for (int i = 0; i < stepsFiltered.Length; i++) stepsFiltered[i] = state.Parameters[i].StepsFiltered;
         stepCount = state.StepCount;
         if (DeviceSteps is not null)
