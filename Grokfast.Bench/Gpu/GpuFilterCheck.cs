@@ -10,8 +10,6 @@ namespace Grokfast.Bench.Gpu;
 /// </summary>
 internal sealed unsafe class GpuFilterCheck(CudaPrimaryContext context, long elements, int steps)
 {
-    private const int TimedLaunches = 50;
-
     /// <summary>
     /// EMA or Kalman: gradients and one float state, <paramref name="bytesPerElement"/> (16) per element. The CUDA kernel derives each step's
     /// constants on the device from its step count (and <paramref name="covariance"/>, the Kalman filter's P before
@@ -22,9 +20,9 @@ internal sealed unsafe class GpuFilterCheck(CudaPrimaryContext context, long ele
         where TConstants : unmanaged
         where TSettings : unmanaged
     {
-        using var steps = new CudaStepState(context, 1);
-        steps.WriteCovariances([covariance]);
-        using GradientStateCudaKernel<TConstants, TSettings> cuda = createCuda(steps);
+        using var stepState = new CudaStepState(context, 1);
+        stepState.WriteCovariances([covariance]);
+        using GradientStateCudaKernel<TConstants, TSettings> cuda = createCuda(stepState);
         using var g = new CudaDeviceMemory(context, elements);
         using var state = new CudaDeviceMemory(context, elements);
         using var hostG = new HostFloats(elements);
@@ -34,18 +32,18 @@ internal sealed unsafe class GpuFilterCheck(CudaPrimaryContext context, long ele
         var run = new DeviceRun(0, 0, 1, 0, elements);
         long mismatches = Compare(g, hostG, step =>
         {
-            steps.BeginStep();
+            stepState.BeginStep();
             cuda.Filter(run, settings);
             twin.Filter(0, elements, constants(step));
         });
-        return Time(bytesPerElement, () => cuda.Filter(run, settings), mismatches);
+        return GpuStepTiming.Measure(context, elements, bytesPerElement, () => cuda.Filter(run, settings), steps, mismatches);
     }
 
     /// <summary>The windowed mean: gradients, a ring slot and a float64 sum (<see cref="WindowedMeanKernels.BytesPerElement"/>).</summary>
     public GpuFigures WindowedMean(int window)
     {
-        using var steps = new CudaStepState(context, 1);
-        using var cuda = new WindowedMeanCudaKernel(context, steps);
+        using var stepState = new CudaStepState(context, 1);
+        using var cuda = new WindowedMeanCudaKernel(context, stepState);
         using var twin = new WindowedMeanCpuKernel();
         using var g = new CudaDeviceMemory(context, elements);
         using var ring = new CudaDeviceMemory(context, elements * window);
@@ -59,13 +57,13 @@ internal sealed unsafe class GpuFilterCheck(CudaPrimaryContext context, long ele
         var run = new DeviceRun(0, 0, 1, 0, elements);
         long mismatches = Compare(g, hostG, step =>
         {
-            steps.BeginStep();
+            stepState.BeginStep();
             cuda.Filter(run, settings);
             twin.Filter(0, elements, settings.At(step));
         });
         // Timed with every step applying (no warm-up), so each one moves all 32 bytes.
         WindowedMeanSettings applying = settings with { Warmup = 0 };
-        return Time(WindowedMeanKernels.BytesPerElement, () => cuda.Filter(run, applying), mismatches);
+        return GpuStepTiming.Measure(context, elements, WindowedMeanKernels.BytesPerElement, () => cuda.Filter(run, applying), steps, mismatches);
     }
 
     private long Compare(CudaDeviceMemory g, HostFloats hostG, Action<int> step)
@@ -86,25 +84,6 @@ internal sealed unsafe class GpuFilterCheck(CudaPrimaryContext context, long ele
             }
         }
         return mismatches;
-    }
-
-    private GpuFigures Time(int bytesPerElement, Action launch, long mismatches)
-    {
-        using var timer = new CudaEventTimer(context);
-        long copyBytes = elements * bytesPerElement / 2;
-        using var source = new CudaDeviceMemory(context, copyBytes / sizeof(float));
-        using var target = new CudaDeviceMemory(context, copyBytes / sizeof(float));
-        for (int i = 0; i < 5; i++) launch();
-        double fusedMs = timer.Measure(() =>
-        {
-            for (int i = 0; i < TimedLaunches; i++) launch();
-        }) / TimedLaunches;
-        double copyMs = timer.Measure(() =>
-        {
-            for (int i = 0; i < TimedLaunches; i++) timer.EnqueueCopy(target.Address, source.Address, copyBytes);
-        }) / TimedLaunches;
-        double bytes = (double)elements * bytesPerElement;
-        return new GpuFigures(steps, mismatches, fusedMs, bytes / (fusedMs * 1e6), copyMs, bytes / (copyMs * 1e6));
     }
 
     private float[] RandomGradient(int seed)

@@ -15,8 +15,6 @@ namespace Grokfast.Bench.Gpu;
 /// </summary>
 internal sealed class GpuOptimizerCheck(CudaPrimaryContext context, int steps)
 {
-    private const int TimedSteps = 50;
-
     /// <summary>
     /// <paramref name="filter"/> (none, ema, ma or kalman) with AdamW on parameters of <paramref name="shapes"/>;
     /// with <paramref name="compare"/>, first <c>steps</c> steps against the CPU twin.
@@ -26,22 +24,7 @@ internal sealed class GpuOptimizerCheck(CudaPrimaryContext context, int steps)
         long mismatches = compare ? CompareWithCpu(shapes, filter) : 0;
         using var model = new SyntheticModel(shapes, torch.CUDA);
         using FusedAdamOptimizer optimizer = Create(model, filter, KernelBackend.Auto);
-        long elements = optimizer.ElementCount;
-        using var timer = new CudaEventTimer(context);
-        long copyBytes = elements * optimizer.BytesPerElement / 2;
-        using var source = new CudaDeviceMemory(context, copyBytes / sizeof(float));
-        using var target = new CudaDeviceMemory(context, copyBytes / sizeof(float));
-        for (int i = 0; i < 5; i++) optimizer.step();
-        double fusedMs = timer.Measure(() =>
-        {
-            for (int i = 0; i < TimedSteps; i++) optimizer.step();
-        }) / TimedSteps;
-        double copyMs = timer.Measure(() =>
-        {
-            for (int i = 0; i < TimedSteps; i++) timer.EnqueueCopy(target.Address, source.Address, copyBytes);
-        }) / TimedSteps;
-        double bytes = (double)elements * optimizer.BytesPerElement;
-        return new GpuFigures(compare ? steps : 0, mismatches, fusedMs, bytes / (fusedMs * 1e6), copyMs, bytes / (copyMs * 1e6));
+        return GpuStepTiming.Measure(context, optimizer.ElementCount, optimizer.BytesPerElement, () => optimizer.step(), compare ? steps : 0, mismatches);
     }
 
     /// <summary>Parameter elements, over all steps, where the CUDA step's value differs from the CPU twin's at all.</summary>

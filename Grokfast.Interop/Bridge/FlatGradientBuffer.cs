@@ -24,6 +24,8 @@ internal sealed class FlatGradientBuffer : IDisposable
 {
     private readonly Module module;
     private readonly TrainableParameter[] parameters;
+    // The same parameters in module order (named_parameters()), which the layout reorders by format: what the walk compares.
+    private readonly TrainableParameter[] moduleOrder;
     private readonly GradientGroup[] groups;
     private readonly nint[] viewAddresses;
     private ModuleRegistrations? registrations;
@@ -32,7 +34,8 @@ internal sealed class FlatGradientBuffer : IDisposable
     public FlatGradientBuffer(Module module)
     {
         this.module = module;
-        var byFormat = new List<(GradientFormat Format, ScalarType Dtype, List<(string Name, Parameter Parameter)> Members)>();
+        var byFormat = new List<(GradientFormat Format, ScalarType Dtype, List<(string Name, Parameter Parameter, int ModuleIndex)> Members)>();
+        int trainableCount = 0;
         foreach ((string name, Parameter parameter) in module.named_parameters())
         {
             if (!parameter.requires_grad) continue;
@@ -43,22 +46,24 @@ internal sealed class FlatGradientBuffer : IDisposable
                 byFormat.Add((format, parameter.dtype, []));
                 index = byFormat.Count - 1;
             }
-            byFormat[index].Members.Add((name, parameter));
+            byFormat[index].Members.Add((name, parameter, trainableCount++));
         }
         if (byFormat.Count == 0)
             throw new ArgumentException("The module has no parameter that requires grad, so there is nothing to filter.", nameof(module));
 
         Device = byFormat[0].Members[0].Parameter.device;
         var layout = new List<TrainableParameter>();
+        moduleOrder = new TrainableParameter[trainableCount];
         long offset = 0;
         for (int g = 0; g < byFormat.Count; g++)
         {
-            foreach ((string name, Parameter parameter) in byFormat[g].Members)
+            foreach ((string name, Parameter parameter, int moduleIndex) in byFormat[g].Members)
             {
                 if (!IsOnDevice(parameter))
                     throw new NotSupportedException($"Parameter '{name}' is on {parameter.device} but '{byFormat[0].Members[0].Name}' is on {Device}; all parameters must share one device.");
                 var trainable = new TrainableParameter(name, parameter, offset, parameter.shape) { Group = g };
                 layout.Add(trainable);
+                moduleOrder[moduleIndex] = trainable;
                 offset += trainable.Length;
             }
         }
@@ -160,11 +165,11 @@ internal sealed class FlatGradientBuffer : IDisposable
         foreach ((string name, Parameter parameter) in module.named_parameters())
         {
             if (!parameter.requires_grad) continue;
-            if (index >= parameters.Length || !ReferenceEquals(parameter, parameters[index].Parameter))
+            if (index >= moduleOrder.Length || !ReferenceEquals(parameter, moduleOrder[index].Parameter))
                 throw ParametersChanged(name);
             index++;
         }
-        if (index != parameters.Length) throw ParametersChanged(parameters[index].Name);
+        if (index != moduleOrder.Length) throw ParametersChanged(moduleOrder[index].Name);
     }
 
     private static InvalidOperationException ParametersChanged(string name) => new(

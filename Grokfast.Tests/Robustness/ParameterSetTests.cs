@@ -100,6 +100,30 @@ public sealed class ParameterSetTests
     }
 
     [Fact]
+    public void ModelOfMixedDtypes_FrozenParameterRegisteredAfterBuilding_LeavesTheFilterWorkingAsBefore()
+    {
+        // The layout groups parameters by dtype, so it is not module order: the check that runs after any change
+        // to the module's registrations (here, or after Module.to on a ParameterList) must compare in module order.
+        ScalarType[] dtypes = MixedDtypes.Mixed;
+        using var changed = new DtypeModule(MixedDtypes.Shapes, dtypes);
+        using var untouched = new DtypeModule(MixedDtypes.Shapes, dtypes);
+        using var filter = new EmaFilter(changed, alpha: 0.9, lamb: 5.0);
+        using var reference = new EmaFilter(untouched, alpha: 0.9, lamb: 5.0);
+
+        for (int step = 0; step < 3; step++)
+        {
+            if (step == 1) changed.register_parameter("frozen", new Parameter(torch.zeros(2), requires_grad: false));
+            MixedDtypes.SetGradients(changed, dtypes, step);
+            MixedDtypes.SetGradients(untouched, dtypes, step);
+            filter.step();
+            reference.step();
+        }
+
+        Assert.Equal(3, filter.StepCount);
+        for (int i = 0; i < dtypes.Length; i++) Assert.Equal(untouched.GradientBytes(i), changed.GradientBytes(i));
+    }
+
+    [Fact]
     public void SparseGradient_IsRefusedNamingTheParameter()
     {
         using var model = Sequential(("table", Embedding(10, 4, sparse: true)), ("head", Linear(4, 1)));

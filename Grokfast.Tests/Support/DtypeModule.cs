@@ -16,8 +16,8 @@ internal sealed class DtypeModule : Module
         RegisterComponents();
     }
 
-    /// <summary>The parameters in module order.</summary>
-    public Parameter[] Parameters => parameters().ToArray();
+    /// <summary>The parameters of the list, in order (a parameter registered on the module later is not among them).</summary>
+    public Parameter[] Parameters => [.. parameterList];
 
     /// <summary>Writes <paramref name="values"/> into parameter <paramref name="index"/>'s gradient, in place where it has one (so views stay views).</summary>
     public void SetGradient(int index, Tensor values)
