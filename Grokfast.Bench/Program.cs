@@ -15,7 +15,7 @@ root.Subcommands.Add(GpuOptimizerCommand.Create());
 // With no verb, run the main job: the grokking session with its defaults.
 string defaultDevice = TorchSharp.torch.cuda.is_available() ? "cuda" : "cpu";
 root.SetAction(_ => GrokCommand.Run(new GrokSession(GrokCommand.DefaultRuns, [0], new TorchSharp.torch.Device(defaultDevice),
-    GrokCommand.DefaultOptimizerOn(defaultDevice), TorchSharp.torch.ScalarType.Float32, StopAt: null, Path.Combine("out", "grok"))));
+    GrokOptimizer.Fused, TorchSharp.torch.ScalarType.Float32, StopAt: null, Path.Combine("out", "grok"))));
 
 ParseResult parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)

@@ -53,9 +53,10 @@ internal static class GrokCommand
         var windowSize = new Option<int?>("--window-size") { Description = "MA window (default: the paper's 100)." };
         var processNoise = new Option<double?>("--process-noise") { Description = "Kalman Q (default: 1e-4)." };
         var measurementNoise = new Option<double?>("--measurement-noise") { Description = "Kalman R (default: 1e-2)." };
-        var optimizer = new Option<string?>("--optimizer")
+        var optimizer = new Option<string>("--optimizer")
         {
-            Description = "fused: the filter and Adam in one pass (GrokfastAdam); torch: the filter's step, then TorchSharp's Adam (default: fused on cpu; torch on cuda until the fused CUDA path has been measured on a GPU).",
+            Description = "fused: the filter and Adam in one pass (GrokfastAdam); torch: the filter's step, then TorchSharp's Adam.",
+            DefaultValueFactory = _ => "fused",
         };
         optimizer.AcceptOnlyFromAmong("fused", "torch");
         var dtype = new Option<string>("--dtype")
@@ -90,24 +91,13 @@ internal static class GrokCommand
                 },
             });
             string deviceName = parse.GetValue(device)!;
-            GrokOptimizer path = parse.GetValue(optimizer) switch
-            {
-                "fused" => GrokOptimizer.Fused,
-                "torch" => GrokOptimizer.Torch,
-                _ => DefaultOptimizerOn(deviceName),
-            };
+            GrokOptimizer path = parse.GetValue(optimizer) == "torch" ? GrokOptimizer.Torch : GrokOptimizer.Fused;
             IReadOnlyList<int> seedList = parse.GetValue(seeds) is string list ? SeedList.Parse(list) : [parse.GetValue(seed)];
             return Run(new GrokSession(runs.ToList(), seedList, new Device(deviceName), path, DtypeOption.Parse(parse.GetValue(dtype)!), parse.GetValue(stopAt),
                 parse.GetValue(output)!.FullName));
         });
         return command;
     }
-
-    /// <summary>
-    /// The fused optimizer on the CPU; on CUDA, the filter followed by TorchSharp's Adam until the fused CUDA path, built
-    /// and compiled but not yet run on a GPU, has been checked there.
-    /// </summary>
-    public static GrokOptimizer DefaultOptimizerOn(string deviceType) => deviceType == "cpu" ? GrokOptimizer.Fused : GrokOptimizer.Torch;
 
     /// <summary>Runs every run of <paramref name="session"/> once per seed and writes the files; returns the process exit code.</summary>
     public static int Run(GrokSession session)

@@ -32,49 +32,24 @@ internal static unsafe class EmaAdamKernels
         () => new FusedAdamCudaKernel<FusedAdamConstants<EmaConstants>, FusedAdamSettings<EmaSettings>>(context, steps, withMaster ? EmaAdamHalfKernels<BFloat16Format>.MasterKernel : EmaAdamHalfKernels<BFloat16Format>.DirectKernel, Prepare, filtered: true, sizeof(ushort), withMaster),
         () => new FusedAdamCudaKernel<FusedAdamConstants<EmaConstants>, FusedAdamSettings<EmaSettings>>(context, steps, withMaster ? EmaAdamHalfKernels<Float16Format>.MasterKernel : EmaAdamHalfKernels<Float16Format>.DirectKernel, Prepare, filtered: true, sizeof(ushort), withMaster));
 
-    /// <summary>
-    /// Thread <paramref name="thread"/> of a grid-stride loop (see EmaKernels.Kernel) that takes two elements a stride
-    /// apart per turn and loads both before storing either: the views may alias as far as the compiler knows, so it
-    /// cannot hoist the next element's loads above this one's stores itself, and nine streams need the bytes in flight.
-    /// Nothing moves when <c>skip[0]</c> is set.
-    /// </summary>
+    /// <summary>Thread <paramref name="thread"/> of a grid-stride loop (see EmaKernels.Kernel); nothing moves when <c>skip[0]</c> is set.</summary>
     internal static void Kernel(Index1D thread, ArrayView<float> g, ArrayView<float> ema, ArrayView<float> p, ArrayView<float> m, ArrayView<float> v,
         ArrayView<FusedAdamConstants<EmaConstants>> step, ArrayView<int> skip)
     {
         if (skip[0] != 0) return;
         EmaConstants f = step[0].Filter;
         AdamConstants c = step[0].Adam;
-        bool initialize = f.Initialize != 0;
         long stride = Grid.DimX * Group.DimX;
-        for (long i = thread.X; i < g.Length; i += 2 * stride)
+        for (long i = thread.X; i < g.Length; i += stride)
         {
-            long j = i + stride;
-            bool second = j < g.Length;
-            float gi = g[i], emaI = initialize ? gi : ema[i], pi = p[i], mi = m[i], vi = v[i];
-            float gj = 0, emaJ = 0, pj = 0, mj = 0, vj = 0;
-            if (second)
-            {
-                gj = g[j];
-                emaJ = initialize ? gj : ema[j];
-                pj = p[j];
-                mj = m[j];
-                vj = v[j];
-            }
-            Store(i, gi, emaI, pi, mi, vi, ema, p, m, v, f, c);
-            if (second) Store(j, gj, emaJ, pj, mj, vj, ema, p, m, v, f, c);
+            float gi = g[i];
+            FilteredElement filtered = EmaKernels.Element(gi, f.Initialize != 0 ? gi : ema[i], f);
+            ema[i] = filtered.State;
+            AdamElement e = AdamKernels.Element(filtered.Gradient, p[i], m[i], v[i], c);
+            p[i] = e.Parameter;
+            m[i] = e.FirstMoment;
+            v[i] = e.SecondMoment;
         }
-    }
-
-    // One element's filter and Adam step from its loaded values, stored.
-    private static void Store(long i, float g, float average, float parameter, float firstMoment, float secondMoment,
-        ArrayView<float> ema, ArrayView<float> p, ArrayView<float> m, ArrayView<float> v, EmaConstants f, AdamConstants c)
-    {
-        FilteredElement filtered = EmaKernels.Element(g, average, f);
-        ema[i] = filtered.State;
-        AdamElement e = AdamKernels.Element(filtered.Gradient, parameter, firstMoment, secondMoment, c);
-        p[i] = e.Parameter;
-        m[i] = e.FirstMoment;
-        v[i] = e.SecondMoment;
     }
 
     /// <summary>

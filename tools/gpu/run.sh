@@ -45,5 +45,7 @@ done
 timeout 90 "$app/Grokfast.Bench" grok --device cuda --optimizer fused --dtype bfloat16 --filter ema --seeds 0-2 --steps 2000 --stop-at 0.95 --out "$out/grok-bf16" > "$out/grok-bf16.txt" 2>&1 || status=1
 tail -n 12 "$out/grok-bf16.txt"
 
+# The device tool hands back only the first few files (by name): everything also goes into one archive named to sort first.
+tar -czf /tmp/grokfast-gpu/all.tar.gz -C "$out" . && mv /tmp/grokfast-gpu/all.tar.gz "$out/0-all.tar.gz"
 step "done, status $status"
 exit $status
