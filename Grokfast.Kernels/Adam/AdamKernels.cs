@@ -34,8 +34,8 @@ internal static unsafe class AdamKernels
     /// </summary>
     internal static FusedAdamCudaKernel<AdamConstants, AdamSettings> CreateCuda(CudaPrimaryContext context, CudaStepState steps, GradientFormat format, bool withMaster) => format.Select(
         () => CreateCuda(context, steps),
-        () => new FusedAdamCudaKernel<AdamConstants, AdamSettings>(context, steps, withMaster ? AdamHalfKernels<BFloat16Format>.MasterKernel : AdamHalfKernels<BFloat16Format>.DirectKernel, Prepare, filtered: false, sizeof(ushort), withMaster),
-        () => new FusedAdamCudaKernel<AdamConstants, AdamSettings>(context, steps, withMaster ? AdamHalfKernels<Float16Format>.MasterKernel : AdamHalfKernels<Float16Format>.DirectKernel, Prepare, filtered: false, sizeof(ushort), withMaster));
+        () => new FusedAdamCudaKernel<AdamConstants, AdamSettings>(context, steps, withMaster ? AdamHalfKernels<BFloat16Format, MasterWeights<BFloat16Format>>.Kernel : AdamHalfKernels<BFloat16Format, DirectWeights<BFloat16Format>>.Kernel, Prepare, filtered: false, sizeof(ushort), withMaster),
+        () => new FusedAdamCudaKernel<AdamConstants, AdamSettings>(context, steps, withMaster ? AdamHalfKernels<Float16Format, MasterWeights<Float16Format>>.Kernel : AdamHalfKernels<Float16Format, DirectWeights<Float16Format>>.Kernel, Prepare, filtered: false, sizeof(ushort), withMaster));
 
     /// <summary>One element's step, written once for every version: the kernel and the twin's scalar tail call it.</summary>
     /// <param name="g">The gradient (already filtered, when a Grokfast filter runs first).</param>

@@ -29,8 +29,8 @@ internal static unsafe class EmaAdamKernels
     /// </summary>
     internal static FusedAdamCudaKernel<FusedAdamConstants<EmaConstants>, FusedAdamSettings<EmaSettings>> CreateCuda(CudaPrimaryContext context, CudaStepState steps, GradientFormat format, bool withMaster) => format.Select(
         () => CreateCuda(context, steps),
-        () => new FusedAdamCudaKernel<FusedAdamConstants<EmaConstants>, FusedAdamSettings<EmaSettings>>(context, steps, withMaster ? EmaAdamHalfKernels<BFloat16Format>.MasterKernel : EmaAdamHalfKernels<BFloat16Format>.DirectKernel, Prepare, filtered: true, sizeof(ushort), withMaster),
-        () => new FusedAdamCudaKernel<FusedAdamConstants<EmaConstants>, FusedAdamSettings<EmaSettings>>(context, steps, withMaster ? EmaAdamHalfKernels<Float16Format>.MasterKernel : EmaAdamHalfKernels<Float16Format>.DirectKernel, Prepare, filtered: true, sizeof(ushort), withMaster));
+        () => new FusedAdamCudaKernel<FusedAdamConstants<EmaConstants>, FusedAdamSettings<EmaSettings>>(context, steps, withMaster ? EmaAdamHalfKernels<BFloat16Format, MasterWeights<BFloat16Format>>.Kernel : EmaAdamHalfKernels<BFloat16Format, DirectWeights<BFloat16Format>>.Kernel, Prepare, filtered: true, sizeof(ushort), withMaster),
+        () => new FusedAdamCudaKernel<FusedAdamConstants<EmaConstants>, FusedAdamSettings<EmaSettings>>(context, steps, withMaster ? EmaAdamHalfKernels<Float16Format, MasterWeights<Float16Format>>.Kernel : EmaAdamHalfKernels<Float16Format, DirectWeights<Float16Format>>.Kernel, Prepare, filtered: true, sizeof(ushort), withMaster));
 
     /// <summary>Thread <paramref name="thread"/> of a grid-stride loop (see EmaKernels.Kernel); nothing moves when <c>skip[0]</c> is set.</summary>
     internal static void Kernel(Index1D thread, ArrayView<float> g, ArrayView<float> ema, ArrayView<float> p, ArrayView<float> m, ArrayView<float> v,

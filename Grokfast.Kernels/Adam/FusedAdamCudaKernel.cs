@@ -19,6 +19,7 @@ internal sealed unsafe class FusedAdamCudaKernel<TConstants, TSettings> : IDispo
     private readonly CudaStepConstants<TConstants, TSettings> constants;
     private readonly bool filtered;
     private readonly bool withMaster;
+    private readonly bool takesMaster;
     private readonly int gradientSize;
     private nint gradients;
     private nint state;
@@ -40,8 +41,9 @@ internal sealed unsafe class FusedAdamCudaKernel<TConstants, TSettings> : IDispo
 
     /// <summary>
     /// As the other constructor, for gradients and parameters of <paramref name="gradientSize"/> bytes each (16-bit ones:
-    /// the kernel's views of them are of their bit patterns); with <paramref name="withMaster"/> the pass takes float32 master
-    /// weights before the parameters (g, [state,] master, p, m, v).
+    /// the kernel's views of them are of their bit patterns). A 16-bit pass takes a view of the float32 master weights before
+    /// the parameters (g, [state,] master, p, m, v): with <paramref name="withMaster"/> it updates them, without it gets an
+    /// empty view it never touches (see IHalfWeights).
     /// </summary>
     public FusedAdamCudaKernel(CudaPrimaryContext context, CudaStepState steps, Delegate kernel,
         Action<Index1D, ArrayView<int>, ArrayView<long>, ArrayView<float>, ArrayView<TConstants>, TSettings> prepare, bool filtered,
@@ -50,6 +52,7 @@ internal sealed unsafe class FusedAdamCudaKernel<TConstants, TSettings> : IDispo
         ArgumentNullException.ThrowIfNull(steps);
         this.filtered = filtered;
         this.withMaster = withMaster;
+        takesMaster = gradientSize != sizeof(float);
         this.gradientSize = gradientSize;
         pass = new CudaKernelModule(context, kernel);
         try
@@ -63,9 +66,9 @@ internal sealed unsafe class FusedAdamCudaKernel<TConstants, TSettings> : IDispo
         }
     }
 
-    /// <summary>Bytes of each parameter of the pass after the thread count, as the PTX must declare them.</summary>
-    internal static int[] ParameterSizes(bool filtered, bool withMaster = false) =>
-        Enumerable.Repeat(sizeof(DeviceView), 6 + (filtered ? 1 : 0) + (withMaster ? 1 : 0)).ToArray();
+    /// <summary>Bytes of each parameter of the pass after the thread count, as the PTX must declare them (a 16-bit pass: <paramref name="half"/>).</summary>
+    internal static int[] ParameterSizes(bool filtered, bool half = false) =>
+        Enumerable.Repeat(sizeof(DeviceView), 6 + (filtered ? 1 : 0) + (half ? 1 : 0)).ToArray();
 
     /// <summary>Points the kernel at its buffers of <paramref name="length"/> elements (<paramref name="state"/> 0 when unfiltered); call again whenever any moves.</summary>
     public void Bind(nint gradients, nint state, nint parameters, nint firstMoments, nint secondMoments, long length) =>
@@ -100,7 +103,7 @@ internal sealed unsafe class FusedAdamCudaKernel<TConstants, TSettings> : IDispo
         int count = 0;
         views[count++] = View(gradients, run, gradientSize);
         if (filtered) views[count++] = View(state, run, sizeof(float));
-        if (withMaster) views[count++] = View(master, run, sizeof(float));
+        if (takesMaster) views[count++] = withMaster ? View(master, run, sizeof(float)) : default;
         views[count++] = View(parameters, run, gradientSize);
         views[count++] = View(firstMoments, run, sizeof(float));
         views[count++] = View(secondMoments, run, sizeof(float));

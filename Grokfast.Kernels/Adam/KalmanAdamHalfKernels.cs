@@ -1,6 +1,7 @@
-// The Kalman filter fused into Adam/AdamW for 16-bit parameters (bfloat16 or float16), float32 estimates and moments: the
-// ILGPU kernels (the GPU path), on the float32 element math of KalmanKernels and AdamKernels, so a 16-bit step is the
-// float32 step on widened inputs, rounded once. Their CPU twin is FusedAdamHalfCpuKernel.
+// The Kalman filter fused into Adam/AdamW for 16-bit parameters (bfloat16 or float16), float32 estimates and moments,
+// through master weights or directly (TWeights: MasterWeights, DirectWeights): the ILGPU kernel (the GPU path), on the
+// float32 element math of KalmanKernels and AdamKernels, so a 16-bit step is the float32 step on widened inputs, rounded
+// once. Its CPU twin is FusedAdamHalfCpuKernel.
 // Bytes per element: master 36 (read g 2, x, master, m, v 16; write x, master, m, v 16, p 2); direct 30.
 using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.HalfPrecision;
@@ -9,12 +10,13 @@ using ILGPU;
 
 namespace Grokfast.Kernels.Adam;
 
-/// <summary>The Kalman filter and Adam/AdamW on 16-bit parameters of format <typeparamref name="TFormat"/>: ILGPU kernels.</summary>
-internal static class KalmanAdamHalfKernels<TFormat>
+/// <summary>The Kalman filter and Adam/AdamW on 16-bit parameters of format <typeparamref name="TFormat"/>, weights from <typeparamref name="TWeights"/>: the ILGPU kernel.</summary>
+internal static class KalmanAdamHalfKernels<TFormat, TWeights>
     where TFormat : struct, IHalfFormat
+    where TWeights : struct, IHalfWeights<TFormat>
 {
-    /// <summary>With master weights: thread <paramref name="thread"/> of a grid-stride loop; nothing moves when <c>skip[0]</c> is set.</summary>
-    internal static void MasterKernel(Index1D thread, ArrayView<ushort> g, ArrayView<float> x, ArrayView<float> master, ArrayView<ushort> p,
+    /// <summary>Thread <paramref name="thread"/> of a grid-stride loop; nothing moves when <c>skip[0]</c> is set.</summary>
+    internal static void Kernel(Index1D thread, ArrayView<ushort> g, ArrayView<float> x, ArrayView<float> master, ArrayView<ushort> p,
         ArrayView<float> m, ArrayView<float> v, ArrayView<FusedAdamConstants<KalmanConstants>> step, ArrayView<int> skip)
     {
         if (skip[0] != 0) return;
@@ -25,28 +27,8 @@ internal static class KalmanAdamHalfKernels<TFormat>
         {
             FilteredElement filtered = KalmanKernels.Element(TFormat.Widen(g[i]), x[i], f);
             x[i] = filtered.State;
-            AdamElement e = AdamKernels.Element(filtered.Gradient, master[i], m[i], v[i], c);
-            master[i] = e.Parameter;
-            p[i] = TFormat.Narrow(e.Parameter);
-            m[i] = e.FirstMoment;
-            v[i] = e.SecondMoment;
-        }
-    }
-
-    /// <summary>Without master weights: thread <paramref name="thread"/> of a grid-stride loop; nothing moves when <c>skip[0]</c> is set.</summary>
-    internal static void DirectKernel(Index1D thread, ArrayView<ushort> g, ArrayView<float> x, ArrayView<ushort> p,
-        ArrayView<float> m, ArrayView<float> v, ArrayView<FusedAdamConstants<KalmanConstants>> step, ArrayView<int> skip)
-    {
-        if (skip[0] != 0) return;
-        KalmanConstants f = step[0].Filter;
-        AdamConstants c = step[0].Adam;
-        long stride = Grid.DimX * Group.DimX;
-        for (long i = thread.X; i < g.Length; i += stride)
-        {
-            FilteredElement filtered = KalmanKernels.Element(TFormat.Widen(g[i]), x[i], f);
-            x[i] = filtered.State;
-            AdamElement e = AdamKernels.Element(filtered.Gradient, TFormat.Widen(p[i]), m[i], v[i], c);
-            p[i] = TFormat.Narrow(e.Parameter);
+            AdamElement e = AdamKernels.Element(filtered.Gradient, TWeights.Read(master, p, i), m[i], v[i], c);
+            TWeights.Write(master, p, i, e.Parameter);
             m[i] = e.FirstMoment;
             v[i] = e.SecondMoment;
         }

@@ -27,8 +27,8 @@ internal static unsafe class KalmanAdamKernels
     /// </summary>
     internal static FusedAdamCudaKernel<FusedAdamConstants<KalmanConstants>, FusedAdamSettings<KalmanSettings>> CreateCuda(CudaPrimaryContext context, CudaStepState steps, GradientFormat format, bool withMaster) => format.Select(
         () => CreateCuda(context, steps),
-        () => new FusedAdamCudaKernel<FusedAdamConstants<KalmanConstants>, FusedAdamSettings<KalmanSettings>>(context, steps, withMaster ? KalmanAdamHalfKernels<BFloat16Format>.MasterKernel : KalmanAdamHalfKernels<BFloat16Format>.DirectKernel, Prepare, filtered: true, sizeof(ushort), withMaster),
-        () => new FusedAdamCudaKernel<FusedAdamConstants<KalmanConstants>, FusedAdamSettings<KalmanSettings>>(context, steps, withMaster ? KalmanAdamHalfKernels<Float16Format>.MasterKernel : KalmanAdamHalfKernels<Float16Format>.DirectKernel, Prepare, filtered: true, sizeof(ushort), withMaster));
+        () => new FusedAdamCudaKernel<FusedAdamConstants<KalmanConstants>, FusedAdamSettings<KalmanSettings>>(context, steps, withMaster ? KalmanAdamHalfKernels<BFloat16Format, MasterWeights<BFloat16Format>>.Kernel : KalmanAdamHalfKernels<BFloat16Format, DirectWeights<BFloat16Format>>.Kernel, Prepare, filtered: true, sizeof(ushort), withMaster),
+        () => new FusedAdamCudaKernel<FusedAdamConstants<KalmanConstants>, FusedAdamSettings<KalmanSettings>>(context, steps, withMaster ? KalmanAdamHalfKernels<Float16Format, MasterWeights<Float16Format>>.Kernel : KalmanAdamHalfKernels<Float16Format, DirectWeights<Float16Format>>.Kernel, Prepare, filtered: true, sizeof(ushort), withMaster));
 
     /// <summary>Thread <paramref name="thread"/> of a grid-stride loop (see EmaKernels.Kernel); nothing moves when <c>skip[0]</c> is set.</summary>
     internal static void Kernel(Index1D thread, ArrayView<float> g, ArrayView<float> x, ArrayView<float> p, ArrayView<float> m, ArrayView<float> v,

@@ -32,7 +32,8 @@ internal sealed unsafe class WindowedMeanAdamCudaKernel : IDisposable
 
     /// <summary>
     /// As the other constructor, for the pass <paramref name="kernel"/> over gradients and parameters of
-    /// <paramref name="gradientSize"/> bytes each; with <paramref name="withMaster"/> it takes float32 master weights before the parameters.
+    /// <paramref name="gradientSize"/> bytes each. A 16-bit pass takes a view of the float32 master weights before the
+    /// parameters: with <paramref name="withMaster"/> it updates them, without it gets an empty view it never touches.
     /// </summary>
     public WindowedMeanAdamCudaKernel(CudaPrimaryContext context, CudaStepState steps, Delegate kernel, int gradientSize, bool withMaster)
     {
@@ -51,8 +52,8 @@ internal sealed unsafe class WindowedMeanAdamCudaKernel : IDisposable
         }
     }
 
-    /// <summary>Bytes of each parameter of the pass after the thread count, as the PTX must declare them.</summary>
-    internal static int[] ParameterSizes(bool withMaster = false) => [.. Enumerable.Repeat(sizeof(DeviceView), withMaster ? 9 : 8), sizeof(long)];
+    /// <summary>Bytes of each parameter of the pass after the thread count, as the PTX must declare them (a 16-bit pass: <paramref name="half"/>).</summary>
+    internal static int[] ParameterSizes(bool half = false) => [.. Enumerable.Repeat(sizeof(DeviceView), half ? 9 : 8), sizeof(long)];
 
     /// <summary>Points the kernel at its buffers (the ring as the filter lays it out: <paramref name="windowSize"/> slots of <paramref name="length"/>); call again whenever any moves.</summary>
     public void Bind(nint gradients, nint ring, nint sums, nint parameters, nint firstMoments, nint secondMoments, long length, int windowSize) =>
@@ -88,12 +89,12 @@ internal sealed unsafe class WindowedMeanAdamCudaKernel : IDisposable
         var g = new DeviceView(gradients + (nint)(run.Offset * gradientSize), run.Length);
         var window = new DeviceView(ring + (nint)(run.Offset * sizeof(float)), windowSize * length - run.Offset);
         var sum = new DeviceView(sums + (nint)(run.Offset * sizeof(double)), run.Length);
-        var masters = new DeviceView(master + (nint)(run.Offset * sizeof(float)), run.Length);
+        DeviceView masters = withMaster ? new DeviceView(master + (nint)(run.Offset * sizeof(float)), run.Length) : default;
         var p = new DeviceView(parameters + (nint)(run.Offset * gradientSize), run.Length);
         var m = new DeviceView(firstMoments + (nint)(run.Offset * sizeof(float)), run.Length);
         var v = new DeviceView(secondMoments + (nint)(run.Offset * sizeof(float)), run.Length);
         long stride = length;
-        if (withMaster)
+        if (gradientSize != sizeof(float))
             pass.Launch(run.Length, [(nint)(&g), (nint)(&window), (nint)(&sum), (nint)(&masters), (nint)(&p), (nint)(&m), (nint)(&v), (nint)(&slot), (nint)(&skip), (nint)(&stride)]);
         else
             pass.Launch(run.Length, [(nint)(&g), (nint)(&window), (nint)(&sum), (nint)(&p), (nint)(&m), (nint)(&v), (nint)(&slot), (nint)(&skip), (nint)(&stride)]);

@@ -28,8 +28,8 @@ internal static unsafe class WindowedMeanAdamKernels
     /// </summary>
     internal static WindowedMeanAdamCudaKernel CreateCuda(CudaPrimaryContext context, CudaStepState steps, GradientFormat format, bool withMaster) => format.Select(
         () => CreateCuda(context, steps),
-        () => new WindowedMeanAdamCudaKernel(context, steps, withMaster ? WindowedMeanAdamHalfKernels<BFloat16Format>.MasterKernel : WindowedMeanAdamHalfKernels<BFloat16Format>.DirectKernel, sizeof(ushort), withMaster),
-        () => new WindowedMeanAdamCudaKernel(context, steps, withMaster ? WindowedMeanAdamHalfKernels<Float16Format>.MasterKernel : WindowedMeanAdamHalfKernels<Float16Format>.DirectKernel, sizeof(ushort), withMaster));
+        () => new WindowedMeanAdamCudaKernel(context, steps, withMaster ? WindowedMeanAdamHalfKernels<BFloat16Format, MasterWeights<BFloat16Format>>.Kernel : WindowedMeanAdamHalfKernels<BFloat16Format, DirectWeights<BFloat16Format>>.Kernel, sizeof(ushort), withMaster),
+        () => new WindowedMeanAdamCudaKernel(context, steps, withMaster ? WindowedMeanAdamHalfKernels<Float16Format, MasterWeights<Float16Format>>.Kernel : WindowedMeanAdamHalfKernels<Float16Format, DirectWeights<Float16Format>>.Kernel, sizeof(ushort), withMaster));
 
     /// <summary>
     /// Thread <paramref name="thread"/> of a grid-stride loop (see EmaKernels.Kernel); nothing moves when <c>skip[0]</c>
