@@ -30,6 +30,34 @@ public sealed class CudaLifetimeTests
         Assert.Equal(2, driver.LoadedModules);
     }
 
+    [Fact]
+    public void KernelModule_WhenTheOccupancyQueryFails_UnloadsTheModule()
+    {
+        using CudaPrimaryContext context = CudaPrimaryContext.Open(driver, 0);
+        using var steps = new CudaStepState(context, 3);
+        driver.Fail("cuOccupancyMaxActiveBlocksPerMultiprocessor", occurrence: 3);
+
+        var error = Assert.Throws<CudaDriverException>(() => EmaKernels.CreateCuda(context, steps));
+
+        Assert.StartsWith("cuOccupancyMaxActiveBlocksPerMultiprocessor failed", error.Message, StringComparison.Ordinal);
+        Assert.Equal(2, driver.LoadedModules);
+    }
+
+    [Fact]
+    public void CudaPass_IsSizedByTheDriversOccupancyForItsKernel()
+    {
+        var occupancyLimited = new FakeCudaDriver { ResidentBlocksPerMultiprocessor = 3 };
+        using CudaPrimaryContext context = CudaPrimaryContext.Open(occupancyLimited, 0);
+        using var steps = new CudaStepState(context, 1);
+        using var ema = EmaKernels.CreateCuda(context, steps);
+        ema.Bind(0x10000, 0x20000, 1_000_000_000);
+
+        ema.Filter(new DeviceRun(0, 0, 1, 0, 1_000_000_000), EmaSettings.From(0.98, 2.0));
+
+        // 132 SMs (the fake's device) × the 3 blocks the occupancy query allows, not × 2048 / 256 threads.
+        Assert.Equal(396u, occupancyLimited.LastLaunchBlocks);
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(4)]

@@ -38,6 +38,12 @@ internal sealed unsafe class FakeCudaDriver : ICudaDriver
     /// <summary>Calls that make the host wait for the device: copies to the host and event synchronisations.</summary>
     public int HostWaits { get; private set; }
 
+    /// <summary>Blocks of a kernel one multiprocessor holds at once, as the occupancy query reports them.</summary>
+    public int ResidentBlocksPerMultiprocessor { get; init; } = 8;
+
+    /// <summary>The grid of the last launch, in blocks.</summary>
+    public uint LastLaunchBlocks { get; private set; }
+
     /// <summary>Makes the <paramref name="occurrence"/>-th call to <paramref name="call"/> (the driver's name, e.g. cuMemAlloc) fail.</summary>
     public void Fail(string call, int occurrence = 1)
     {
@@ -67,7 +73,7 @@ internal sealed unsafe class FakeCudaDriver : ICudaDriver
 
     public int DeviceGetAttribute(out int value, int attribute, int device)
     {
-        value = attribute switch { 16 => 132, 39 => 2048, 75 => 9, _ => 0 };
+        value = attribute switch { 16 => 132, 75 => 9, _ => 0 };
         return Result("cuDeviceGetAttribute");
     }
 
@@ -89,7 +95,17 @@ internal sealed unsafe class FakeCudaDriver : ICudaDriver
 
     public int ModuleGetFunction(out nint function, nint module, string name) => Create("cuModuleGetFunction", out function, () => { });
 
-    public int LaunchKernel(nint function, uint blocks, uint threadsPerBlock, nint stream, void** parameters) => Result("cuLaunchKernel");
+    public int LaunchKernel(nint function, uint blocks, uint threadsPerBlock, nint stream, void** parameters)
+    {
+        LastLaunchBlocks = blocks;
+        return Result("cuLaunchKernel");
+    }
+
+    public int OccupancyMaxActiveBlocksPerMultiprocessor(out int blocks, nint function, int threadsPerBlock)
+    {
+        blocks = ResidentBlocksPerMultiprocessor;
+        return Result("cuOccupancyMaxActiveBlocksPerMultiprocessor");
+    }
 
     public int MemAlloc(out nint address, nuint bytes) => Create("cuMemAlloc", out address, () => Allocations++);
 

@@ -5,7 +5,6 @@ namespace Grokfast.Kernels.Backends.Cuda;
 /// <summary>What every CUDA call site shares: the driver's constants and the check that turns a failure into an exception.</summary>
 internal static class CudaDriver
 {
-    internal const int DeviceAttributeMaxThreadsPerMultiprocessor = 39;
     internal const int DeviceAttributeMultiprocessorCount = 16;
     internal const int DeviceAttributeComputeCapabilityMajor = 75;
     internal const int DeviceAttributeComputeCapabilityMinor = 76;

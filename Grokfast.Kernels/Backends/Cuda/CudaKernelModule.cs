@@ -5,6 +5,9 @@ namespace Grokfast.Kernels.Backends.Cuda;
 /// <summary>
 /// One ILGPU kernel compiled to PTX for a device and loaded into its primary context, launched as one
 /// grid-stride pass per call on the legacy default stream — libtorch's stream — with no synchronisation.
+/// The grid is as many blocks as the device holds at once for this kernel, as the driver's occupancy calculator
+/// counts them (its registers included): a grid past that runs in a second, partial wave, whose blocks stream at a
+/// fraction of the device's bandwidth while every block carries an equal share of the loop.
 /// </summary>
 internal sealed unsafe class CudaKernelModule : IDisposable
 {
@@ -14,6 +17,7 @@ internal sealed unsafe class CudaKernelModule : IDisposable
     private readonly CudaPrimaryContext context;
     private readonly CudaModuleHandle module;
     private readonly nint function;
+    private readonly int residentThreadsPerMultiprocessor;
 
     /// <summary>Compiles <paramref name="kernel"/> (an ILGPU kernel's delegate) for the context's device and loads it; compilation never happens per step.</summary>
     public CudaKernelModule(CudaPrimaryContext context, Delegate kernel)
@@ -33,6 +37,13 @@ internal sealed unsafe class CudaKernelModule : IDisposable
                 module.Dispose();
                 context.Driver.Check(found, "cuModuleGetFunction");
             }
+            int counted = context.Driver.OccupancyMaxActiveBlocksPerMultiprocessor(out int residentBlocks, function, ThreadsPerBlock);
+            if (counted != 0)
+            {
+                module.Dispose();
+                context.Driver.Check(counted, "cuOccupancyMaxActiveBlocksPerMultiprocessor");
+            }
+            residentThreadsPerMultiprocessor = residentBlocks * ThreadsPerBlock;
         }
     }
 
@@ -45,7 +56,7 @@ internal sealed unsafe class CudaKernelModule : IDisposable
     {
         ObjectDisposedException.ThrowIf(module.IsClosed, this);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(elements);
-        long blocks = GridStrideLaunch.Blocks(elements, context.Multiprocessors, context.MaxThreadsPerMultiprocessor, ThreadsPerBlock);
+        long blocks = GridStrideLaunch.Blocks(elements, context.Multiprocessors, residentThreadsPerMultiprocessor, ThreadsPerBlock);
         // ILGPU's implicitly grouped kernels take the launch's thread count first and retire threads past it.
         int threads = (int)(blocks * ThreadsPerBlock);
         void** parameters = stackalloc void*[arguments.Length + 1];

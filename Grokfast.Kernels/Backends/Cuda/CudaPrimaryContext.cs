@@ -11,12 +11,11 @@ namespace Grokfast.Kernels.Backends.Cuda;
 /// </summary>
 public sealed class CudaPrimaryContext : IDisposable
 {
-    private CudaPrimaryContext(int device, CudaContextHandle handle, int multiprocessors, int maxThreadsPerMultiprocessor, (int, int) computeCapability)
+    private CudaPrimaryContext(int device, CudaContextHandle handle, int multiprocessors, (int, int) computeCapability)
     {
         Device = device;
         Handle = handle;
         Multiprocessors = multiprocessors;
-        MaxThreadsPerMultiprocessor = maxThreadsPerMultiprocessor;
         ComputeCapability = computeCapability;
     }
 
@@ -25,9 +24,6 @@ public sealed class CudaPrimaryContext : IDisposable
 
     /// <summary>Streaming multiprocessors on the device.</summary>
     public int Multiprocessors { get; }
-
-    /// <summary>Resident threads one multiprocessor holds at most.</summary>
-    public int MaxThreadsPerMultiprocessor { get; }
 
     /// <summary>The device's compute capability, e.g. (9, 0) for an H100.</summary>
     public (int Major, int Minor) ComputeCapability { get; }
@@ -63,9 +59,8 @@ public sealed class CudaPrimaryContext : IDisposable
         driver.Check(driver.DeviceGet(out int handle, device), "cuDeviceGet");
         // Queried before the context is retained, so a failing query leaves nothing to release.
         int multiprocessors = Attribute(driver, handle, CudaDriver.DeviceAttributeMultiprocessorCount);
-        int maxThreads = Attribute(driver, handle, CudaDriver.DeviceAttributeMaxThreadsPerMultiprocessor);
         (int, int) capability = (Attribute(driver, handle, CudaDriver.DeviceAttributeComputeCapabilityMajor), Attribute(driver, handle, CudaDriver.DeviceAttributeComputeCapabilityMinor));
-        return new CudaPrimaryContext(device, CudaContextHandle.Retain(driver, handle), multiprocessors, maxThreads, capability);
+        return new CudaPrimaryContext(device, CudaContextHandle.Retain(driver, handle), multiprocessors, capability);
     }
 
     internal static string? WhyUnavailable(ICudaDriver driver, int device)

@@ -33,6 +33,8 @@ internal unsafe interface ICudaDriver
 
     int LaunchKernel(nint function, uint blocks, uint threadsPerBlock, nint stream, void** parameters);
 
+    int OccupancyMaxActiveBlocksPerMultiprocessor(out int blocks, nint function, int threadsPerBlock);
+
     int MemAlloc(out nint address, nuint bytes);
 
     int MemFree(nint address);

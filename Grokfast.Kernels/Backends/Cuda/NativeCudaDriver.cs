@@ -45,6 +45,9 @@ internal sealed unsafe partial class NativeCudaDriver : ICudaDriver
     public int LaunchKernel(nint function, uint blocks, uint threadsPerBlock, nint stream, void** parameters) =>
         cuLaunchKernel(function, blocks, 1, 1, threadsPerBlock, 1, 1, 0, stream, parameters, null);
 
+    public int OccupancyMaxActiveBlocksPerMultiprocessor(out int blocks, nint function, int threadsPerBlock) =>
+        cuOccupancyMaxActiveBlocksPerMultiprocessor(out blocks, function, threadsPerBlock, 0);
+
     public int MemAlloc(out nint address, nuint bytes) => cuMemAlloc(out address, bytes);
 
     public int MemFree(nint address) => cuMemFree(address);
@@ -106,6 +109,9 @@ internal sealed unsafe partial class NativeCudaDriver : ICudaDriver
     [LibraryImport(Library)]
     private static partial int cuLaunchKernel(nint function, uint gridX, uint gridY, uint gridZ,
         uint blockX, uint blockY, uint blockZ, uint sharedBytes, nint stream, void** parameters, void** extra);
+
+    [LibraryImport(Library)]
+    private static partial int cuOccupancyMaxActiveBlocksPerMultiprocessor(out int blocks, nint function, int blockSize, nuint dynamicSharedBytes);
 
     [LibraryImport(Library, EntryPoint = "cuMemAlloc_v2")]
     private static partial int cuMemAlloc(out nint address, nuint bytes);
