@@ -18,6 +18,7 @@ internal sealed unsafe class FusedAdamCudaKernel<TConstants, TSettings> : IDispo
     private readonly CudaKernelModule pass;
     private readonly CudaStepConstants<TConstants, TSettings> constants;
     private readonly bool filtered;
+    private readonly bool vectorized;
     private readonly bool withMaster;
     private readonly bool takesMaster;
     private readonly int gradientSize;
@@ -37,6 +38,17 @@ internal sealed unsafe class FusedAdamCudaKernel<TConstants, TSettings> : IDispo
         Action<Index1D, ArrayView<int>, ArrayView<long>, ArrayView<float>, ArrayView<TConstants>, TSettings> prepare, bool filtered)
         : this(context, steps, kernel, prepare, filtered, sizeof(float), withMaster: false)
     {
+    }
+
+    /// <summary>
+    /// As the first constructor, for a float32 pass that loads and stores 16 bytes at a time: it takes, after the skip
+    /// flag, 0 when its views all start 16-byte aligned (and may be read 16 bytes at a time), 1 when not.
+    /// </summary>
+    public FusedAdamCudaKernel(CudaPrimaryContext context, CudaStepState steps, Delegate kernel,
+        Action<Index1D, ArrayView<int>, ArrayView<long>, ArrayView<float>, ArrayView<TConstants>, TSettings> prepare, bool filtered, bool vectorized)
+        : this(context, steps, kernel, prepare, filtered, sizeof(float), withMaster: false)
+    {
+        this.vectorized = vectorized;
     }
 
     /// <summary>
@@ -67,8 +79,8 @@ internal sealed unsafe class FusedAdamCudaKernel<TConstants, TSettings> : IDispo
     }
 
     /// <summary>Bytes of each parameter of the pass after the thread count, as the PTX must declare them (a 16-bit pass: <paramref name="half"/>).</summary>
-    internal static int[] ParameterSizes(bool filtered, bool half = false) =>
-        Enumerable.Repeat(sizeof(DeviceView), 6 + (filtered ? 1 : 0) + (half ? 1 : 0)).ToArray();
+    internal static int[] ParameterSizes(bool filtered, bool half = false, bool vectorized = false) =>
+        [.. Enumerable.Repeat(sizeof(DeviceView), 6 + (filtered ? 1 : 0) + (half ? 1 : 0)), .. vectorized ? new[] { sizeof(int) } : []];
 
     /// <summary>Points the kernel at its buffers of <paramref name="length"/> elements (<paramref name="state"/> 0 when unfiltered); call again whenever any moves.</summary>
     public void Bind(nint gradients, nint state, nint parameters, nint firstMoments, nint secondMoments, long length) =>
@@ -109,8 +121,10 @@ internal sealed unsafe class FusedAdamCudaKernel<TConstants, TSettings> : IDispo
         views[count++] = View(secondMoments, run, sizeof(float));
         views[count++] = slot;
         views[count++] = skip;
-        nint* arguments = stackalloc nint[count];
+        nint* arguments = stackalloc nint[count + 1];
         for (int i = 0; i < count; i++) arguments[i] = (nint)(views + i);
+        int unaligned = Unaligned(run) ? 1 : 0;
+        if (vectorized) arguments[count++] = (nint)(&unaligned);
         pass.Launch(run.Length, new ReadOnlySpan<nint>(arguments, count));
     }
 
@@ -120,6 +134,11 @@ internal sealed unsafe class FusedAdamCudaKernel<TConstants, TSettings> : IDispo
         pass.Dispose();
         constants.Dispose();
     }
+
+    // Whether any of the run's views starts off a 16-byte boundary: libtorch's allocations are aligned, so in a normal
+    // loop (one run from offset 0) none does.
+    private bool Unaligned(DeviceRun run) =>
+        ((gradients | state | parameters | firstMoments | secondMoments) & 15) != 0 || run.Offset % 4 != 0;
 
     private static DeviceView View(nint buffer, DeviceRun run, int elementSize) => new(buffer + (nint)(run.Offset * elementSize), run.Length);
 }

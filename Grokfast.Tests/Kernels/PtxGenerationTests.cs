@@ -82,7 +82,7 @@ public sealed partial class PtxGenerationTests
         ["ma-adam-bf16-direct"] = WindowedMeanAdamCudaKernel.ParameterSizes(half: true),
         ["adam"] = FusedAdamCudaKernel<AdamConstants, AdamSettings>.ParameterSizes(filtered: false),
         ["adam-prepare"] = CudaStepConstants<AdamConstants, AdamSettings>.ParameterSizes,
-        ["ema-adam"] = FusedAdamCudaKernel<FusedAdamConstants<EmaConstants>, FusedAdamSettings<EmaSettings>>.ParameterSizes(filtered: true),
+        ["ema-adam"] = FusedAdamCudaKernel<FusedAdamConstants<EmaConstants>, FusedAdamSettings<EmaSettings>>.ParameterSizes(filtered: true, vectorized: true),
         ["ema-adam-prepare"] = CudaStepConstants<FusedAdamConstants<EmaConstants>, FusedAdamSettings<EmaSettings>>.ParameterSizes,
         ["ma-adam"] = WindowedMeanAdamCudaKernel.ParameterSizes(),
         ["ma-adam-prepare"] = CudaStepConstants<FusedAdamConstants<WindowedMeanConstants>, FusedAdamSettings<WindowedMeanSettings>>.ParameterSizes,
@@ -140,6 +140,16 @@ public sealed partial class PtxGenerationTests
 
         Assert.Matches(@"\bmul\.rn\.f32\b", ptx);
         Assert.Matches(@"\badd\.rn\.f32\b", ptx);
+    }
+
+    [Fact]
+    public void EmaAdamPass_Ptx_LoadsAndStoresEachStreamSixteenBytesAtATime()
+    {
+        string ptx = Compile("ema-adam").Assembly;
+
+        // g, the average, p, m and v read as four floats at once; the average, p, m and v written so.
+        Assert.Equal(5, Regex.Count(ptx, @"\bld(\.global)?\.v4\.f32\b"));
+        Assert.Equal(4, Regex.Count(ptx, @"\bst(\.global)?\.v4\.f32\b"));
     }
 
     [Fact]
