@@ -29,5 +29,8 @@ internal sealed record FilterThroughput(double FusedMs, double FusedUnguardedMs,
     /// <summary>Fused bandwidth over an in-place pass's: the fairer ceiling for a filter that writes where it reads.</summary>
     public double ReadModifyWriteRatio => FusedGBps / ReadModifyWriteGBps;
 
+    /// <summary>The same ratio for the pass alone (the guard off): the guard's sweep reads the gradients once more, outside the bytes counted.</summary>
+    public double UnguardedReadModifyWriteRatio => GBps(FusedUnguardedMs) / ReadModifyWriteGBps;
+
     private double GBps(double milliseconds) => (double)BytesPerElement * Elements / (milliseconds * 1e6);
 }

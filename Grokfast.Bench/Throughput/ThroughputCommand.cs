@@ -68,6 +68,7 @@ internal static class ThroughputCommand
                     rmw_ms = f.Value.ReadModifyWriteMs,
                     rmw_gbps = f.Value.ReadModifyWriteGBps,
                     bandwidth_ratio_rmw = f.Value.ReadModifyWriteRatio,
+                    unguarded_bandwidth_ratio_rmw = f.Value.UnguardedReadModifyWriteRatio,
                     bytes_per_element = f.Value.BytesPerElement,
                 }),
                 optimizers = optimizers.ToDictionary(o => o.Key, o => new
@@ -86,11 +87,11 @@ internal static class ThroughputCommand
             return 0;
         }
         Console.WriteLine($"{machine}; {elements:N0} {dtypeName} elements in {tensors:N0} tensors; medians of 15 steps, taken in turn");
-        Console.WriteLine("filter  fused ms  GB/s   no-guard ms  guard  literal ms  in-place ms  copy ms  copy GB/s  vs literal  vs in-place  fused/copy  rmw GB/s  fused/rmw");
+        Console.WriteLine("filter  fused ms  GB/s   no-guard ms  guard  literal ms  in-place ms  copy ms  copy GB/s  vs literal  vs in-place  fused/copy  rmw GB/s  fused/rmw  no-guard/rmw");
         foreach ((string name, FilterThroughput t) in filters)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{name,-6}  {t.FusedMs,8:F2}  {t.FusedGBps,5:F1}  {t.FusedUnguardedMs,11:F2}  {t.GuardCost,5:P0}  {t.LiteralMs,10:F2}  {t.InPlaceMs,11:F2}  {t.CopyMs,7:F2}  {t.CopyGBps,9:F1}  {t.SpeedupVsLiteral,9:F1}x  {t.SpeedupVsInPlace,10:F1}x  {t.BandwidthRatio,9:F2}x  {t.ReadModifyWriteGBps,8:F1}  {t.ReadModifyWriteRatio,8:F2}x"));
+                $"{name,-6}  {t.FusedMs,8:F2}  {t.FusedGBps,5:F1}  {t.FusedUnguardedMs,11:F2}  {t.GuardCost,5:P0}  {t.LiteralMs,10:F2}  {t.InPlaceMs,11:F2}  {t.CopyMs,7:F2}  {t.CopyGBps,9:F1}  {t.SpeedupVsLiteral,9:F1}x  {t.SpeedupVsInPlace,10:F1}x  {t.BandwidthRatio,9:F2}x  {t.ReadModifyWriteGBps,8:F1}  {t.ReadModifyWriteRatio,8:F2}x  {t.UnguardedReadModifyWriteRatio,11:F2}x"));
         }
         Console.WriteLine();
         Console.WriteLine("Adam + filter  fused ms  separate ms  vs separate  B/elem  fused GB/s  rmw GB/s  fused/rmw   (separate: the filter's step(), then TorchSharp's Adam.step())");

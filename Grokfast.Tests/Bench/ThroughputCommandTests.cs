@@ -6,7 +6,8 @@ namespace Grokfast.Tests.Bench;
 public sealed class ThroughputCommandTests
 {
     private static readonly string[] Fields =
-        ["fused_ms", "fused_unguarded_ms", "literal_ms", "inplace_ms", "copy_ms", "fused_gbps", "copy_gbps", "speedup_vs_literal", "speedup_vs_inplace", "bandwidth_ratio", "rmw_ms", "rmw_gbps", "bandwidth_ratio_rmw"];
+        ["fused_ms", "fused_unguarded_ms", "literal_ms", "inplace_ms", "copy_ms", "fused_gbps", "copy_gbps", "speedup_vs_literal", "speedup_vs_inplace", "bandwidth_ratio", "rmw_ms", "rmw_gbps", "bandwidth_ratio_rmw",
+            "unguarded_bandwidth_ratio_rmw"];
 
     [Fact]
     public void ThroughputJson_InBfloat16_CountsTheHalfPrecisionBytes()
@@ -52,6 +53,7 @@ public sealed class ThroughputCommandTests
             Assert.Equal(bytesPerElement * 20000 / (Field("copy_ms") * 1e6), Field("copy_gbps"), 1e-9);
             Assert.Equal(Field("fused_gbps") / Field("copy_gbps"), Field("bandwidth_ratio"), 1e-9);
             Assert.Equal(Field("fused_gbps") / Field("rmw_gbps"), Field("bandwidth_ratio_rmw"), 1e-9);
+            Assert.Equal(Field("rmw_ms") / Field("fused_unguarded_ms"), Field("unguarded_bandwidth_ratio_rmw"), 1e-9);
         }
         foreach ((string filter, int bytesPerElement) in new[] { ("none", 28), ("ema", 36), ("ma", 52), ("kalman", 36) })
         {
