@@ -18,7 +18,9 @@ namespace Grokfast.Bridge;
 /// <c>_internal_submodules</c>) through <see cref="UnsafeAccessorAttribute"/>, with no reflection at run time.
 /// It sees every replaced, disposed, frozen or unfrozen parameter and every module or parameter registered
 /// after the capture; it does not see an edit to a list a module keeps beside those tables (appending to a
-/// <c>Sequential</c> after the filter was built).
+/// <c>Sequential</c> after the filter was built). A <c>ParameterList</c> is read from its own list, which its
+/// <c>named_parameters()</c> lists: TorchSharp 0.107's <c>Module.to()</c> replaces the list's parameters but leaves
+/// the disposed ones in its table.
 /// </remarks>
 internal sealed class ModuleRegistrations
 {
@@ -57,22 +59,40 @@ internal sealed class ModuleRegistrations
             {
                 if (!ReferenceEquals(submodules[i].Item2, entry.Submodules[i])) return false;
             }
-            OrderedDict<string, Parameter> parameters = Parameters(entry.Module);
-            if (parameters.Count != entry.Parameters.Length) return false;
-            for (int i = 0; i < parameters.Count; i++)
-            {
-                Parameter parameter = parameters[i].Item2;
-                if (!ReferenceEquals(parameter, entry.Parameters[i]) || IsTrainable(parameter) != entry.Trainable[i]) return false;
-            }
+            bool same = entry.Module is ParameterList list ? Same(Items(list), entry) : Same(Parameters(entry.Module), entry);
+            if (!same) return false;
         }
         return true;
     }
 
+    private static bool Same(OrderedDict<string, Parameter> parameters, Entry entry)
+    {
+        if (parameters.Count != entry.Parameters.Length) return false;
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            if (!Same(parameters[i].Item2, entry, i)) return false;
+        }
+        return true;
+    }
+
+    private static bool Same(List<Parameter> parameters, Entry entry)
+    {
+        if (parameters.Count != entry.Parameters.Length) return false;
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            if (!Same(parameters[i], entry, i)) return false;
+        }
+        return true;
+    }
+
+    private static bool Same(Parameter parameter, Entry entry, int index) =>
+        ReferenceEquals(parameter, entry.Parameters[index]) && IsTrainable(parameter) == entry.Trainable[index];
+
     // Walks the children as the module itself lists them (Sequential keeps its own list), and records the
-    // tables TorchSharp's registration methods write.
+    // tables TorchSharp's registration methods write (a ParameterList's own list in place of its table).
     private static void Capture(Module module, List<Entry> entries)
     {
-        Parameter[] parameters = Values(Parameters(module));
+        Parameter[] parameters = module is ParameterList list ? [.. Items(list)] : Values(Parameters(module));
         entries.Add(new Entry(module, Values(Submodules(module)), parameters, Array.ConvertAll(parameters, IsTrainable)));
         foreach ((_, Module child) in module.named_children()) Capture(child, entries);
     }
@@ -92,6 +112,9 @@ internal sealed class ModuleRegistrations
 
     [UnsafeAccessor(UnsafeAccessorKind.Field, Name = "_internal_params")]
     private static extern ref OrderedDict<string, Parameter> Parameters(Module module);
+
+    [UnsafeAccessor(UnsafeAccessorKind.Field, Name = "_list")]
+    private static extern ref List<Parameter> Items(ParameterList list);
 
     private sealed record Entry(Module Module, Module[] Submodules, Parameter[] Parameters, bool[] Trainable);
 }

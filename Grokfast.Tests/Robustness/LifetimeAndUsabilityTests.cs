@@ -126,6 +126,26 @@ public sealed class LifetimeAndUsabilityTests
         Assert.Equal(0, allocated);
     }
 
+    [Fact]
+    public void Step_OnAParameterListModelMovedBeforeBuilding_AllocatesNoManagedMemory()
+    {
+        // Module.to() replaces a ParameterList's parameters but leaves the disposed ones in its registration table,
+        // so the snapshot reads the list itself; were it to give up, every step would walk named_parameters().
+        using var model = new DtypeModule(MixedDtypes.Shapes, MixedDtypes.All(ScalarType.Float32));
+        model.to(ScalarType.Float64);
+        using var filter = new EmaFilter(model);
+        MixedDtypes.SetGradients(model, MixedDtypes.All(ScalarType.Float64), step: 0);
+        filter.step();
+
+        long allocated = Allocations.During(() =>
+        {
+            filter.step();
+            filter.step();
+        });
+
+        Assert.Equal(0, allocated);
+    }
+
     private static GradientFilter Create(string kind, nn.Module model) => kind switch
     {
         "ema" => new EmaFilter(model),

@@ -58,6 +58,17 @@ public sealed class ParameterSetTests
     }
 
     [Fact]
+    public void ParameterListModelMovedAfterBuilding_MakesStepThrowNamingTheParameter()
+    {
+        using var model = new DtypeModule(MixedDtypes.Shapes, MixedDtypes.All(ScalarType.Float32));
+        using var filter = new EmaFilter(model);
+        model.to(ScalarType.Float64);
+
+        var error = Assert.Throws<InvalidOperationException>(filter.step);
+        Assert.Contains("'parameterList.0'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void TrainableParameterAssignedAfterBuilding_MakesStepThrowNamingIt()
     {
         using var model = TinyMlp.Create();
