@@ -20,7 +20,6 @@ internal sealed unsafe class FusedAdamCudaKernel<TConstants, TSettings> : IDispo
     private readonly bool filtered;
     private readonly bool vectorized;
     private readonly bool withMaster;
-    private readonly bool takesMaster;
     private readonly int gradientSize;
     private nint gradients;
     private nint state;
@@ -64,7 +63,6 @@ internal sealed unsafe class FusedAdamCudaKernel<TConstants, TSettings> : IDispo
         ArgumentNullException.ThrowIfNull(steps);
         this.filtered = filtered;
         this.withMaster = withMaster;
-        takesMaster = gradientSize != sizeof(float);
         this.gradientSize = gradientSize;
         pass = new CudaKernelModule(context, kernel);
         try
@@ -115,7 +113,7 @@ internal sealed unsafe class FusedAdamCudaKernel<TConstants, TSettings> : IDispo
         int count = 0;
         views[count++] = View(gradients, run, gradientSize);
         if (filtered) views[count++] = View(state, run, sizeof(float));
-        if (takesMaster) views[count++] = withMaster ? View(master, run, sizeof(float)) : default;
+        if (TakesMaster) views[count++] = withMaster ? View(master, run, sizeof(float)) : default;
         views[count++] = View(parameters, run, gradientSize);
         views[count++] = View(firstMoments, run, sizeof(float));
         views[count++] = View(secondMoments, run, sizeof(float));
@@ -123,8 +121,12 @@ internal sealed unsafe class FusedAdamCudaKernel<TConstants, TSettings> : IDispo
         views[count++] = skip;
         nint* arguments = stackalloc nint[count + 1];
         for (int i = 0; i < count; i++) arguments[i] = (nint)(views + i);
-        int unaligned = Unaligned(run) ? 1 : 0;
-        if (vectorized) arguments[count++] = (nint)(&unaligned);
+        int unaligned = 0;
+        if (vectorized)
+        {
+            unaligned = Unaligned(run) ? 1 : 0;
+            arguments[count++] = (nint)(&unaligned);
+        }
         pass.Launch(run.Length, new ReadOnlySpan<nint>(arguments, count));
     }
 
@@ -134,6 +136,9 @@ internal sealed unsafe class FusedAdamCudaKernel<TConstants, TSettings> : IDispo
         pass.Dispose();
         constants.Dispose();
     }
+
+    // A 16-bit pass takes a master-weights view whether or not there are master weights.
+    private bool TakesMaster => gradientSize != sizeof(float);
 
     // Whether any of the run's views starts off a 16-byte boundary: libtorch's allocations are aligned, so in a normal
     // loop (one run from offset 0) none does.

@@ -94,11 +94,14 @@ internal sealed unsafe class WindowedMeanAdamCudaKernel : IDisposable
         var m = new DeviceView(firstMoments + (nint)(run.Offset * sizeof(float)), run.Length);
         var v = new DeviceView(secondMoments + (nint)(run.Offset * sizeof(float)), run.Length);
         long stride = length;
-        if (gradientSize != sizeof(float))
+        if (TakesMaster)
             pass.Launch(run.Length, [(nint)(&g), (nint)(&window), (nint)(&sum), (nint)(&masters), (nint)(&p), (nint)(&m), (nint)(&v), (nint)(&slot), (nint)(&skip), (nint)(&stride)]);
         else
             pass.Launch(run.Length, [(nint)(&g), (nint)(&window), (nint)(&sum), (nint)(&p), (nint)(&m), (nint)(&v), (nint)(&slot), (nint)(&skip), (nint)(&stride)]);
     }
+
+    // A 16-bit pass takes a master-weights view whether or not there are master weights.
+    private bool TakesMaster => gradientSize != sizeof(float);
 
     /// <summary>Unloads both kernels and frees the constants' slots. Never throws.</summary>
     public void Dispose()

@@ -31,18 +31,9 @@ internal sealed unsafe class CudaKernelModule : IDisposable
         using (context.MakeCurrent())
         {
             module = CudaModuleHandle.Load(context.Handle, image);
-            int found = context.Driver.ModuleGetFunction(out function, module.DangerousGetHandle(), ptx.EntryName);
-            if (found != 0)
-            {
-                module.Dispose();
-                context.Driver.Check(found, "cuModuleGetFunction");
-            }
-            int counted = context.Driver.OccupancyMaxActiveBlocksPerMultiprocessor(out int residentBlocks, function, ThreadsPerBlock);
-            if (counted != 0)
-            {
-                module.Dispose();
-                context.Driver.Check(counted, "cuOccupancyMaxActiveBlocksPerMultiprocessor");
-            }
+            CheckOrUnload(context.Driver.ModuleGetFunction(out function, module.DangerousGetHandle(), ptx.EntryName), "cuModuleGetFunction");
+            CheckOrUnload(context.Driver.OccupancyMaxActiveBlocksPerMultiprocessor(out int residentBlocks, function, ThreadsPerBlock),
+                "cuOccupancyMaxActiveBlocksPerMultiprocessor");
             residentThreadsPerMultiprocessor = residentBlocks * ThreadsPerBlock;
         }
     }
@@ -64,6 +55,14 @@ internal sealed unsafe class CudaKernelModule : IDisposable
         for (int i = 0; i < arguments.Length; i++) parameters[i + 1] = (void*)arguments[i];
         using (context.MakeCurrent())
             context.Driver.Check(context.Driver.LaunchKernel(function, (uint)blocks, ThreadsPerBlock, CudaDriver.LegacyDefaultStream, parameters), "cuLaunchKernel");
+    }
+
+    // A failed call after the module was loaded unloads it before throwing, so a failed construction leaves nothing loaded.
+    private void CheckOrUnload(int result, string call)
+    {
+        if (result == 0) return;
+        module.Dispose();
+        context.Driver.Check(result, call);
     }
 
     /// <summary>Unloads the module. Never throws.</summary>
