@@ -27,6 +27,9 @@ internal static class GrokCommand
         new("kalman", new FilterChoice("kalman"), WeightDecay: 0.005, Steps: 1200, PaperStepsTo95: null),
     ];
 
+    /// <summary>Bounds on the task and model sizes, far past the paper's, that keep a typo from allocating the machine away.</summary>
+    private const int MaxModulus = 1000, MaxWidth = 4096;
+
     public static Command Create()
     {
         var filter = new Option<string>("--filter") { Description = "Which runs: all, or some of none, ema, ma, kalman, comma-separated (e.g. ema,ma).", DefaultValueFactory = _ => "all" };
@@ -69,17 +72,41 @@ internal static class GrokCommand
         {
             if (r.GetValueOrDefault<int?>() is < 1) r.AddError("--steps must be at least 1.");
         });
+        var modulus = new Option<int>("--modulus")
+        {
+            Description = "The task's p in x·y mod p (the paper's 97); a small p is the same task in miniature.",
+            DefaultValueFactory = _ => ModularMultiplication.PaperModulus,
+        };
+        modulus.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() is int p && p is < ModularMultiplication.MinModulus or > MaxModulus)
+                r.AddError($"--modulus must be in [{ModularMultiplication.MinModulus}, {MaxModulus}], got {p}.");
+        });
+        var width = new Option<int>("--width")
+        {
+            Description = $"The model's width (the paper's {GrokkingTransformer.PaperWidth}), a multiple of its {GrokkingTransformer.PaperHeads} attention heads.",
+            DefaultValueFactory = _ => GrokkingTransformer.PaperWidth,
+        };
+        width.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() is int w && (w < GrokkingTransformer.PaperHeads || w > MaxWidth || w % GrokkingTransformer.PaperHeads != 0))
+                r.AddError($"--width must be a multiple of {GrokkingTransformer.PaperHeads} in [{GrokkingTransformer.PaperHeads}, {MaxWidth}], got {w}.");
+        });
         var command = new Command("grok", "Reproduce the paper's grokking speed-up on x·y mod 97 with each filter and a baseline.")
         {
-            filter, steps, seed, seeds, stopAt, output, device, optimizer, dtype, weightDecay, alpha, lamb, windowSize, processNoise, measurementNoise,
+            filter, steps, seed, seeds, stopAt, output, device, optimizer, dtype, modulus, width, weightDecay, alpha, lamb, windowSize, processNoise, measurementNoise,
         };
 
         command.SetAction(parse =>
         {
             IEnumerable<GrokRunSettings> runs = RunSelection.Select(parse.GetValue(filter)!, DefaultRuns);
+            (int p, int w) = (parse.GetValue(modulus), parse.GetValue(width));
+            bool papersSetup = p == ModularMultiplication.PaperModulus && w == GrokkingTransformer.PaperWidth;
             runs = runs.Select(r => r with
             {
                 Steps = parse.GetValue(steps) ?? r.Steps,
+                // The paper's step counts are for its task and model only.
+                PaperStepsTo95 = papersSetup ? r.PaperStepsTo95 : null,
                 WeightDecay = parse.GetValue(weightDecay) ?? r.WeightDecay,
                 Filter = r.Filter is null ? null : r.Filter with
                 {
@@ -94,7 +121,7 @@ internal static class GrokCommand
             GrokOptimizer path = parse.GetValue(optimizer) == "torch" ? GrokOptimizer.Torch : GrokOptimizer.Fused;
             IReadOnlyList<int> seedList = parse.GetValue(seeds) is string list ? SeedList.Parse(list) : [parse.GetValue(seed)];
             return Run(new GrokSession(runs.ToList(), seedList, new Device(deviceName), path, DtypeOption.Parse(parse.GetValue(dtype)!), parse.GetValue(stopAt),
-                parse.GetValue(output)!.FullName));
+                parse.GetValue(output)!.FullName, p, w));
         });
         return command;
     }
@@ -106,7 +133,7 @@ internal static class GrokCommand
         // Where output is not a terminal Spectre assumes 80 columns; the summary table needs more.
         if (!AnsiConsole.Profile.Capabilities.Interactive) AnsiConsole.Profile.Width = 120;
         string seeds = session.Seeds.Count == 1 ? $"seed {session.Seeds[0]}" : $"seeds {string.Join(",", session.Seeds)}";
-        AnsiConsole.MarkupLine($"[bold]Grokfast.NET[/] — x·y mod {ModularMultiplication.Modulus}, {session.Device.type} ({Markup.Escape(machine)}), {DtypeOption.Name(session.Dtype)}, {seeds}, " +
+        AnsiConsole.MarkupLine($"[bold]Grokfast.NET[/] — x·y mod {session.Modulus}, width {session.Width}, {session.Device.type} ({Markup.Escape(machine)}), {DtypeOption.Name(session.Dtype)}, {seeds}, " +
             (session.Optimizer == GrokOptimizer.Fused ? "fused optimizer (filter + Adam in one pass)" : "filter, then TorchSharp's Adam") +
             (session.StopAt is double stop ? Invariant($", stopping at {stop:P0} validation") : ""));
         (GrokRunSettings Run, int Seed)[] work = session.Seeds.SelectMany(seed => session.Runs.Select(run => (run, seed))).ToArray();
@@ -142,7 +169,7 @@ internal static class GrokCommand
                     if (e.Epoch % 50 == 0 || e.Step >= run.Steps) Console.WriteLine(Describe(Label(run, seed, session), e));
                 }));
         }
-        GrokReport.WriteAll(session.OutputFolder, results, session.Seeds, machine);
+        GrokReport.WriteAll(session, results, machine);
         AnsiConsole.Write(session.Seeds.Count == 1 ? SummaryTable(results) : SeedTable(results));
         AnsiConsole.MarkupLine($"Wrote [bold]{Markup.Escape(Path.Combine(session.OutputFolder, "metrics.csv"))}[/], summary.json and curves.png.");
         return 0;

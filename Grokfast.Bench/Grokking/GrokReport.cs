@@ -13,12 +13,13 @@ internal static class GrokReport
 
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
-    public static void WriteAll(string folder, IReadOnlyList<GrokRunResult> results, IReadOnlyList<int> seeds, string machine)
+    public static void WriteAll(GrokSession session, IReadOnlyList<GrokRunResult> results, string machine)
     {
+        string folder = session.OutputFolder;
         Directory.CreateDirectory(folder);
         WriteCsv(Path.Combine(folder, "metrics.csv"), results);
-        WriteSummary(Path.Combine(folder, "summary.json"), results, seeds, machine);
-        WriteCurves(Path.Combine(folder, "curves.png"), results);
+        WriteSummary(Path.Combine(folder, "summary.json"), session, results, machine);
+        WriteCurves(Path.Combine(folder, "curves.png"), session.Modulus, results);
     }
 
     private static void WriteCsv(string path, IReadOnlyList<GrokRunResult> results)
@@ -33,14 +34,16 @@ internal static class GrokReport
         }
     }
 
-    private static void WriteSummary(string path, IReadOnlyList<GrokRunResult> results, IReadOnlyList<int> seeds, string machine)
+    private static void WriteSummary(string path, GrokSession session, IReadOnlyList<GrokRunResult> results, string machine)
     {
         var summary = new
         {
             machine,
             date = DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
-            seed = seeds[0],
-            seeds,
+            modulus = session.Modulus,
+            width = session.Width,
+            seed = session.Seeds[0],
+            seeds = session.Seeds,
             over_seeds = results.GroupBy(r => r.Settings.Name).Select(run =>
             {
                 GrokSeedSummary s = GrokSeedSummary.Of(run.Key, run);
@@ -81,7 +84,7 @@ internal static class GrokReport
     }
 
     /// <summary>Train (dashed) and validation (solid) accuracy against steps on a log axis, a colour per run, as the paper's figure.</summary>
-    private static void WriteCurves(string path, IReadOnlyList<GrokRunResult> results)
+    private static void WriteCurves(string path, int modulus, IReadOnlyList<GrokRunResult> results)
     {
         Plot plot = PlotFont.NewPlot();
         var palette = new ScottPlot.Palettes.Category10();
@@ -108,7 +111,7 @@ internal static class GrokReport
             IntegerTicksOnly = true,
         };
         plot.Axes.Bottom.TickGenerator = ticks;
-        plot.Title($"x·y mod {ModularMultiplication.Modulus}, 50 % training data");
+        plot.Title($"x·y mod {modulus}, 50 % training data");
         plot.XLabel("optimisation steps (log scale)");
         plot.YLabel("accuracy");
         plot.Axes.SetLimitsY(0, 1.02);

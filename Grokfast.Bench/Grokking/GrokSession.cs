@@ -10,5 +10,7 @@ namespace Grokfast.Bench.Grokking;
 /// <param name="Dtype">The model's precision.</param>
 /// <param name="StopAt">Validation accuracy at which a run stops early, or null to use the whole budget.</param>
 /// <param name="OutputFolder">Where metrics.csv, summary.json and curves.png go.</param>
+/// <param name="Modulus">The task's p (the paper's 97).</param>
+/// <param name="Width">The model's width (the paper's 128).</param>
 internal sealed record GrokSession(IReadOnlyList<GrokRunSettings> Runs, IReadOnlyList<int> Seeds, Device Device, GrokOptimizer Optimizer,
-    ScalarType Dtype, double? StopAt, string OutputFolder);
+    ScalarType Dtype, double? StopAt, string OutputFolder, int Modulus = ModularMultiplication.PaperModulus, int Width = GrokkingTransformer.PaperWidth);

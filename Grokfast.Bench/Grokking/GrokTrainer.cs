@@ -33,8 +33,8 @@ internal static class GrokTrainer
         // Same seed, so every run starts from the same weights and the same split, as the paper's runs do.
         torch.manual_seed(seed);
         // Initialised in float32, then converted, as a TorchSharp user converts a model (TorchSharp has no autocast).
-        using var model = new GrokkingTransformer(ModularMultiplication.Vocabulary).to(device).to(dtype);
-        using var data = new ModularMultiplication(device);
+        using var model = new GrokkingTransformer(ModularMultiplication.VocabularyOf(session.Modulus), session.Width).to(device).to(dtype);
+        using var data = new ModularMultiplication(device, session.Modulus);
         using optim.Optimizer optimizer = path == GrokOptimizer.Fused
             ? new GrokfastAdam(model, LearningRate, beta1: 0.9, beta2: 0.98, weight_decay: settings.WeightDecay, grokfast: settings.Filter?.Fused())
             : torch.optim.Adam(model.parameters(), LearningRate, beta1: 0.9, beta2: 0.98, weight_decay: settings.WeightDecay);
@@ -97,10 +97,13 @@ internal static class GrokTrainer
             evaluations.FirstOrDefault(e => e.TrainAccuracy >= 0.99)?.Step,
             evaluations[^1].TrainAccuracy, evaluations[^1].ValidAccuracy, clock.Elapsed.TotalSeconds,
             path, dtype, stepTicks == 0 ? 0 : (double)optimizerTicks / stepTicks,
-            Stopwatch.GetElapsedTime(0, stepTicks).TotalMilliseconds / Math.Max(1, step),
-            Stopwatch.GetElapsedTime(0, optimizerTicks).TotalMilliseconds / Math.Max(1, step),
+            MillisecondsPerStep(stepTicks, step),
+            MillisecondsPerStep(optimizerTicks, step),
             evaluations);
     }
+
+    /// <summary>Stopwatch ticks per step in milliseconds, unrounded (a TimeSpan would round to 100 ns, and the share to ~1e-4 on a 1 ms step).</summary>
+    private static double MillisecondsPerStep(long ticks, int steps) => ticks * 1000.0 / Stopwatch.Frequency / Math.Max(1, steps);
 
     private static (double Loss, double Accuracy) Evaluate(GrokkingTransformer model, ModularMultiplication data)
     {

@@ -18,7 +18,13 @@ internal sealed class GrokkingTransformer : Module<Tensor, Tensor>
     private readonly LayerNorm ln_f;
     private readonly Linear head;
 
-    public GrokkingTransformer(int vocabulary, int width = 128, int blocks = 2, int heads = 4, int positions = 5)
+    /// <summary>The paper's model width (embedding size).</summary>
+    public const int PaperWidth = 128;
+
+    /// <summary>Attention heads per block, as in the paper; a width must be a multiple of them.</summary>
+    public const int PaperHeads = 4;
+
+    public GrokkingTransformer(int vocabulary, int width = PaperWidth, int blocks = 2, int heads = PaperHeads, int positions = 5)
         : base(nameof(GrokkingTransformer))
     {
         token_embeddings = Embedding(vocabulary, width);

@@ -25,7 +25,7 @@ internal static class BenchmarkShapes
 {
     public static Module Create(BenchmarkShape shape) => shape switch
     {
-        BenchmarkShape.Transformer => WithZeroGradients(new GrokkingTransformer(ModularMultiplication.Vocabulary)),
+        BenchmarkShape.Transformer => WithZeroGradients(new GrokkingTransformer(ModularMultiplication.VocabularyOf(ModularMultiplication.PaperModulus))),
         BenchmarkShape.TenMillionIn20 => new SyntheticModel(10_000_000, 20, zeroGradients: true),
         BenchmarkShape.OneMillionIn200 => new SyntheticModel(1_000_000, 200, zeroGradients: true),
         BenchmarkShape.Tiny => new SyntheticModel(1_000, 3, zeroGradients: true),

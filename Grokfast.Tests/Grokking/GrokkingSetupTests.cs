@@ -10,27 +10,30 @@ public sealed class GrokkingSetupTests
     /// <summary>The figure README states: embeddings 99×128 + 5×128, two blocks of 198,272, final LayerNorm 256, head 128×99.</summary>
     public const long ParameterCount = 422_784;
 
-    [Fact]
-    public void DataSet_HasEveryEquationOnce_SplitInHalves()
+    [Theory]
+    [InlineData(97, 4656)]
+    [InlineData(13, 78)]
+    public void DataSet_HasEveryEquationOnce_SplitInHalves(int p, int half)
     {
         torch.manual_seed(0);
-        using var data = new ModularMultiplication(torch.CPU);
+        using var data = new ModularMultiplication(torch.CPU, p);
 
-        Assert.Equal(4656, data.TrainCount);
-        Assert.Equal(4656, data.ValidCount);
+        Assert.Equal(half, data.TrainCount);
+        Assert.Equal(half, data.ValidCount);
+        Assert.Equal(p + 2, data.Vocabulary);
         using Tensor inputs = torch.cat([data.TrainInputs, data.ValidInputs], 1);
         using Tensor labels = torch.cat([data.TrainLabels, data.ValidLabels]);
-        Assert.Equal([4L, 9312L], inputs.shape);
+        Assert.Equal([4L, 2L * half], inputs.shape);
         long[] x = inputs[0].data<long>().ToArray(), op = inputs[1].data<long>().ToArray();
         long[] y = inputs[2].data<long>().ToArray(), eq = inputs[3].data<long>().ToArray(), z = labels.data<long>().ToArray();
-        Assert.All(op, t => Assert.Equal(98, t));
-        Assert.All(eq, t => Assert.Equal(97, t));
-        for (int i = 0; i < z.Length; i++) Assert.Equal(x[i] * y[i] % 97, z[i]);
-        Assert.Equal(9312, x.Zip(y, (a, b) => a * 97 + b).Distinct().Count());
+        Assert.All(op, t => Assert.Equal(p + 1, t));
+        Assert.All(eq, t => Assert.Equal(p, t));
+        for (int i = 0; i < z.Length; i++) Assert.Equal(x[i] * y[i] % p, z[i]);
+        Assert.Equal(2 * half, x.Zip(y, (a, b) => a * p + b).Distinct().Count());
         Assert.InRange(x.Min(), 0, 0);
-        Assert.InRange(x.Max(), 96, 96);
+        Assert.InRange(x.Max(), p - 1, p - 1);
         Assert.InRange(y.Min(), 1, 1);
-        Assert.InRange(y.Max(), 96, 96);
+        Assert.InRange(y.Max(), p - 1, p - 1);
     }
 
     [Fact]
@@ -48,7 +51,7 @@ public sealed class GrokkingSetupTests
     [Fact]
     public void Model_HasThePapersParameterCount()
     {
-        using var model = new GrokkingTransformer(ModularMultiplication.Vocabulary);
+        using var model = new GrokkingTransformer(ModularMultiplication.VocabularyOf(ModularMultiplication.PaperModulus));
 
         Assert.Equal(ParameterCount, model.parameters().Sum(p => p.numel()));
     }
@@ -65,7 +68,7 @@ public sealed class GrokkingSetupTests
     public void TinyModel_AFewAdamSteps_LowerTheLoss()
     {
         torch.manual_seed(0);
-        using var model = new GrokkingTransformer(ModularMultiplication.Vocabulary, width: 32, blocks: 1, heads: 2);
+        using var model = new GrokkingTransformer(ModularMultiplication.VocabularyOf(ModularMultiplication.PaperModulus), width: 32, blocks: 1, heads: 2);
         using var data = new ModularMultiplication(torch.CPU);
         using var optimizer = torch.optim.Adam(model.parameters(), 1e-2);
         using Tensor inputs = data.TrainInputs.narrow(1, 0, 64);
@@ -90,7 +93,7 @@ public sealed class GrokkingSetupTests
     [Fact]
     public void Model_OutputsLogitsPerPositionSequenceFirst()
     {
-        using var model = new GrokkingTransformer(ModularMultiplication.Vocabulary, width: 32, blocks: 1, heads: 2);
+        using var model = new GrokkingTransformer(ModularMultiplication.VocabularyOf(ModularMultiplication.PaperModulus), width: 32, blocks: 1, heads: 2);
         using Tensor tokens = torch.zeros(4, 3, dtype: ScalarType.Int64);
         using Tensor logits = model.forward(tokens);
 

@@ -15,6 +15,7 @@ done
 find "$work/app" -maxdepth 1 -name '*.so*' \( -name 'libtorch*' -o -name 'libc10*' -o -name 'libgomp*' -o -name 'libbackend_with_compiler*' \
     -o -name 'libjitbackend_test*' -o -name 'libtorchbind_test*' -o -name 'libaoti_custom_ops*' -o -name 'libnnapi_backend*' -o -name 'libshm*' \) -delete
 rm -f "$out/app.tar.xz"
-tar -cJf "$out/app.tar.xz" -C "$work" app
+# xz level 3 on every core: ~55 MB in ~12 s on 2 cores (the default level 6 saves 5 MB for a minute of one core).
+XZ_OPT="-T0 -3" tar -cJf "$out/app.tar.xz" -C "$work" app
 cp "$root/tools/gpu/run.sh" "$root/tools/gpu/torch_anchor.py" "$out/"
 ls -l "$out/app.tar.xz"
