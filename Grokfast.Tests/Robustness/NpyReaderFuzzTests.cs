@@ -2,14 +2,15 @@ using System.Buffers.Binary;
 using System.Text;
 using CsCheck;
 using Grokfast.Bench.Npy;
+using Grokfast.Tests.Support;
 using static TorchSharp.torch;
 
 namespace Grokfast.Tests.Robustness;
 
 /// <summary>
 /// The .npy reader on bytes from anywhere: thousands of generated headers and byte-level mutations of valid files per
-/// run, each either read correctly or refused with <see cref="InvalidDataException"/>; and the committed corpus of files
-/// that once got past the reader or crashed it.
+/// run (the same ones every run, see <see cref="Property"/>), each either read correctly or refused with
+/// <see cref="InvalidDataException"/>; and the committed corpus of files that once got past the reader or crashed it.
 /// </summary>
 public sealed class NpyReaderFuzzTests
 {
@@ -33,14 +34,14 @@ public sealed class NpyReaderFuzzTests
 
     [Fact]
     public void Read_OfGeneratedValidFiles_GivesTheirValuesAndShape() =>
-        ValidFiles.Sample(file =>
+        Property.Check(ValidFiles, file =>
         {
             (float[] data, long[] shape, ScalarType dtype) = NpyFile.Read(new MemoryStream(file.Bytes), "generated.npy");
 
             Assert.Equal(file.Shape, shape);
             Assert.Equal(file.Dtype, dtype);
             Assert.Equal(file.Values, data);
-        }, iter: Iterations);
+        }, Iterations, file => file.Bytes);
 
     /// <summary>Flips, truncations, splices and extreme length fields applied to valid files.</summary>
     private static readonly Gen<byte[]> MutatedFiles =
@@ -52,20 +53,49 @@ public sealed class NpyReaderFuzzTests
         select Mutate(file.Bytes, kind, at, junk, extreme);
 
     [Fact]
-    public void Read_OfMutatedFiles_ReadsConsistentlyOrThrowsInvalidData() =>
-        MutatedFiles.Sample(bytes =>
+    public void Read_OfMutatedFiles_ReadsWhatTheFileHoldsOrThrowsInvalidData() =>
+        Property.Check(MutatedFiles, bytes =>
         {
+            float[] data;
+            long[] shape;
+            ScalarType dtype;
             try
             {
-                (float[] data, long[] shape, _) = NpyFile.Read(new MemoryStream(bytes), "mutated.npy");
-                Assert.Equal(shape.Aggregate(1L, (p, d) => p * d), data.LongLength);
+                (data, shape, dtype) = NpyFile.Read(new MemoryStream(bytes), "mutated.npy");
             }
             catch (InvalidDataException error)
             {
                 Assert.StartsWith("mutated.npy", error.Message, StringComparison.Ordinal);
                 Assert.DoesNotContain('\n', error.Message);
+                return;
             }
-        }, iter: Iterations);
+            // A file that reads is a whole .npy file: its shape holds the values read, and they are exactly the bytes
+            // after its header, to the last byte.
+            Assert.Equal(shape.Aggregate(1L, (p, d) => p * d), data.LongLength);
+            Assert.Equal(data, Payload(bytes, dtype));
+        }, Iterations, bytes => bytes);
+
+    [Fact]
+    public void Read_OfAValidFileWithAByteAfterItsValues_ThrowsInvalidDataNamingTheExtraByte()
+    {
+        byte[] file = [.. Build([2, 3], ScalarType.Float32, "'", 0, Enumerable.Repeat("", 8).ToArray(), false, 1, seed: 7).Bytes, 0];
+
+        InvalidDataException error = Assert.Throws<InvalidDataException>(() => NpyFile.Read(new MemoryStream(file), "padded.npy"));
+
+        Assert.Contains("1 bytes after the 6 values", error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>The values after a file's header, decoded as its dtype, whatever the header says of their count.</summary>
+    private static float[] Payload(byte[] file, ScalarType dtype)
+    {
+        bool version1 = file[6] == 1;
+        long headerLength = version1 ? BinaryPrimitives.ReadUInt16LittleEndian(file.AsSpan(8)) : BinaryPrimitives.ReadUInt32LittleEndian(file.AsSpan(8));
+        int start = checked((int)(8 + (version1 ? 2 : 4) + headerLength));
+        ReadOnlySpan<byte> payload = file.AsSpan(start);
+        return dtype == ScalarType.Float32
+            ? Enumerable.Range(0, payload.Length / 4).Select(i => BinaryPrimitives.ReadSingleLittleEndian(file.AsSpan(start + 4 * i))).ToArray()
+            : Enumerable.Range(0, payload.Length / 2).Select(i => (float)BinaryPrimitives.ReadHalfLittleEndian(file.AsSpan(start + 2 * i))).ToArray();
+    }
 
     public static TheoryData<string> Corpus =>
         new(Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "Corpus", "npy"), "*.npy").Select(Path.GetFileName)!);
