@@ -8,9 +8,14 @@ namespace Grokfast.Bridge;
 /// A contiguous float32 or float64 state tensor, on any device, as a checkpoint streams it: 8 MiB at a time, straight
 /// from and into its memory on the CPU, through one host chunk at a time on a GPU.
 /// </summary>
-internal sealed class TensorStateBuffer(string name, Tensor tensor) : StateBuffer(name, TensorBytes.Length(tensor))
+/// <param name="name">The buffer's name in checkpoints.</param>
+/// <param name="tensor">The state it reads and writes.</param>
+/// <param name="ownsTensor">Whether disposing the buffer frees the tensor (a staging buffer's own), or leaves it to its owner.</param>
+internal sealed class TensorStateBuffer(string name, Tensor tensor, bool ownsTensor = false) : StateBuffer(name, TensorBytes.Length(tensor))
 {
     private const long ChunkBytes = 8 << 20;
+
+    private readonly Tensor tensor = tensor;
 
     public override unsafe void Save(Action<ReadOnlySpan<byte>> write) => ForEachChunk((chunk, bytes) =>
     {
@@ -29,6 +34,19 @@ internal sealed class TensorStateBuffer(string name, Tensor tensor) : StateBuffe
         read(new Span<byte>((void*)TensorBytes.Address(host), bytes));
         using (torch.no_grad()) chunk.copy_(host);
     });
+
+    public override StateBuffer CreateStaging() => new TensorStateBuffer(Name, torch.empty_like(tensor).DetachFromDisposeScope(), ownsTensor: true);
+
+    public override void CopyFrom(StateBuffer staging)
+    {
+        using (torch.no_grad()) tensor.copy_(((TensorStateBuffer)staging).tensor);
+    }
+
+    public override void Dispose()
+    {
+        base.Dispose();
+        if (ownsTensor) tensor.Dispose();
+    }
 
     private void ForEachChunk(Action<Tensor, int> body)
     {

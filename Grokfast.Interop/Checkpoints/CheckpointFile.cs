@@ -29,9 +29,6 @@ internal static class CheckpointFile
         File.Move(temporary, path, overwrite: true);
     }
 
-    /// <summary>Opens a checkpoint to load, denying writers while it is open (where the system enforces it), since it is read twice.</summary>
-    public static FileStream OpenRead(string path) => new(path, FileMode.Open, FileAccess.Read, FileShare.Read);
-
     /// <summary>Writes a checkpoint, streaming each buffer's bytes from where they live and hashing as it goes.</summary>
     public static void Write(Stream stream, CheckpointHeader header, IEnumerable<StateBuffer> buffers)
     {
@@ -136,18 +133,4 @@ internal static class CheckpointFile
         foreach ((string Name, long Length) entry in directory) yield return entry;
     }
 
-    /// <summary>Reads the whole file, checking every field and the checksum, and returns its header and buffer lengths without keeping any bytes.</summary>
-    public static (CheckpointHeader Header, IReadOnlyDictionary<string, long> Lengths) Scan(Stream stream)
-    {
-        using var reader = new CheckpointReader(stream);
-        CheckpointHeader header = ReadHeader(reader);
-        var lengths = new Dictionary<string, long>();
-        foreach ((string name, long length) in ReadBuffers(reader, header.Version))
-        {
-            reader.Skip(length, $"buffer '{name}'");
-            lengths[name] = length;
-        }
-        reader.VerifyChecksum();
-        return (header, lengths);
-    }
 }

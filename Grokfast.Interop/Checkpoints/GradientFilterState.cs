@@ -14,7 +14,7 @@ public sealed class GradientFilterState
     public const int FormatVersion = CheckpointFile.Version;
 
     private readonly IReadOnlyDictionary<string, byte[]>? buffers;
-    private readonly Stream? file;
+    private readonly IReadOnlyDictionary<string, StateBuffer>? staged;
 
     /// <summary>A state as a filter describes itself.</summary>
     internal GradientFilterState(string kind, IReadOnlyDictionary<string, double> hyperparameters, long stepCount,
@@ -23,14 +23,14 @@ public sealed class GradientFilterState
         this.buffers = buffers;
 
     private GradientFilterState(string kind, IReadOnlyDictionary<string, double> hyperparameters, long stepCount,
-        IReadOnlyList<ParameterRecord> parameters, IReadOnlyDictionary<string, long> bufferLengths, Stream? file = null)
+        IReadOnlyList<ParameterRecord> parameters, IReadOnlyDictionary<string, long> bufferLengths, IReadOnlyDictionary<string, StateBuffer>? staged = null)
     {
         Kind = kind;
         Hyperparameters = hyperparameters;
         StepCount = stepCount;
         Parameters = parameters;
         BufferLengths = bufferLengths;
-        this.file = file;
+        this.staged = staged;
     }
 
     /// <summary>ema, ma or kalman (adam+ema, adamw+none, … for the fused optimizers).</summary>
@@ -47,7 +47,7 @@ public sealed class GradientFilterState
 
     /// <summary>The state buffers by name, as raw bytes.</summary>
     public IReadOnlyDictionary<string, byte[]> Buffers =>
-        buffers ?? throw new InvalidOperationException("This state is streamed from its file on load; its buffers are not held in memory.");
+        buffers ?? throw new InvalidOperationException("This state was read from its file into staging buffers; they are not held as arrays.");
 
     /// <summary>Each buffer's length in bytes.</summary>
     internal IReadOnlyDictionary<string, long> BufferLengths { get; }
@@ -58,39 +58,18 @@ public sealed class GradientFilterState
     internal GradientFilterState WithHeader(string kind, IReadOnlyDictionary<string, double> hyperparameters) =>
         buffers is not null
             ? new GradientFilterState(kind, hyperparameters, StepCount, Parameters, buffers)
-            : new GradientFilterState(kind, hyperparameters, StepCount, Parameters, BufferLengths, file);
+            : new GradientFilterState(kind, hyperparameters, StepCount, Parameters, BufferLengths, staged);
 
     /// <summary>
     /// Overwrites each of <paramref name="targets"/> with the buffer of its name (the caller has checked names and
-    /// lengths). A state opened from a file streams them from it, reading it once more and checking its checksum again.
+    /// lengths): from the arrays of a state held in memory, or from the staging copies of a <see cref="StagedCheckpoint"/>.
     /// </summary>
     internal void CopyInto(IReadOnlyCollection<StateBuffer> targets)
     {
-        if (buffers is not null)
+        foreach (StateBuffer target in targets)
         {
-            foreach (StateBuffer target in targets) target.LoadFrom(buffers[target.Name]);
-            return;
-        }
-        file!.Position = 0;
-        using var reader = new CheckpointReader(file);
-        CheckpointHeader header = CheckpointFile.ReadHeader(reader);
-        foreach ((string name, long length) in CheckpointFile.ReadBuffers(reader, header.Version))
-        {
-            StateBuffer? target = targets.FirstOrDefault(t => t.Name == name);
-            if (target is not null && target.Length == length)
-            {
-                target.Load(chunk => reader.ReadExactly(chunk, $"buffer '{name}'"));
-                continue;
-            }
-            reader.Skip(length, $"buffer '{name}'");
-        }
-        try
-        {
-            reader.VerifyChecksum();
-        }
-        catch (InvalidDataException error)
-        {
-            throw new InvalidDataException("The checkpoint changed while it was being loaded; the state now holds part of it. " + error.Message, error);
+            if (staged is not null) target.CopyFrom(staged[target.Name]);
+            else target.LoadFrom(Buffers[target.Name]);
         }
     }
 
@@ -123,13 +102,7 @@ public sealed class GradientFilterState
         return new GradientFilterState(header.Kind, header.Hyperparameters, header.StepCount, header.Parameters, buffers);
     }
 
-    /// <summary>
-    /// A state whose buffers stay in <paramref name="stream"/> (which must stay open and unchanged until it is loaded):
-    /// the whole file is read and checked — every field and the checksum — and only its header kept.
-    /// </summary>
-    internal static GradientFilterState Open(Stream stream)
-    {
-        (CheckpointHeader header, IReadOnlyDictionary<string, long> lengths) = CheckpointFile.Scan(stream);
-        return new GradientFilterState(header.Kind, header.Hyperparameters, header.StepCount, header.Parameters, lengths, stream);
-    }
+    /// <summary>A state whose buffers are the staging copies a <see cref="StagedCheckpoint"/> read them into.</summary>
+    internal static GradientFilterState Staged(CheckpointHeader header, IReadOnlyDictionary<string, long> lengths, IReadOnlyDictionary<string, StateBuffer> staged) =>
+        new(header.Kind, header.Hyperparameters, header.StepCount, header.Parameters, lengths, staged);
 }

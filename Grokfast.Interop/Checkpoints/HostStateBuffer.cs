@@ -7,7 +7,13 @@ namespace Grokfast.Checkpoints;
 internal sealed class HostStateBuffer<T>(string name, T[] values) : StateBuffer(name, (long)values.Length * Unsafe.SizeOf<T>())
     where T : unmanaged
 {
+    private readonly T[] values = values;
+
     public override void Save(Action<ReadOnlySpan<byte>> write) => write(MemoryMarshal.AsBytes(values.AsSpan()));
 
     public override void Load(Action<Span<byte>> read) => read(MemoryMarshal.AsBytes(values.AsSpan()));
+
+    public override StateBuffer CreateStaging() => new HostStateBuffer<T>(Name, new T[values.Length]);
+
+    public override void CopyFrom(StateBuffer staging) => ((HostStateBuffer<T>)staging).values.CopyTo(values, 0);
 }

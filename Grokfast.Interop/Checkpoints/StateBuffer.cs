@@ -6,7 +6,7 @@ namespace Grokfast.Checkpoints;
 /// </summary>
 /// <param name="name">The buffer's name in checkpoints.</param>
 /// <param name="length">Its length in bytes.</param>
-internal abstract class StateBuffer(string name, long length)
+internal abstract class StateBuffer(string name, long length) : IDisposable
 {
     public string Name { get; } = name;
 
@@ -17,6 +17,20 @@ internal abstract class StateBuffer(string name, long length)
 
     /// <summary>Overwrites the buffer's bytes, in order, each chunk filled completely by <paramref name="read"/>.</summary>
     public abstract void Load(Action<Span<byte>> read);
+
+    /// <summary>
+    /// A new buffer of the same name and length where this one lives (the same device), for a load to fill before this
+    /// one is overwritten; the caller disposes it.
+    /// </summary>
+    public abstract StateBuffer CreateStaging();
+
+    /// <summary>Overwrites this buffer with <paramref name="staging"/>, which this buffer's <see cref="CreateStaging"/> made.</summary>
+    public abstract void CopyFrom(StateBuffer staging);
+
+    /// <summary>Frees the memory a staging buffer owns; a buffer over live state owns none.</summary>
+    public virtual void Dispose()
+    {
+    }
 
     /// <summary>A copy of the bytes, for a state held in memory (<see cref="GradientFilterState"/>); at most <see cref="Array.MaxLength"/> of them.</summary>
     public byte[] ToArray()

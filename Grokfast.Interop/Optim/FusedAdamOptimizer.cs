@@ -301,14 +301,30 @@ public abstract class FusedAdamOptimizer : Optimizer, IBetas
     }
 
     /// <summary>
-    /// Loads a state saved by <see cref="save"/>, streaming each buffer from the file into its tensor after the whole file
-    /// has been checked, and checked against this optimizer; see <see cref="load_state_dict"/> for what is refused.
+    /// Loads a state saved by <see cref="save"/> from <paramref name="path"/>; see <see cref="load(Stream)"/>.
     /// </summary>
     public void load(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        using FileStream file = CheckpointFile.OpenRead(path);
-        load_state_dict(GradientFilterState.Open(file));
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        load(file);
+    }
+
+    /// <summary>
+    /// Loads a state saved by <see cref="save"/> (or <see cref="GradientFilterState.Save"/>) from <paramref name="stream"/>,
+    /// read once, in order: each buffer streams into a staging copy of the state it replaces, and only when the whole file
+    /// has been read, its checksum matched and it has been checked against this optimizer (see <see cref="load_state_dict"/>) is
+    /// the state overwritten from the copies. A load that fails at any point — a read error, a truncated, corrupted or
+    /// changing file, a state that does not fit — throws and leaves the state as it was. The staging copies cost as much
+    /// memory as the state, where it lives, while the load runs (as PyTorch's <c>load_state_dict</c> holds the loaded
+    /// state beside the live one).
+    /// </summary>
+    public void load(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ThrowIfDisposed();
+        using StagedCheckpoint checkpoint = StagedCheckpoint.Read(stream, StateBuffers);
+        load_state_dict(checkpoint.State);
     }
 
     /// <summary>The filter's header under this optimizer's kind, with Adam's hyperparameters beside the filter's.</summary>

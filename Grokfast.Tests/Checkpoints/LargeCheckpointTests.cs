@@ -6,7 +6,10 @@ using static TorchSharp.torch;
 
 namespace Grokfast.Tests.Checkpoints;
 
-/// <summary>A filter state past the 2 GiB an array holds, saved and loaded through files by streaming it.</summary>
+/// <summary>
+/// A filter state past the 2 GiB an array holds, saved and loaded through files by streaming it; the load holds one
+/// staging copy of the state beside it (so that a failed load changes nothing), never a copy of the file.
+/// </summary>
 public sealed class LargeCheckpointTests : IDisposable
 {
     // 2.24 GB of EMA state: more than a byte[] can hold, so only streaming gets it to a file and back.
@@ -15,7 +18,7 @@ public sealed class LargeCheckpointTests : IDisposable
     private readonly string folder = Directory.CreateTempSubdirectory("grokfast-large-").FullName;
 
     [Fact]
-    public void StateOfMoreThan2GiB_SavesAndLoadsBitForBitWithoutACopyInMemory()
+    public void StateOfMoreThan2GiB_SavesAndLoadsBitForBitThroughOneStagingCopy()
     {
         Assert.SkipUnless(AvailableMemory() >= MemoryNeeded,
             $"Needs {MemoryNeeded >> 30} GiB of available memory (the parameter, its gradient, the state and two copies to compare, 2.24 GB each); this machine has {AvailableMemory() >> 30} GiB.");
@@ -32,12 +35,14 @@ public sealed class LargeCheckpointTests : IDisposable
         FillGradient(weight, seed: 2);
         ema.step(); // the state moves on, so the load below has something to undo
         long allocatedBefore = GC.GetAllocatedBytesForCurrentThread(), residentBefore = ResidentBytes();
+        ResetPeakResidentBytes();
         ema.load(path);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore, grown = ResidentBytes() - residentBefore;
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore, peak = PeakResidentBytes() - residentBefore;
 
+        long stateBytes = Elements * sizeof(float);
         Assert.True(new FileInfo(path).Length > 2L << 30, "the state should pass 2 GiB");
         Assert.True(allocated < 64L << 20, $"loading allocated {allocated} managed bytes: the file went through managed memory");
-        Assert.True(grown < 512L << 20, $"loading grew the process by {grown} bytes: a copy of the file was held in memory");
+        Assert.True(peak < stateBytes + (512L << 20), $"loading grew the process by up to {peak} bytes: more than one staging copy of the {stateBytes}-byte state");
         Assert.Equal(1, ema.StepCount);
         using Tensor expected = torch.empty(Elements);
         expected.uniform_(-1, 1, generator: new torch.Generator(1));
@@ -74,6 +79,11 @@ public sealed class LargeCheckpointTests : IDisposable
     private static long AvailableMemory() => MeminfoBytes("/proc/meminfo", "MemAvailable:");
 
     private static long ResidentBytes() => MeminfoBytes("/proc/self/status", "VmRSS:");
+
+    private static long PeakResidentBytes() => MeminfoBytes("/proc/self/status", "VmHWM:");
+
+    /// <summary>Starts the process's peak resident size afresh from its current one (Linux's clear_refs, value 5).</summary>
+    private static void ResetPeakResidentBytes() => File.WriteAllText("/proc/self/clear_refs", "5");
 
     /// <summary>A "Name: N kB" line of a /proc file, in bytes.</summary>
     private static long MeminfoBytes(string file, string name) =>
