@@ -18,15 +18,13 @@ internal static class CheckpointFile
     private static ReadOnlySpan<byte> Magic => "GFST"u8;
 
     /// <summary>
-    /// Writes a checkpoint to a temporary file beside <paramref name="path"/> and then moves it into place, so that a save
-    /// that fails half-way leaves an earlier file whole.
+    /// Writes a checkpoint to <paramref name="path"/> through <see cref="AtomicFile"/>: a save that fails or is killed half-way
+    /// leaves the earlier file whole, and two saves to one path never mix.
     /// </summary>
     public static void Save(string path, CheckpointHeader header, IEnumerable<StateBuffer> buffers)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        string temporary = path + ".partial";
-        using (FileStream file = File.Create(temporary)) Write(file, header, buffers);
-        File.Move(temporary, path, overwrite: true);
+        AtomicFile.Write(path, file => Write(file, header, buffers));
     }
 
     /// <summary>Writes a checkpoint, streaming each buffer's bytes from where they live and hashing as it goes.</summary>

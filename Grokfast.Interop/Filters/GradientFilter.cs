@@ -479,7 +479,8 @@ public abstract class GradientFilter : IDisposable
 
     /// <summary>
     /// Saves the state to <paramref name="path"/>, streaming each buffer from its tensor to the file (no copy of the
-    /// state in memory), written to a temporary file and then moved into place.
+    /// state in memory): written to a temporary file of its own in the same folder, flushed to disk and renamed into
+    /// place, so a save that fails or is killed leaves the previous checkpoint whole, and two saves to one path never mix.
     /// </summary>
     public void save(string path)
     {
