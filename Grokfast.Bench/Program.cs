@@ -3,7 +3,12 @@ using Grokfast.Bench.Gpu;
 using Grokfast.Bench.Grokking;
 using Grokfast.Bench.Micro;
 using Grokfast.Bench.Replay;
+using Grokfast.Bench.Support;
 using Grokfast.Bench.Throughput;
+
+// The main job trains for minutes: its OpenMP threads sleep when idle, so that a machine shared with another busy process
+// does not slow both to a crawl (the benchmarks keep libgomp's spinning, faster alone; a user's own setting wins).
+if (args is [] or ["grok", ..]) OpenMpWaitPolicy.PreferPassive();
 
 var root = new RootCommand("Grokfast.NET: fused Grokfast gradient filters for TorchSharp — the main job, benchmarks and tools.");
 root.Subcommands.Add(GrokCommand.Create());

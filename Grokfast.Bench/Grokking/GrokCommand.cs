@@ -130,10 +130,11 @@ internal static class GrokCommand
     public static int Run(GrokSession session)
     {
         string machine = MachineInfo.Describe();
+        double copyGBps = MachineInfo.CopyGBps();
         // Where output is not a terminal Spectre assumes 80 columns; the summary table needs more.
         if (!AnsiConsole.Profile.Capabilities.Interactive) AnsiConsole.Profile.Width = 120;
         string seeds = session.Seeds.Count == 1 ? $"seed {session.Seeds[0]}" : $"seeds {string.Join(",", session.Seeds)}";
-        AnsiConsole.MarkupLine($"[bold]Grokfast.NET[/] — x·y mod {session.Modulus}, width {session.Width}, {session.Device.type} ({Markup.Escape(machine)}), {DtypeOption.Name(session.Dtype)}, {seeds}, " +
+        AnsiConsole.MarkupLine($"[bold]Grokfast.NET[/] — x·y mod {session.Modulus}, width {session.Width}, {session.Device.type} ({Markup.Escape(machine)}, copy {copyGBps.ToString("F1", CultureInfo.InvariantCulture)} GB/s), {DtypeOption.Name(session.Dtype)}, {seeds}, " +
             (session.Optimizer == GrokOptimizer.Fused ? "fused optimizer (filter + Adam in one pass)" : "filter, then TorchSharp's Adam") +
             (session.StopAt is double stop ? Invariant($", stopping at {stop:P0} validation") : ""));
         (GrokRunSettings Run, int Seed)[] work = session.Seeds.SelectMany(seed => session.Runs.Select(run => (run, seed))).ToArray();
@@ -169,7 +170,7 @@ internal static class GrokCommand
                     if (e.Epoch % 50 == 0 || e.Step >= run.Steps) Console.WriteLine(Describe(Label(run, seed, session), e));
                 }));
         }
-        GrokReport.WriteAll(session, results, machine);
+        GrokReport.WriteAll(session, results, machine, copyGBps);
         AnsiConsole.Write(session.Seeds.Count == 1 ? SummaryTable(results) : SeedTable(results));
         AnsiConsole.MarkupLine($"Wrote [bold]{Markup.Escape(Path.Combine(session.OutputFolder, "metrics.csv"))}[/], summary.json and curves.png.");
         return 0;

@@ -13,12 +13,12 @@ internal static class GrokReport
 
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
-    public static void WriteAll(GrokSession session, IReadOnlyList<GrokRunResult> results, string machine)
+    public static void WriteAll(GrokSession session, IReadOnlyList<GrokRunResult> results, string machine, double copyGBps)
     {
         string folder = session.OutputFolder;
         Directory.CreateDirectory(folder);
         WriteCsv(Path.Combine(folder, "metrics.csv"), results);
-        WriteSummary(Path.Combine(folder, "summary.json"), session, results, machine);
+        WriteSummary(Path.Combine(folder, "summary.json"), session, results, machine, copyGBps);
         WriteCurves(Path.Combine(folder, "curves.png"), session.Modulus, results);
     }
 
@@ -34,11 +34,12 @@ internal static class GrokReport
         }
     }
 
-    private static void WriteSummary(string path, GrokSession session, IReadOnlyList<GrokRunResult> results, string machine)
+    private static void WriteSummary(string path, GrokSession session, IReadOnlyList<GrokRunResult> results, string machine, double copyGBps)
     {
         var summary = new
         {
             machine,
+            copy_gbps = copyGBps,
             date = DateTime.UtcNow.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
             modulus = session.Modulus,
             width = session.Width,

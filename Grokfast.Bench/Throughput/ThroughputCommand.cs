@@ -45,11 +45,13 @@ internal static class ThroughputCommand
         var filters = FilterVersions.All.ToDictionary(f => f.Name, f => FilterMeasurement.Measure(f, elements, tensors, dtype));
         var optimizers = OptimizerMeasurement.Filters.ToDictionary(f => f, f => OptimizerMeasurement.Measure(f, elements, tensors, dtype));
         string machine = MachineInfo.Describe();
+        double copyGBps = MachineInfo.CopyGBps();
         if (json)
         {
             var report = new
             {
                 machine,
+                copy_gbps = copyGBps,
                 elements,
                 tensors,
                 dtype = dtypeName,
@@ -86,7 +88,7 @@ internal static class ThroughputCommand
             Console.WriteLine(JsonSerializer.Serialize(report));
             return 0;
         }
-        Console.WriteLine($"{machine}; {elements:N0} {dtypeName} elements in {tensors:N0} tensors; medians of 15 steps, taken in turn");
+        Console.WriteLine($"{machine}, copy {copyGBps:F1} GB/s; {elements:N0} {dtypeName} elements in {tensors:N0} tensors; medians of 15 steps, taken in turn");
         Console.WriteLine("filter  fused ms  GB/s   no-guard ms  guard  literal ms  in-place ms  copy ms  copy GB/s  vs literal  vs in-place  fused/copy  rmw GB/s  fused/rmw  no-guard/rmw");
         foreach ((string name, FilterThroughput t) in filters)
         {

@@ -3,6 +3,7 @@ using Grokfast.Tests.Support;
 
 namespace Grokfast.Tests.Bench;
 
+[Collection(nameof(ChildProcesses))]
 public sealed class GpuCheckCommandTests
 {
     [NoCudaFact]

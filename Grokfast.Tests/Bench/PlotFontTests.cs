@@ -7,6 +7,7 @@ namespace Grokfast.Tests.Bench;
 /// Every picture the app draws carries its text on a machine without system fonts (a server, a container, the GPU
 /// machine), and looks the same as where fonts are installed: the app ships its font and always uses it.
 /// </summary>
+[Collection(nameof(ChildProcesses))]
 public sealed class PlotFontTests : IDisposable
 {
     private readonly string folder = Directory.CreateTempSubdirectory("grokfast-fonts-").FullName;

@@ -8,6 +8,7 @@ using static TorchSharp.torch;
 
 namespace Grokfast.Tests.Bench;
 
+[Collection(nameof(ChildProcesses))]
 public sealed class ReplayCommandTests : IDisposable
 {
     private readonly string folder = Directory.CreateTempSubdirectory("grokfast-replay-").FullName;

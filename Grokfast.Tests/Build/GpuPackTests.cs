@@ -6,6 +6,7 @@ namespace Grokfast.Tests.Build;
 /// tools/gpu/pack.sh, which packs the GPU half of the suite for a GPU machine, runs here, and what it makes fits the
 /// device tool's 64 MiB carry and holds what tools/gpu/run.sh needs.
 /// </summary>
+[Collection(nameof(ChildProcesses))]
 public sealed class GpuPackTests : IDisposable
 {
     private const long CarryLimit = 64L << 20;

@@ -12,6 +12,7 @@ namespace Grokfast.Tests.Checkpoints;
 /// A save that is killed part-way leaves the checkpoint it was replacing, or the new one, loadable — never a broken file;
 /// two saves to one path at once never mix.
 /// </summary>
+[Collection(nameof(ChildProcesses))]
 public sealed class InterruptedSaveTests : IDisposable
 {
     private const int Kills = 8;
@@ -102,10 +103,7 @@ public sealed class InterruptedSaveTests : IDisposable
     /// </summary>
     private static (int LastSaved, TimeSpan SaveTook) RunChildAndKill(string path, int kill)
     {
-        var start = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "Grokfast.Tests")) { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(SaveLoop.Verb);
-        start.ArgumentList.Add(path);
-        using Process child = Process.Start(start)!;
+        using Process child = Process.Start(ChildProcess.StartInfo(Path.Combine(AppContext.BaseDirectory, "Grokfast.Tests"), [SaveLoop.Verb, path]))!;
         _ = child.StandardError.ReadToEndAsync();
         var clock = Stopwatch.StartNew();
         TimeSpan savingOne = default, savedOne = default;

@@ -4,6 +4,7 @@ using Grokfast.Tests.Support;
 
 namespace Grokfast.Tests.Grokking;
 
+[Collection(nameof(ChildProcesses))]
 public sealed class GrokCommandTests : IDisposable
 {
     /// <summary>
@@ -38,6 +39,25 @@ public sealed class GrokCommandTests : IDisposable
         Assert.All(runs, run => Assert.Equal("fused", run.GetProperty("optimizer").GetString()));
         Assert.All(runs, run => Assert.InRange(run.GetProperty("optimizer_share").GetDouble(), 1e-6, 1));
         Assert.True(new FileInfo(Path.Combine(folder, "curves.png")).Length > 10_000, "curves.png is missing or empty");
+    }
+
+    [Theory]
+    [InlineData(null, "OMP_WAIT_POLICY=PASSIVE")]
+    [InlineData("ACTIVE", "OMP_WAIT_POLICY=ACTIVE")]
+    public void Grok_MachineLine_NamesTheVectorExtensionsTheCopyBandwidthAndTheOpenMpWaitPolicyPassiveUnlessTheUserChose(string? policy, string expected)
+    {
+        var (exitCode, output, error) = BenchProcess.Run(new Dictionary<string, string?> { ["OMP_WAIT_POLICY"] = policy },
+            ["grok", .. Tiny, "--filter", "ema", "--steps", "1", "--out", folder]);
+
+        Assert.True(exitCode == 0, error);
+        using JsonDocument summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "summary.json")));
+        string machine = summary.RootElement.GetProperty("machine").GetString()!;
+        Assert.Contains(expected, machine, StringComparison.Ordinal);
+        string flags = File.ReadLines("/proc/cpuinfo").First(line => line.StartsWith("flags", StringComparison.Ordinal));
+        Assert.All(Grokfast.Bench.Support.MachineInfo.VectorExtensions(flags), extension => Assert.Contains(extension, machine, StringComparison.Ordinal));
+        Assert.Contains(".NET vectors", machine, StringComparison.Ordinal);
+        Assert.True(summary.RootElement.GetProperty("copy_gbps").GetDouble() > 0);
+        Assert.Contains("GB/s", output, StringComparison.Ordinal);
     }
 
     [Fact]

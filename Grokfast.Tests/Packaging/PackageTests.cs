@@ -9,6 +9,7 @@ namespace Grokfast.Tests.Packaging;
 /// machine's own package folder, so no network is needed — and the example console app built and run against them,
 /// including the libstdc++ fix, which reaches it only through the package.
 /// </summary>
+[Collection(nameof(ChildProcesses))]
 public sealed class PackageTests : IDisposable
 {
     private static readonly TimeSpan Limit = TimeSpan.FromMinutes(8);
@@ -46,7 +47,7 @@ public sealed class PackageTests : IDisposable
     /// <summary>Runs dotnet with <paramref name="packageCache"/> as its package folder (null: the machine's own); killed past the limit.</summary>
     private static string Dotnet(string? packageCache, params string[] args)
     {
-        var environment = new Dictionary<string, string> { ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1" };
+        var environment = new Dictionary<string, string?> { ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1" };
         if (packageCache is not null) environment["NUGET_PACKAGES"] = packageCache;
         (int exitCode, string output, string error) = ChildProcess.Run("dotnet", args, Limit, environment);
         Assert.True(exitCode == 0, $"dotnet {string.Join(' ', args)} failed:\n{output}\n{error}");

@@ -31,6 +31,10 @@ internal static class BenchProcess
 
     public static (int ExitCode, string Output, string Error) Run(params string[] args) => ChildProcess.Run(Executable, args, Limit);
 
+    /// <summary>As <see cref="Run(string[])"/>, with <paramref name="environment"/> as <see cref="ChildProcess.Run"/> takes it.</summary>
+    public static (int ExitCode, string Output, string Error) Run(IReadOnlyDictionary<string, string?> environment, params string[] args) =>
+        ChildProcess.Run(Executable, args, Limit, environment);
+
     /// <summary>
     /// As <see cref="Run"/>, on a machine without system fonts: the app runs in a mount namespace of its own in which
     /// an empty folder is mounted over the font folder (needs <see cref="CanHideSystemFonts"/>).
