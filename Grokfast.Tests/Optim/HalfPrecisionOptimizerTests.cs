@@ -142,6 +142,27 @@ public sealed class HalfPrecisionOptimizerTests
     }
 
     [Fact]
+    public void Checkpoint_WithMasterWeights_LoadedIntoAModelWhose16BitValuesDiffer_RoundsThemFromTheMasters()
+    {
+        using var model = new DtypeModule(Shapes, Mixed);
+        MixedDtypes.SetValues(model, Mixed);
+        using var optimizer = new GrokfastAdamW(model, lr: 1e-2, grokfast: GrokfastFilter.Ema(alpha: 0.9, lamb: 2));
+        for (int step = 0; step < 4; step++) Step(model, optimizer, step);
+        GradientFilterState state = optimizer.state_dict();
+        // A fresh model: its 16-bit parameters hold other values (zeros), which the masters must overwrite on load.
+        using var resumedModel = new DtypeModule(Shapes, Mixed);
+        using var resumed = new GrokfastAdamW(resumedModel, lr: 1e-2, grokfast: GrokfastFilter.Ema(alpha: 0.9, lamb: 2));
+
+        resumed.load_state_dict(state);
+
+        for (int i = 0; i < Shapes.Length; i++)
+        {
+            if (Mixed[i] == ScalarType.Float32) Assert.All(resumedModel.ValueBytes(i), b => Assert.Equal(0, b));
+            else Assert.Equal(model.ValueBytes(i), resumedModel.ValueBytes(i));
+        }
+    }
+
+    [Fact]
     public void Checkpoint_WithMasterWeights_IsRefusedByAnOptimizerWithout()
     {
         using var model = new DtypeModule(Shapes, Mixed);
