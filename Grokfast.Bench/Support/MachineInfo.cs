@@ -15,12 +15,16 @@ internal static class MachineInfo
     private static readonly (string Flag, string Name)[] Extensions =
         [("avx2", "AVX2"), ("avx512f", "AVX-512"), ("avx512_bf16", "AVX512-BF16"), ("amx_bf16", "AMX-BF16")];
 
+    private static readonly string[] CapVariables = ["ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA"];
+
     public static string Describe()
     {
         (string cpu, string flags) = CpuInfo();
         string extensions = VectorExtensions(flags) is { Length: > 0 } named ? string.Join(" ", named) : "no AVX2";
+        // libtorch's kernels and oneDNN's can be held below what the CPU has (to see what a smaller CPU costs): say so.
+        string capped = string.Join("", CapVariables.Select(v => Environment.GetEnvironmentVariable(v) is string cap ? $", {v}={cap}" : ""));
         return $"{cpu} ({extensions}; .NET vectors {Vector<byte>.Count * 8}-bit), {Environment.ProcessorCount} cores, " +
-            $"{RuntimeInformation.OSDescription}, .NET {Environment.Version}, libtorch {torch.get_num_threads()} threads, {OpenMpWaitPolicy.Describe()}";
+            $"{RuntimeInformation.OSDescription}, .NET {Environment.Version}, libtorch {torch.get_num_threads()} threads{capped}, {OpenMpWaitPolicy.Describe()}";
     }
 
     /// <summary>The extensions of <see cref="Extensions"/> that a cpuinfo flags line lists, by the docs' names.</summary>
