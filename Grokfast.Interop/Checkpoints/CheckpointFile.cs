@@ -27,6 +27,9 @@ internal static class CheckpointFile
         AtomicFile.Write(path, file => Write(file, header, buffers));
     }
 
+    /// <summary>Opens a checkpoint to load; other readers may read it too.</summary>
+    public static FileStream OpenRead(string path) => new(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+
     /// <summary>Writes a checkpoint, streaming each buffer's bytes from where they live and hashing as it goes.</summary>
     public static void Write(Stream stream, CheckpointHeader header, IEnumerable<StateBuffer> buffers)
     {

@@ -16,6 +16,16 @@ internal sealed class StagedCheckpoint : IDisposable
         this.staged = staged;
     }
 
+    /// <summary>
+    /// Reads a checkpoint from <paramref name="stream"/> into staging copies of <paramref name="targets"/> and hands it to
+    /// <paramref name="loadStateDict"/>, which checks it and commits it (a filter's or optimizer's <c>load_state_dict</c>).
+    /// </summary>
+    public static void Load(Stream stream, IReadOnlyCollection<StateBuffer> targets, Action<GradientFilterState> loadStateDict)
+    {
+        using StagedCheckpoint checkpoint = Read(stream, targets);
+        loadStateDict(checkpoint.State);
+    }
+
     /// <summary>The checkpoint's header and buffer lengths, its buffers the staging copies; valid until disposed.</summary>
     public GradientFilterState State { get; }
 
@@ -24,7 +34,7 @@ internal sealed class StagedCheckpoint : IDisposable
     /// buffer that one of <paramref name="targets"/> takes (the same name and length); a buffer no target takes is read
     /// past. Writes nothing of the targets: committing is <see cref="GradientFilterState.CopyInto"/> on <see cref="State"/>.
     /// </summary>
-    public static StagedCheckpoint Read(Stream stream, IReadOnlyCollection<StateBuffer> targets)
+    private static StagedCheckpoint Read(Stream stream, IReadOnlyCollection<StateBuffer> targets)
     {
         var staged = new Dictionary<string, StateBuffer>();
         try

@@ -301,31 +301,20 @@ public abstract class FusedAdamOptimizer : Optimizer, IBetas
         CheckpointFile.Save(path, header, StateBuffers);
     }
 
-    /// <summary>
-    /// Loads a state saved by <see cref="save"/> from <paramref name="path"/>; see <see cref="load(Stream)"/>.
-    /// </summary>
+    /// <inheritdoc cref="GradientFilter.load(string)"/>
     public void load(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        using FileStream file = CheckpointFile.OpenRead(path);
         load(file);
     }
 
-    /// <summary>
-    /// Loads a state saved by <see cref="save"/> (or <see cref="GradientFilterState.Save"/>) from <paramref name="stream"/>,
-    /// read once, in order: each buffer streams into a staging copy of the state it replaces, and only when the whole file
-    /// has been read, its checksum matched and it has been checked against this optimizer (see <see cref="load_state_dict"/>) is
-    /// the state overwritten from the copies. A load that fails at any point — a read error, a truncated, corrupted or
-    /// changing file, a state that does not fit — throws and leaves the state as it was. The staging copies cost as much
-    /// memory as the state, where it lives, while the load runs (as PyTorch's <c>load_state_dict</c> holds the loaded
-    /// state beside the live one).
-    /// </summary>
+    /// <inheritdoc cref="GradientFilter.load(Stream)"/>
     public void load(Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
         ThrowIfDisposed();
-        using StagedCheckpoint checkpoint = StagedCheckpoint.Read(stream, StateBuffers);
-        load_state_dict(checkpoint.State);
+        StagedCheckpoint.Load(stream, StateBuffers, load_state_dict);
     }
 
     /// <summary>The filter's header under this optimizer's kind, with Adam's hyperparameters beside the filter's.</summary>
