@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Grokfast.Bench.Npy;
+using Grokfast.Reference.Npy;
 using Grokfast.Bench.Support;
 using Grokfast.Filters;
 using static TorchSharp.torch;

@@ -2,7 +2,7 @@ using Grokfast.Filters;
 using Grokfast.Kernels.Ema;
 using Grokfast.Kernels.Kalman;
 using Grokfast.Kernels.WindowedMean;
-using Grokfast.Bench.Reference;
+using Grokfast.Reference.Ports;
 using static TorchSharp.torch.nn;
 
 namespace Grokfast.Bench.Throughput;

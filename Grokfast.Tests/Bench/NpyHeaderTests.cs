@@ -1,4 +1,4 @@
-using Grokfast.Bench.Npy;
+using Grokfast.Reference.Npy;
 
 namespace Grokfast.Tests.Bench;
 

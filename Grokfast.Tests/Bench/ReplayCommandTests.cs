@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
 using Grokfast.Filters;
-using Grokfast.Bench.Npy;
+using Grokfast.Reference.Npy;
 using Grokfast.Tests.Support;
 using TorchSharp;
 using static TorchSharp.torch;

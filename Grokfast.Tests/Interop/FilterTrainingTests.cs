@@ -1,6 +1,6 @@
 using Grokfast.Filters;
 using Grokfast.Kernels.Backends;
-using Grokfast.Bench.Reference;
+using Grokfast.Reference.Ports;
 using Grokfast.Tests.Support;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -1,4 +1,4 @@
-using Grokfast.Bench.Reference;
+using Grokfast.Reference.Ports;
 using Grokfast.Checkpoints;
 using Grokfast.Filters;
 using Grokfast.Kernels.Backends;

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Grokfast.Bench.Npy;
+using Grokfast.Reference.Npy;
 using Grokfast.Filters;
 using Grokfast.Optim;
 using Grokfast.Tests.Support;

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using CsCheck;
-using Grokfast.Bench.Npy;
+using Grokfast.Reference.Npy;
 using Grokfast.Tests.Support;
 using static TorchSharp.torch;
 

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Grokfast.Bench.Npy;
+using Grokfast.Reference.Npy;
 
 namespace Grokfast.Tests.Support;
 

@@ -4,7 +4,7 @@ using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace Grokfast.Bench.Reference;
+namespace Grokfast.Reference.Ports;
 
 /// <summary>
 /// The Kalman filter as a careful TorchSharp user would write it once they see that P and K are scalars:

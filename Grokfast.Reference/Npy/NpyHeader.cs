@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Grokfast.Bench.Npy;
+namespace Grokfast.Reference.Npy;
 
 /// <summary>
 /// The dictionary in a <c>.npy</c> file's header, parsed strictly: a Python literal <c>{...}</c> with exactly the keys

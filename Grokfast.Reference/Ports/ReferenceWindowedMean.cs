@@ -4,7 +4,7 @@ using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace Grokfast.Bench.Reference;
+namespace Grokfast.Reference.Ports;
 
 /// <summary>
 /// The published <c>gradfilter_ma</c> translated literally into TorchSharp tensor ops, per parameter: a queue

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Text;
 using static TorchSharp.torch;
 
-namespace Grokfast.Bench.Npy;
+namespace Grokfast.Reference.Npy;
 
 /// <summary>
 /// Reads and writes NumPy <c>.npy</c> files holding a little-endian float32 or float16 array in C order — the

@@ -3,7 +3,7 @@ using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace Grokfast.Bench.Reference;
+namespace Grokfast.Reference.Ports;
 
 /// <summary>
 /// The EMA filter as a careful TorchSharp user would write it: per parameter, in place

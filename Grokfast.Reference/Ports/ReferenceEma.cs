@@ -3,7 +3,7 @@ using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace Grokfast.Bench.Reference;
+namespace Grokfast.Reference.Ports;
 
 /// <summary>
 /// The published <c>gradfilter_ema</c> translated literally into TorchSharp tensor ops, per parameter,

@@ -3,7 +3,7 @@ using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace Grokfast.Bench.Reference;
+namespace Grokfast.Reference.Ports;
 
 /// <summary>
 /// The Kalman filter of the Grokfast pull request #8 as plain TorchSharp tensor ops, per parameter, with
