@@ -35,7 +35,7 @@ public sealed class PlotFontTests : IDisposable
     {
         SkipUnlessFontsCanBeHidden();
 
-        var fontless = BenchProcess.RunWithoutSystemFonts("grok", "--modulus", "13", "--width", "16", "--filter", "ema", "--steps", "10", "--out", folder);
+        var fontless = BenchProcess.RunWithoutSystemFonts(["grok", .. BenchProcess.TinyGrok, "--filter", "ema", "--steps", "10", "--out", folder]);
 
         Assert.True(fontless.ExitCode == 0, fontless.Error);
         AssertTitleIsDrawn(Path.Combine(folder, "curves.png"));

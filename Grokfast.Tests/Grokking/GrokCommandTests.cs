@@ -7,18 +7,12 @@ namespace Grokfast.Tests.Grokking;
 [Collection(nameof(ChildProcesses))]
 public sealed class GrokCommandTests : IDisposable
 {
-    /// <summary>
-    /// The task in miniature for tests of the plumbing: x·y mod 13 (78 training equations, one step an epoch) on a model
-    /// of width 16, so that a run takes well under a second on any x86-64 CPU, bfloat16 on one without AVX512-BF16 too.
-    /// </summary>
-    private static readonly string[] Tiny = ["--modulus", "13", "--width", "16"];
-
     private readonly string folder = Directory.CreateTempSubdirectory("grokfast-grok-").FullName;
 
     [Fact]
     public void Grok_AFewStepsOfEveryRun_WritesCsvJsonAndPlot()
     {
-        var (exitCode, output, error) = BenchProcess.Run(["grok", .. Tiny, "--steps", "10", "--out", folder]);
+        var (exitCode, output, error) = BenchProcess.Run(["grok", .. BenchProcess.TinyGrok, "--steps", "10", "--out", folder]);
 
         Assert.True(exitCode == 0, error);
         Assert.Contains("95% val", output, StringComparison.Ordinal);
@@ -47,7 +41,7 @@ public sealed class GrokCommandTests : IDisposable
     public void Grok_MachineLine_NamesTheVectorExtensionsTheCopyBandwidthAndTheOpenMpWaitPolicyPassiveUnlessTheUserChose(string? policy, string expected)
     {
         var (exitCode, output, error) = BenchProcess.Run(new Dictionary<string, string?> { ["OMP_WAIT_POLICY"] = policy },
-            ["grok", .. Tiny, "--filter", "ema", "--steps", "1", "--out", folder]);
+            ["grok", .. BenchProcess.TinyGrok, "--filter", "ema", "--steps", "1", "--out", folder]);
 
         Assert.True(exitCode == 0, error);
         using JsonDocument summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "summary.json")));
@@ -65,8 +59,8 @@ public sealed class GrokCommandTests : IDisposable
     {
         string fusedFolder = Path.Combine(folder, "fused"), torchFolder = Path.Combine(folder, "torch");
 
-        var fused = BenchProcess.Run(["grok", .. Tiny, "--filter", "ema", "--steps", "20", "--optimizer", "fused", "--out", fusedFolder]);
-        var separate = BenchProcess.Run(["grok", .. Tiny, "--filter", "ema", "--steps", "20", "--optimizer", "torch", "--out", torchFolder]);
+        var fused = BenchProcess.Run(["grok", .. BenchProcess.TinyGrok, "--filter", "ema", "--steps", "20", "--optimizer", "fused", "--out", fusedFolder]);
+        var separate = BenchProcess.Run(["grok", .. BenchProcess.TinyGrok, "--filter", "ema", "--steps", "20", "--optimizer", "torch", "--out", torchFolder]);
 
         Assert.True(fused.ExitCode == 0, fused.Error);
         Assert.True(separate.ExitCode == 0, separate.Error);
@@ -91,8 +85,8 @@ public sealed class GrokCommandTests : IDisposable
     {
         string halfFolder = Path.Combine(folder, "bfloat16"), fullFolder = Path.Combine(folder, "float32");
 
-        var half = BenchProcess.Run(["grok", .. Tiny, "--filter", "ema", "--steps", "20", "--dtype", "bfloat16", "--out", halfFolder]);
-        var full = BenchProcess.Run(["grok", .. Tiny, "--filter", "ema", "--steps", "20", "--out", fullFolder]);
+        var half = BenchProcess.Run(["grok", .. BenchProcess.TinyGrok, "--filter", "ema", "--steps", "20", "--dtype", "bfloat16", "--out", halfFolder]);
+        var full = BenchProcess.Run(["grok", .. BenchProcess.TinyGrok, "--filter", "ema", "--steps", "20", "--out", fullFolder]);
 
         Assert.True(half.ExitCode == 0, half.Error);
         Assert.True(full.ExitCode == 0, full.Error);
@@ -121,7 +115,7 @@ public sealed class GrokCommandTests : IDisposable
     [Fact]
     public void Grok_TwoSeeds_RunsEachOnceAndWritesTheSeedColumnPerSeedJsonAndTheSeedTable()
     {
-        var (exitCode, output, error) = BenchProcess.Run(["grok", .. Tiny, "--filter", "ema", "--steps", "20", "--seeds", "3-4", "--out", folder]);
+        var (exitCode, output, error) = BenchProcess.Run(["grok", .. BenchProcess.TinyGrok, "--filter", "ema", "--steps", "20", "--seeds", "3-4", "--out", folder]);
 
         Assert.True(exitCode == 0, error);
         Assert.Contains("over seeds", output, StringComparison.Ordinal);
@@ -143,8 +137,8 @@ public sealed class GrokCommandTests : IDisposable
     {
         string first = Path.Combine(folder, "first"), second = Path.Combine(folder, "second");
 
-        var a = BenchProcess.Run(["grok", .. Tiny, "--filter", "ema", "--steps", "30", "--seed", "5", "--out", first]);
-        var b = BenchProcess.Run(["grok", .. Tiny, "--filter", "ema", "--steps", "30", "--seed", "5", "--out", second]);
+        var a = BenchProcess.Run(["grok", .. BenchProcess.TinyGrok, "--filter", "ema", "--steps", "30", "--seed", "5", "--out", first]);
+        var b = BenchProcess.Run(["grok", .. BenchProcess.TinyGrok, "--filter", "ema", "--steps", "30", "--seed", "5", "--out", second]);
 
         Assert.True(a.ExitCode == 0 && b.ExitCode == 0, a.Error + b.Error);
         // Everything but the wall-clock column.
@@ -157,7 +151,7 @@ public sealed class GrokCommandTests : IDisposable
     public void Grok_StopAt_EndsTheRunAfterTheFirstEpochThatReachesIt()
     {
         // Chance is 1/13: the first epoch's validation accuracy (78 equations) passes 0.1 % unless it is exactly 0.
-        var (exitCode, output, error) = BenchProcess.Run(["grok", .. Tiny, "--filter", "ema", "--steps", "100", "--stop-at", "0.001", "--out", folder]);
+        var (exitCode, output, error) = BenchProcess.Run(["grok", .. BenchProcess.TinyGrok, "--filter", "ema", "--steps", "100", "--stop-at", "0.001", "--out", folder]);
 
         Assert.True(exitCode == 0, error);
         JsonElement run = Runs(folder).Single();

@@ -27,6 +27,12 @@ internal static class BenchProcess
     /// <summary>A guard against a hang only: every run a test makes takes seconds, on a loaded machine too.</summary>
     private static readonly TimeSpan Limit = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// grok's task in miniature for tests of the plumbing: x·y mod 13 (78 training equations, one step an epoch) on a model
+    /// of width 16, so that a run takes about a second on any x86-64 CPU, bfloat16 on one without AVX512-BF16 too.
+    /// </summary>
+    public static readonly string[] TinyGrok = ["--modulus", "13", "--width", "16"];
+
     private static string Executable => Path.Combine(AppContext.BaseDirectory, "Grokfast.Bench");
 
     public static (int ExitCode, string Output, string Error) Run(params string[] args) => ChildProcess.Run(Executable, args, Limit);
