@@ -3,6 +3,7 @@ using System.Text.Json;
 using Grokfast.Kernels.Backends.Cuda;
 using Grokfast.Kernels.Ema;
 using Grokfast.Kernels.Kalman;
+using Grokfast.Kernels.WindowedMean;
 
 namespace Grokfast.Bench.Gpu;
 
@@ -47,20 +48,14 @@ internal static class GpuCheckCommand
         var check = new GpuFilterCheck(context, elements, steps);
         EmaSettings ema = EmaSettings.From(0.98, 2.0);
         KalmanSettings kalman = KalmanSettings.From(1e-4, 1e-2, 2.0);
-        float covariance = kalman.MeasurementNoise;
-        var kalmanSteps = new KalmanConstants[steps];
-        for (int s = 0; s < steps; s++)
+        int window = 100 <= steps ? 100 : Math.Max(1, steps / 2);
+        WindowedMeanSettings ma = WindowedMeanSettings.From(window, mean: true, lamb: 5.0, warmup: true, trigger: false);
+        var figures = new Dictionary<string, GpuFigures>
         {
-            KalmanStep next = kalman.Next(covariance);
-            kalmanSteps[s] = next.Constants;
-            covariance = next.NextCovariance;
-        }
-        var figures = new Dictionary<string, GpuFigures>();
-        using (var twin = EmaKernels.CreateCpu())
-            figures["ema"] = check.GradientState(state => EmaKernels.CreateCuda(context, state), twin, s => ema.At(s), ema, EmaKernels.BytesPerElement);
-        figures["ma"] = check.WindowedMean(window: 100 <= steps ? 100 : Math.Max(1, steps / 2));
-        using (var twin = KalmanKernels.CreateCpu())
-            figures["kalman"] = check.GradientState(state => KalmanKernels.CreateCuda(context, state), twin, s => kalmanSteps[s], kalman, KalmanKernels.BytesPerElement, kalman.MeasurementNoise);
+            ["ema"] = check.Filter<EmaSettings, EmaConstants>(ema, ema, slots: 1),
+            ["ma"] = check.Filter<WindowedMeanSettings, WindowedMeanConstants>(ma, ma with { Warmup = 0 }, slots: window),
+            ["kalman"] = check.Filter<KalmanSettings, KalmanConstants>(kalman, kalman, slots: 1, kalman.MeasurementNoise),
+        };
 
         string device = $"CUDA device 0, compute capability {context.ComputeCapability.Major}.{context.ComputeCapability.Minor}, {context.Multiprocessors} SMs";
         if (json)

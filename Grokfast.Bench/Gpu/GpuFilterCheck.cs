@@ -1,6 +1,6 @@
 using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.Backends.Cuda;
-using Grokfast.Kernels.WindowedMean;
+using Grokfast.Kernels.Engine;
 
 namespace Grokfast.Bench.Gpu;
 
@@ -11,59 +11,38 @@ namespace Grokfast.Bench.Gpu;
 internal sealed unsafe class GpuFilterCheck(CudaPrimaryContext context, long elements, int steps)
 {
     /// <summary>
-    /// EMA or Kalman: gradients and one float state, <paramref name="bytesPerElement"/> (16) per element. The CUDA kernel derives each step's
-    /// constants on the device from its step count (and <paramref name="covariance"/>, the Kalman filter's P before
-    /// the first step); the twin gets them from the host.
+    /// One filter on gradients and its state (<paramref name="slots"/> estimate slots, and float64 sums where it keeps
+    /// them): the CUDA pass derives each step's constants on the device from its step count and covariance (P before the
+    /// first step is <paramref name="covariance"/>); the twin gets them from the host, by the same settings. Timed with
+    /// <paramref name="timed"/>, whose every step moves the pass's full bytes (the windowed mean without warm-up).
     /// </summary>
-    public GpuFigures GradientState<TConstants, TSettings>(Func<CudaStepState, GradientStateCudaKernel<TConstants, TSettings>> createCuda,
-        IGradientStateKernel<TConstants> twin, Func<int, TConstants> constants, TSettings settings, int bytesPerElement, float covariance = 0)
-        where TConstants : unmanaged
-        where TSettings : unmanaged
+    public GpuFigures Filter<TSettings, TFilter>(TSettings settings, TSettings timed, int slots, float covariance = 0)
+        where TSettings : unmanaged, IFilterSettings<TSettings, TFilter>
+        where TFilter : unmanaged, IFilterStep<TFilter>
     {
         using var stepState = new CudaStepState(context, 1);
         stepState.WriteCovariances([covariance]);
-        using GradientStateCudaKernel<TConstants, TSettings> cuda = createCuda(stepState);
         using var g = new CudaDeviceMemory(context, elements);
-        using var state = new CudaDeviceMemory(context, elements);
-        using var hostG = new HostFloats(elements);
-        using var hostState = new HostFloats(elements);
-        cuda.Bind(g.Address, state.Address, elements);
-        twin.Bind(hostG.Address, hostState.Address, elements);
-        var run = new DeviceRun(0, 0, 1, 0, elements);
-        long mismatches = Compare(g, hostG, step =>
-        {
-            stepState.BeginStep();
-            cuda.Filter(run, settings);
-            twin.Filter(0, elements, constants(step));
-        });
-        return GpuStepTiming.Measure(context, elements, bytesPerElement, () => cuda.Filter(run, settings), steps, mismatches);
-    }
-
-    /// <summary>The windowed mean: gradients, a ring slot and a float64 sum (<see cref="WindowedMeanKernels.BytesPerElement"/>).</summary>
-    public GpuFigures WindowedMean(int window)
-    {
-        using var stepState = new CudaStepState(context, 1);
-        using var cuda = new WindowedMeanCudaKernel(context, stepState);
-        using var twin = new WindowedMeanCpuKernel();
-        using var g = new CudaDeviceMemory(context, elements);
-        using var ring = new CudaDeviceMemory(context, elements * window);
+        using var estimates = new CudaDeviceMemory(context, elements * slots);
         using var sums = new CudaDeviceMemory(context, elements, sizeof(double));
         using var hostG = new HostFloats(elements);
-        using var hostRing = new HostFloats(elements * window);
+        using var hostEstimates = new HostFloats(elements * slots);
         using var hostSums = new HostFloats(2 * elements);
-        cuda.Bind(g.Address, ring.Address, sums.Address, elements, window);
-        twin.Bind(hostG.Address, hostRing.Address, hostSums.Address, elements, window);
-        WindowedMeanSettings settings = WindowedMeanSettings.From(window, mean: true, lamb: 5.0, warmup: true, trigger: false);
+        bool keepsSum = TFilter.KeepsSum;
+        using ICudaPass<TSettings> cuda = Passes.CreateCuda<TSettings, TFilter>(context, stepState, GradientFormat.Float32, PassUpdate.WriteBack,
+            PassBuffers.Filter(g.Address, estimates.Address, keepsSum ? sums.Address : 0, elements, slots));
+        using IHostPass<TFilter> twin = Passes.CreateHost<TFilter>(null, GradientFormat.Float32, PassUpdate.WriteBack,
+            PassBuffers.Filter(hostG.Address, hostEstimates.Address, keepsSum ? hostSums.Address : 0, elements, slots));
         var run = new DeviceRun(0, 0, 1, 0, elements);
         long mismatches = Compare(g, hostG, step =>
         {
             stepState.BeginStep();
-            cuda.Filter(run, settings);
-            twin.Filter(0, elements, settings.At(step));
+            cuda.Run(run, new PassSettings<TSettings>(settings, default));
+            twin.Run(0, elements, new PassConstants<TFilter>(TSettings.At(settings, step, covariance), default));
+            covariance = TSettings.NextCovariance(settings, covariance);
         });
-        // Timed with every step applying (no warm-up), so each one moves all 32 bytes.
-        WindowedMeanSettings applying = settings with { Warmup = 0 };
-        return GpuStepTiming.Measure(context, elements, WindowedMeanKernels.BytesPerElement, () => cuda.Filter(run, applying), steps, mismatches);
+        int bytes = Passes.BytesPerElement<TFilter>(GradientFormat.Float32, PassUpdate.WriteBack);
+        return GpuStepTiming.Measure(context, elements, bytes, () => cuda.Run(run, new PassSettings<TSettings>(timed, default)), steps, mismatches);
     }
 
     private long Compare(CudaDeviceMemory g, HostFloats hostG, Action<int> step)

@@ -1,5 +1,7 @@
 using Grokfast.Filters;
+using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.Ema;
+using Grokfast.Kernels.Engine;
 using Grokfast.Kernels.Kalman;
 using Grokfast.Kernels.WindowedMean;
 using Grokfast.Reference.Ports;
@@ -24,18 +26,21 @@ internal sealed record FilterVersions(
 
     public static IReadOnlyList<FilterVersions> All { get; } =
     [
-        new("ema", EmaKernels.BytesPerElement, 3,
+        new("ema", Float32Bytes<EmaConstants>(), 3,
             m => new EmaFilter(m, alpha: 0.98, lamb: 2.0),
             m => { var f = new ReferenceEma(m, alpha: 0.98, lamb: 2.0); return (f.step, f); },
             m => { var f = new InPlaceEma(m, alpha: 0.98, lamb: 2.0); return (f.step, f); }),
         // The window must fill before the steady state (and the literal port's O(window) re-sum) begins.
-        new("ma", WindowedMeanKernels.BytesPerElement, Window + 2,
+        new("ma", Float32Bytes<WindowedMeanConstants>(), Window + 2,
             m => new WindowedMeanFilter(m, window_size: Window, lamb: 5.0),
             m => { var f = new ReferenceWindowedMean(m, windowSize: Window, lamb: 5.0); return (f.step, f); },
             m => { var f = new InPlaceWindowedMean(m, windowSize: Window, lamb: 5.0); return (f.step, f); }),
-        new("kalman", KalmanKernels.BytesPerElement, 3,
+        new("kalman", Float32Bytes<KalmanConstants>(), 3,
             m => new KalmanFilter(m),
             m => { var f = new ReferenceKalman(m); return (f.step, f); },
             m => { var f = new InPlaceKalman(m); return (f.step, f); }),
     ];
+
+    private static int Float32Bytes<TFilter>()
+        where TFilter : unmanaged, IFilterStep<TFilter> => Passes.BytesPerElement<TFilter>(GradientFormat.Float32, PassUpdate.WriteBack);
 }

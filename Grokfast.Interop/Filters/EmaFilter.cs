@@ -1,10 +1,9 @@
 using Grokfast.Bridge;
-using Grokfast.Kernels.Adam;
 using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.Backends.Cuda;
 using Grokfast.Kernels.Ema;
+using Grokfast.Kernels.Engine;
 using Grokfast.Kernels.Float64;
-using Grokfast.Kernels.HalfPrecision;
 using Grokfast.Optim;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -27,10 +26,8 @@ public sealed class EmaFilter : GradientFilter
     private readonly Tensor average;
     private readonly nint averageAddress;
     private readonly Tensor? average_float64;
-    private readonly IGradientStateKernel<EmaConstants>?[]? kernels;
-    private readonly IGradientStateKernel<EmaFloat64Constants>? float64Kernel;
-    private readonly GradientStateCudaKernel<EmaConstants, EmaSettings>[]? cudaKernels;
-    private FusedAdamCudaKernel<FusedAdamConstants<EmaConstants>, FusedAdamSettings<EmaSettings>>[]? fusedCudaKernels;
+    private readonly GroupPasses<EmaSettings, EmaConstants>? passes;
+    private readonly IFloat64Kernel<EmaFloat64Constants>? float64Kernel;
 
     /// <summary>Builds the filter for the trainable parameters of <paramref name="module"/>.</summary>
     /// <param name="module">The model whose gradients are filtered.</param>
@@ -47,31 +44,14 @@ public sealed class EmaFilter : GradientFilter
         {
             average = torch.empty(Float32StateLength, ScalarType.Float32, StateDevice);
             averageAddress = Float32StateLength > 0 ? TensorAddress.OfFloat32(average) : 0;
-            if (DeviceSteps is null)
+            passes = new GroupPasses<EmaSettings, EmaConstants>(Groups, Accelerator, CudaContext, DeviceSteps,
+                (group, g) => PassBuffers.Filter(group.Address, StateOf(averageAddress, g), 0, group.Length, 1));
+            if (Float64Group is { } float64)
             {
-                CreatePerGroup(kernels = new IGradientStateKernel<EmaConstants>?[Groups.Count], (group, g) =>
-                {
-                    if (group.Format.HasFloat64State()) return null;
-                    IGradientStateKernel<EmaConstants> kernel = CreateHostKernel(() => EmaKernels.CreateCpu(group.Format), a => EmaKernels.CreateIlgpu(a, group.Format));
-                    kernel.Bind(group.Address, StateOf(averageAddress, g), group.Length);
-                    return kernel;
-                });
-                if (Float64Group is { } float64)
-                {
-                    // float64 gradients keep a float64 average (only the CPU twin takes them).
-                    average_float64 = torch.empty(Float64StateLength, ScalarType.Float64, StateDevice);
-                    float64Kernel = EmaFloat64Kernels.CreateCpu();
-                    float64Kernel.Bind(float64.Address, TensorAddress.OfFloat64(average_float64), float64.Length);
-                }
-            }
-            else
-            {
-                CreatePerGroup(cudaKernels = new GradientStateCudaKernel<EmaConstants, EmaSettings>[Groups.Count], (group, g) =>
-                {
-                    GradientStateCudaKernel<EmaConstants, EmaSettings> kernel = EmaKernels.CreateCuda(CudaContext!, DeviceSteps, group.Format);
-                    kernel.Bind(group.Address, StateOf(averageAddress, g), group.Length);
-                    return kernel;
-                });
+                // float64 gradients keep a float64 average (only the CPU twin takes them).
+                average_float64 = torch.empty(Float64StateLength, ScalarType.Float64, StateDevice);
+                float64Kernel = EmaFloat64Kernels.CreateCpu();
+                float64Kernel.Bind(float64.Address, TensorAddress.OfFloat64(average_float64), float64.Length);
             }
         }
         catch
@@ -97,42 +77,19 @@ public sealed class EmaFilter : GradientFilter
 
     private protected override void FilterRun(ParameterRun run)
     {
-        if (Groups[run.Group].Format.HasFloat64State())
-        {
-            float64Kernel!.Filter(run.Offset, run.Length, EmaFloat64Constants.At(alpha, lamb, run.StepsBefore));
-            return;
-        }
-        EmaConstants constants = Settings.At(run.StepsBefore);
-        if (FusedAdam is { } adam) adam.Kernels![run.Group].Step(run.Offset, run.Length, StateOf(averageAddress, run.Group), constants, adam.At(run.StepsBefore + 1));
-        else kernels![run.Group]!.Filter(run.Offset, run.Length, constants);
+        if (Groups[run.Group].Format.HasFloat64State()) float64Kernel!.Filter(run.Offset, run.Length, EmaFloat64Constants.At(alpha, lamb, run.StepsBefore));
+        else passes!.Run(run, Settings.At(run.StepsBefore), FusedAdam);
     }
 
-    private protected override void FilterRunOnDevice(DeviceRun run, int group)
-    {
-        if (FusedAdam is { } adam) fusedCudaKernels![group].Step(run, new FusedAdamSettings<EmaSettings>(Settings, adam.Settings));
-        else cudaKernels![group].Filter(run, Settings);
-    }
+    private protected override void FilterRunOnDevice(DeviceRun run, int group) => passes!.Run(run, group, Settings, FusedAdam);
 
-    private protected override void BindFusedCuda(FusedAdamPass adam) =>
-        CreatePerGroup(fusedCudaKernels = new FusedAdamCudaKernel<FusedAdamConstants<EmaConstants>, FusedAdamSettings<EmaSettings>>[Groups.Count], (group, g) =>
-        {
-            FusedAdamBuffers buffers = adam.Buffers[g];
-            FusedAdamCudaKernel<FusedAdamConstants<EmaConstants>, FusedAdamSettings<EmaSettings>> kernel = EmaAdamKernels.CreateCuda(CudaContext!, DeviceSteps!, group.Format, withMaster: buffers.Master != 0);
-            kernel.Bind(group.Address, StateOf(averageAddress, g), buffers.Master, buffers.Parameters, buffers.FirstMoments, buffers.SecondMoments, group.Length);
-            return kernel;
-        });
+    private protected override void Fused(FusedAdamPass adam) => passes!.Fuse(adam);
 
     internal override string Kind => "ema";
 
-    private protected override int BytesPerElementOf(GradientFormat format) =>
-        format switch
-        {
-            GradientFormat.Float32 => EmaKernels.BytesPerElement,
-            GradientFormat.Float64 => EmaFloat64Kernels.BytesPerElement,
-            _ => EmaHalfKernels<BFloat16Format>.BytesPerElement,
-        };
-
-    internal override int FusedAdamBytesPerElement => EmaAdamKernels.BytesPerElement;
+    private protected override int BytesPerElementOf(GradientFormat format, PassUpdate update) => format == GradientFormat.Float64
+        ? EmaFloat64Kernels.BytesPerElement
+        : GroupPasses<EmaSettings, EmaConstants>.BytesPerElement(format, update);
 
     private protected override IReadOnlyDictionary<string, double> Hyperparameters =>
         new Dictionary<string, double> { [nameof(alpha)] = alpha, [nameof(lamb)] = lamb };
@@ -143,11 +100,9 @@ public sealed class EmaFilter : GradientFilter
 
     private protected override void DisposeState()
     {
-        foreach (IDisposable? kernel in kernels ?? []) kernel?.Dispose();
+        passes?.Dispose();
         float64Kernel?.Dispose();
         average_float64?.Dispose();
-        foreach (IDisposable? kernel in cudaKernels ?? []) kernel?.Dispose();
-        foreach (IDisposable? kernel in fusedCudaKernels ?? []) kernel?.Dispose();
         average?.Dispose();
     }
 

@@ -2,6 +2,7 @@ using Grokfast.Bridge;
 using Grokfast.Checkpoints;
 using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.Backends.Cuda;
+using Grokfast.Kernels.Engine;
 using Grokfast.Optim;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -147,12 +148,12 @@ public abstract class GradientFilter : IDisposable
     internal void Fuse(FusedAdamPass adam)
     {
         ThrowIfDisposed();
-        if (DeviceSteps is not null) BindFusedCuda(adam);
+        Fused(adam);
         FusedAdam = adam;
     }
 
-    /// <summary>On CUDA: builds and binds the filter kind's fused launcher (its state and the optimizer's buffers).</summary>
-    private protected abstract void BindFusedCuda(FusedAdamPass adam);
+    /// <summary>Rebuilds the filter kind's passes to step Adam on <paramref name="adam"/>'s buffers after the filter.</summary>
+    private protected abstract void Fused(FusedAdamPass adam);
 
     /// <summary>
     /// Filters every parameter's gradient in place, in one fused pass over the flat buffer. Parameters
@@ -299,10 +300,6 @@ public abstract class GradientFilter : IDisposable
         return group.Address + (nint)(run.Offset * group.Format.ElementSize());
     }
 
-    /// <summary>The filter kind's host-driven kernel for this filter's backend: the CPU twin or ILGPU's CPU accelerator.</summary>
-    private protected TKernel CreateHostKernel<TKernel>(Func<TKernel> cpu, Func<IlgpuAccelerator, TKernel> ilgpuCpu) =>
-        Backend == KernelBackend.IlgpuCpu ? ilgpuCpu(Accelerator!) : cpu();
-
     /// <summary>Runs the fused pass over one run of parameters that share their step count, with constants from the host.</summary>
     private protected abstract void FilterRun(ParameterRun run);
 
@@ -322,28 +319,24 @@ public abstract class GradientFilter : IDisposable
     private protected GradientGroup? Float64Group => gradients.Groups.FirstOrDefault(g => g.Format == GradientFormat.Float64);
 
     /// <summary>
-    /// Fills <paramref name="kernels"/>, one slot per group, with each group's kernel. The caller allocates the array
-    /// (and keeps it in a field) first, so that a failure part-way leaves the kernels made so far for
-    /// <see cref="DisposeState"/>.
-    /// </summary>
-    private protected void CreatePerGroup<T>(T[] kernels, Func<GradientGroup, int, T> create)
-    {
-        for (int g = 0; g < kernels.Length; g++) kernels[g] = create(gradients.Groups[g], g);
-    }
-
-    /// <summary>
     /// Bytes one step moves per gradient element, what bandwidth figures count: the EMA and Kalman filters 16 on float32
     /// gradients, 12 on bfloat16 and float16 ones; the windowed mean 32 and 28. A model of several dtypes averages them
     /// over its elements, rounded.
     /// </summary>
-    public int BytesPerElement =>
-        (int)Math.Round(gradients.Groups.Sum(g => (double)g.Length * BytesPerElementOf(g.Format)) / gradients.Length);
+    public int BytesPerElement => AverageBytesPerElement(_ => PassUpdate.WriteBack);
 
-    /// <summary>Bytes the filter kind's pass moves per element of gradients of <paramref name="format"/>.</summary>
-    private protected abstract int BytesPerElementOf(GradientFormat format);
+    /// <summary>
+    /// Bytes the filter's step fused with Adam's moves per parameter element (see <see cref="FusedAdamOptimizer.BytesPerElement"/>):
+    /// 16-bit groups through master weights when <paramref name="masterWeights"/>.
+    /// </summary>
+    internal int FusedAdamBytesPerElement(bool masterWeights) => AverageBytesPerElement(format =>
+        masterWeights && format != GradientFormat.Float32 ? PassUpdate.AdamMaster : PassUpdate.AdamDirect);
 
-    /// <summary>Bytes the filter's step fused with Adam's moves per parameter element (see <see cref="FusedAdamOptimizer.BytesPerElement"/>).</summary>
-    internal abstract int FusedAdamBytesPerElement { get; }
+    private int AverageBytesPerElement(Func<GradientFormat, PassUpdate> update) =>
+        (int)Math.Round(gradients.Groups.Sum(g => (double)g.Length * BytesPerElementOf(g.Format, update(g.Format))) / gradients.Length);
+
+    /// <summary>Bytes the filter kind's pass moves per element of gradients of <paramref name="format"/>, ending in <paramref name="update"/>.</summary>
+    private protected abstract int BytesPerElementOf(GradientFormat format, PassUpdate update);
 
     /// <summary>The filter's kind as checkpoints name it: ema, ma or kalman.</summary>
     internal abstract string Kind { get; }

@@ -1,11 +1,10 @@
 using System.Runtime.InteropServices;
 using Grokfast.Bridge;
 using Grokfast.Checkpoints;
-using Grokfast.Kernels.Adam;
 using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.Backends.Cuda;
+using Grokfast.Kernels.Engine;
 using Grokfast.Kernels.Float64;
-using Grokfast.Kernels.HalfPrecision;
 using Grokfast.Kernels.Kalman;
 using Grokfast.Optim;
 using TorchSharp;
@@ -27,10 +26,8 @@ public sealed class KalmanFilter : GradientFilter
     private readonly float[] covariances;
     private readonly Tensor? estimates_float64;
     private readonly double[]? covariances_float64;
-    private readonly IGradientStateKernel<KalmanConstants>?[]? kernels;
-    private readonly IGradientStateKernel<KalmanFloat64Constants>? float64Kernel;
-    private readonly GradientStateCudaKernel<KalmanConstants, KalmanSettings>[]? cudaKernels;
-    private FusedAdamCudaKernel<FusedAdamConstants<KalmanConstants>, FusedAdamSettings<KalmanSettings>>[]? fusedCudaKernels;
+    private readonly GroupPasses<KalmanSettings, KalmanConstants>? passes;
+    private readonly IFloat64Kernel<KalmanFloat64Constants>? float64Kernel;
 
     /// <summary>Builds the filter for the trainable parameters of <paramref name="module"/>.</summary>
     /// <param name="module">The model whose gradients are filtered.</param>
@@ -51,34 +48,17 @@ public sealed class KalmanFilter : GradientFilter
         {
             estimates = torch.zeros(Float32StateLength, ScalarType.Float32, StateDevice);
             estimatesAddress = Float32StateLength > 0 ? TensorAddress.OfFloat32(estimates) : 0;
-            if (DeviceSteps is null)
+            // On CUDA the covariances live on the device, where the prepare kernel advances them.
+            DeviceSteps?.WriteCovariances(covariances);
+            passes = new GroupPasses<KalmanSettings, KalmanConstants>(Groups, Accelerator, CudaContext, DeviceSteps,
+                (group, g) => PassBuffers.Filter(group.Address, StateOf(estimatesAddress, g), 0, group.Length, 1));
+            if (Float64Group is { } float64)
             {
-                CreatePerGroup(kernels = new IGradientStateKernel<KalmanConstants>?[Groups.Count], (group, g) =>
-                {
-                    if (group.Format.HasFloat64State()) return null;
-                    IGradientStateKernel<KalmanConstants> kernel = CreateHostKernel(() => KalmanKernels.CreateCpu(group.Format), a => KalmanKernels.CreateIlgpu(a, group.Format));
-                    kernel.Bind(group.Address, StateOf(estimatesAddress, g), group.Length);
-                    return kernel;
-                });
-                if (Float64Group is { } float64)
-                {
-                    // float64 gradients keep float64 estimates and covariances (only the CPU twin takes them).
-                    estimates_float64 = torch.zeros(Float64StateLength, ScalarType.Float64, StateDevice);
-                    covariances_float64 = Enumerable.Repeat(measurement_noise, ParameterCount).ToArray();
-                    float64Kernel = KalmanFloat64Kernels.CreateCpu();
-                    float64Kernel.Bind(float64.Address, TensorAddress.OfFloat64(estimates_float64), float64.Length);
-                }
-            }
-            else
-            {
-                // On CUDA the covariances live on the device, where the prepare kernel advances them.
-                DeviceSteps.WriteCovariances(covariances);
-                CreatePerGroup(cudaKernels = new GradientStateCudaKernel<KalmanConstants, KalmanSettings>[Groups.Count], (group, g) =>
-                {
-                    GradientStateCudaKernel<KalmanConstants, KalmanSettings> kernel = KalmanKernels.CreateCuda(CudaContext!, DeviceSteps, group.Format);
-                    kernel.Bind(group.Address, StateOf(estimatesAddress, g), group.Length);
-                    return kernel;
-                });
+                // float64 gradients keep float64 estimates and covariances (only the CPU twin takes them).
+                estimates_float64 = torch.zeros(Float64StateLength, ScalarType.Float64, StateDevice);
+                covariances_float64 = Enumerable.Repeat(measurement_noise, ParameterCount).ToArray();
+                float64Kernel = KalmanFloat64Kernels.CreateCpu();
+                float64Kernel.Bind(float64.Address, TensorAddress.OfFloat64(estimates_float64), float64.Length);
             }
         }
         catch
@@ -119,37 +99,19 @@ public sealed class KalmanFilter : GradientFilter
         }
         // Every parameter of a run has been filtered equally often, so they share one covariance.
         KalmanStep step = Settings.Next(covariances[run.First]);
-        if (FusedAdam is { } adam) adam.Kernels![run.Group].Step(run.Offset, run.Length, StateOf(estimatesAddress, run.Group), step.Constants, adam.At(run.StepsBefore + 1));
-        else kernels![run.Group]!.Filter(run.Offset, run.Length, step.Constants);
+        passes!.Run(run, step.Constants, FusedAdam);
         Array.Fill(covariances, step.NextCovariance, run.First, run.End - run.First);
     }
 
-    private protected override void FilterRunOnDevice(DeviceRun run, int group)
-    {
-        if (FusedAdam is { } adam) fusedCudaKernels![group].Step(run, new FusedAdamSettings<KalmanSettings>(Settings, adam.Settings));
-        else cudaKernels![group].Filter(run, Settings);
-    }
+    private protected override void FilterRunOnDevice(DeviceRun run, int group) => passes!.Run(run, group, Settings, FusedAdam);
 
-    private protected override void BindFusedCuda(FusedAdamPass adam) =>
-        CreatePerGroup(fusedCudaKernels = new FusedAdamCudaKernel<FusedAdamConstants<KalmanConstants>, FusedAdamSettings<KalmanSettings>>[Groups.Count], (group, g) =>
-        {
-            FusedAdamBuffers buffers = adam.Buffers[g];
-            FusedAdamCudaKernel<FusedAdamConstants<KalmanConstants>, FusedAdamSettings<KalmanSettings>> kernel = KalmanAdamKernels.CreateCuda(CudaContext!, DeviceSteps!, group.Format, withMaster: buffers.Master != 0);
-            kernel.Bind(group.Address, StateOf(estimatesAddress, g), buffers.Master, buffers.Parameters, buffers.FirstMoments, buffers.SecondMoments, group.Length);
-            return kernel;
-        });
+    private protected override void Fused(FusedAdamPass adam) => passes!.Fuse(adam);
 
     internal override string Kind => "kalman";
 
-    private protected override int BytesPerElementOf(GradientFormat format) =>
-        format switch
-        {
-            GradientFormat.Float32 => KalmanKernels.BytesPerElement,
-            GradientFormat.Float64 => KalmanFloat64Kernels.BytesPerElement,
-            _ => KalmanHalfKernels<BFloat16Format>.BytesPerElement,
-        };
-
-    internal override int FusedAdamBytesPerElement => KalmanAdamKernels.BytesPerElement;
+    private protected override int BytesPerElementOf(GradientFormat format, PassUpdate update) => format == GradientFormat.Float64
+        ? KalmanFloat64Kernels.BytesPerElement
+        : GroupPasses<KalmanSettings, KalmanConstants>.BytesPerElement(format, update);
 
     private protected override IReadOnlyDictionary<string, double> Hyperparameters => new Dictionary<string, double>
     {
@@ -179,11 +141,9 @@ public sealed class KalmanFilter : GradientFilter
 
     private protected override void DisposeState()
     {
-        foreach (IDisposable? kernel in kernels ?? []) kernel?.Dispose();
+        passes?.Dispose();
         float64Kernel?.Dispose();
         estimates_float64?.Dispose();
-        foreach (IDisposable? kernel in cudaKernels ?? []) kernel?.Dispose();
-        foreach (IDisposable? kernel in fusedCudaKernels ?? []) kernel?.Dispose();
         estimates?.Dispose();
     }
 

@@ -1,9 +1,8 @@
 using Grokfast.Bridge;
-using Grokfast.Kernels.Adam;
 using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.Backends.Cuda;
+using Grokfast.Kernels.Engine;
 using Grokfast.Kernels.Float64;
-using Grokfast.Kernels.HalfPrecision;
 using Grokfast.Kernels.WindowedMean;
 using Grokfast.Optim;
 using TorchSharp;
@@ -30,9 +29,8 @@ public sealed class WindowedMeanFilter : GradientFilter
     private readonly nint ringAddress;
     private readonly nint sumsAddress;
     private readonly Tensor? ring_float64;
-    private readonly IWindowedMeanKernel[]? kernels;
-    private readonly WindowedMeanCudaKernel[]? cudaKernels;
-    private WindowedMeanAdamCudaKernel[]? fusedCudaKernels;
+    private readonly GroupPasses<WindowedMeanSettings, WindowedMeanConstants>? passes;
+    private readonly WindowedMeanFloat64Kernel? float64Kernel;
 
     /// <summary>Builds the filter for the trainable parameters of <paramref name="module"/>.</summary>
     /// <param name="module">The model whose gradients are filtered.</param>
@@ -61,30 +59,14 @@ public sealed class WindowedMeanFilter : GradientFilter
             sums = torch.zeros(ElementCount, ScalarType.Float64, StateDevice);
             ringAddress = Float32StateLength > 0 ? TensorAddress.OfFloat32(ring) : 0;
             sumsAddress = TensorAddress.OfFloat64(sums);
-            if (Float64Group is not null) ring_float64 = torch.zeros(window_size * Float64StateLength, ScalarType.Float64, StateDevice);
-            if (DeviceSteps is null)
+            passes = new GroupPasses<WindowedMeanSettings, WindowedMeanConstants>(Groups, Accelerator, CudaContext, DeviceSteps,
+                (group, _) => PassBuffers.Filter(group.Address, RingOf(group), SumsOf(group), group.Length, window_size));
+            if (Float64Group is { } float64)
             {
-                CreatePerGroup(kernels = new IWindowedMeanKernel[Groups.Count], (group, _) =>
-                {
-                    if (group.Format.HasFloat64State())
-                    {
-                        var float64 = new WindowedMeanFloat64Kernel(lamb);
-                        float64.Bind(group.Address, TensorAddress.OfFloat64(ring_float64!), SumsOf(group), group.Length, window_size);
-                        return float64;
-                    }
-                    IWindowedMeanKernel kernel = CreateHostKernel(() => WindowedMeanKernels.CreateCpu(group.Format), a => WindowedMeanKernels.CreateIlgpu(a, group.Format));
-                    kernel.Bind(group.Address, RingOf(group), SumsOf(group), group.Length, window_size);
-                    return kernel;
-                });
-            }
-            else
-            {
-                CreatePerGroup(cudaKernels = new WindowedMeanCudaKernel[Groups.Count], (group, _) =>
-                {
-                    WindowedMeanCudaKernel kernel = WindowedMeanKernels.CreateCuda(CudaContext!, DeviceSteps, group.Format);
-                    kernel.Bind(group.Address, RingOf(group), SumsOf(group), group.Length, window_size);
-                    return kernel;
-                });
+                // float64 gradients keep a float64 ring of their own (only the CPU twin takes them).
+                ring_float64 = torch.zeros(window_size * Float64StateLength, ScalarType.Float64, StateDevice);
+                float64Kernel = new WindowedMeanFloat64Kernel(lamb);
+                float64Kernel.Bind(float64.Address, TensorAddress.OfFloat64(ring_float64), SumsOf(float64), float64.Length, window_size);
             }
         }
         catch
@@ -120,46 +102,25 @@ public sealed class WindowedMeanFilter : GradientFilter
     private protected override void FilterRun(ParameterRun run)
     {
         WindowedMeanConstants constants = Settings.At(run.StepsBefore);
-        if (FusedAdam is { } adam)
-        {
-            GradientGroup group = Groups[run.Group];
-            adam.Kernels![run.Group].Step(run.Offset, run.Length, RingOf(group), SumsOf(group), window_size, constants, adam.At(run.StepsBefore + 1));
-        }
-        else kernels![run.Group].Filter(run.Offset, run.Length, constants);
+        if (Groups[run.Group].Format.HasFloat64State()) float64Kernel!.Filter(run.Offset, run.Length, constants);
+        else passes!.Run(run, constants, FusedAdam);
     }
 
-    private protected override void FilterRunOnDevice(DeviceRun run, int group)
-    {
-        if (FusedAdam is { } adam) fusedCudaKernels![group].Step(run, new FusedAdamSettings<WindowedMeanSettings>(Settings, adam.Settings));
-        else cudaKernels![group].Filter(run, Settings);
-    }
+    private protected override void FilterRunOnDevice(DeviceRun run, int group) => passes!.Run(run, group, Settings, FusedAdam);
 
-    private protected override void BindFusedCuda(FusedAdamPass adam) =>
-        CreatePerGroup(fusedCudaKernels = new WindowedMeanAdamCudaKernel[Groups.Count], (group, g) =>
-        {
-            FusedAdamBuffers buffers = adam.Buffers[g];
-            WindowedMeanAdamCudaKernel kernel = WindowedMeanAdamKernels.CreateCuda(CudaContext!, DeviceSteps!, group.Format, withMaster: buffers.Master != 0);
-            kernel.Bind(group.Address, RingOf(group), SumsOf(group), buffers.Master, buffers.Parameters, buffers.FirstMoments, buffers.SecondMoments, group.Length, window_size);
-            return kernel;
-        });
+    private protected override void Fused(FusedAdamPass adam) => passes!.Fuse(adam);
 
-    /// <summary>The first slot of <paramref name="group"/>'s ring: the rings of the groups before it take window_size × their elements.</summary>
     /// <summary>The first of <paramref name="group"/>'s float64 sums: the sums are one buffer for every group, in layout order.</summary>
     private nint SumsOf(GradientGroup group) => sumsAddress + (nint)(group.Base * sizeof(double));
 
+    /// <summary>The first slot of <paramref name="group"/>'s ring: the rings of the groups before it take window_size × their elements.</summary>
     private nint RingOf(GradientGroup group) => ringAddress + (nint)(window_size * group.StateBase * sizeof(float));
 
     internal override string Kind => "ma";
 
-    private protected override int BytesPerElementOf(GradientFormat format) =>
-        format switch
-        {
-            GradientFormat.Float32 => WindowedMeanKernels.BytesPerElement,
-            GradientFormat.Float64 => WindowedMeanFloat64Kernel.BytesPerElement,
-            _ => WindowedMeanHalfKernels<BFloat16Format>.BytesPerElement,
-        };
-
-    internal override int FusedAdamBytesPerElement => WindowedMeanAdamKernels.BytesPerElement;
+    private protected override int BytesPerElementOf(GradientFormat format, PassUpdate update) => format == GradientFormat.Float64
+        ? WindowedMeanFloat64Kernel.BytesPerElement
+        : GroupPasses<WindowedMeanSettings, WindowedMeanConstants>.BytesPerElement(format, update);
 
     private protected override IReadOnlyDictionary<string, double> Hyperparameters => new Dictionary<string, double>
     {
@@ -176,9 +137,8 @@ public sealed class WindowedMeanFilter : GradientFilter
 
     private protected override void DisposeState()
     {
-        foreach (IDisposable? kernel in kernels ?? []) kernel?.Dispose();
-        foreach (IDisposable? kernel in cudaKernels ?? []) kernel?.Dispose();
-        foreach (IDisposable? kernel in fusedCudaKernels ?? []) kernel?.Dispose();
+        passes?.Dispose();
+        float64Kernel?.Dispose();
         ring?.Dispose();
         ring_float64?.Dispose();
         sums?.Dispose();

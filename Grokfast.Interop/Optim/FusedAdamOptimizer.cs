@@ -50,8 +50,6 @@ public abstract class FusedAdamOptimizer : Optimizer, IBetas
     {
         ArgumentNullException.ThrowIfNull(module);
         Validate(lr, beta1, beta2, eps, weight_decay);
-        if (backend == KernelBackend.IlgpuCpu)
-            throw new NotSupportedException("The fused optimizer runs on the CPU twin or on CUDA; ILGPU's CPU accelerator is not supported (its kernels are tested on their own).");
         this.decoupled = decoupled;
         this.beta1 = beta1;
         this.beta2 = beta2;
@@ -93,8 +91,7 @@ public abstract class FusedAdamOptimizer : Optimizer, IBetas
             nint firstMoments = TensorAddress.OfFloat32(exp_avg), secondMoments = TensorAddress.OfFloat32(exp_avg_sq);
             FusedAdamBuffers[] buffers = groups.Select((group, g) => new FusedAdamBuffers(parameterBuffers[g]!.Address, MasterAddress(g),
                 firstMoments + (nint)(group.Base * sizeof(float)), secondMoments + (nint)(group.Base * sizeof(float)))).ToArray();
-            IFusedAdamCpuKernel[]? kernels = filter.Backend == KernelBackend.Cpu ? groups.Select((group, g) => CreateCpuKernel(group, buffers[g])).ToArray() : null;
-            pass = new FusedAdamPass(buffers, kernels) { Settings = Settings(lr) };
+            pass = new FusedAdamPass(buffers) { Settings = Settings(lr) };
             filter.Fuse(pass);
         }
         catch
@@ -167,14 +164,7 @@ public abstract class FusedAdamOptimizer : Optimizer, IBetas
     /// for 16-bit parameters with master weights (2 fewer for the gradient, 2 more for writing the parameter beside its
     /// master); 6 fewer without. A model mixing both is averaged over its elements, rounded.
     /// </summary>
-    public int BytesPerElement
-    {
-        get
-        {
-            long direct = MasterWeights ? 0 : filter.Groups.Where(g => g.Format != GradientFormat.Float32).Sum(g => g.Length);
-            return (int)Math.Round(filter.FusedAdamBytesPerElement - 6.0 * direct / filter.ElementCount);
-        }
-    }
+    public int BytesPerElement => filter.FusedAdamBytesPerElement(MasterWeights);
 
     /// <summary>Trainable parameters (elements) the optimizer updates.</summary>
     public long ElementCount => filter.ElementCount;
@@ -363,27 +353,6 @@ public abstract class FusedAdamOptimizer : Optimizer, IBetas
 
     private nint MasterAddress(int g) =>
         master_weights is not null && filter.Groups[g].Format != GradientFormat.Float32 ? TensorAddress.OfFloat32(master_weights) + (nint)(masterOffsets[g] * sizeof(float)) : 0;
-
-    /// <summary>The fused CPU step for a group of <paramref name="group"/>'s format: float32, or 16-bit on its master weights (or directly when it has none).</summary>
-    private static IFusedAdamCpuKernel CreateCpuKernel(GradientGroup group, FusedAdamBuffers buffers)
-    {
-        (nint parameters, nint master, nint firstMoments, nint secondMoments) = buffers;
-        switch (group.Format)
-        {
-            case GradientFormat.Float32:
-                var kernel = new FusedAdamCpuKernel();
-                kernel.Bind(group.Address, parameters, firstMoments, secondMoments, group.Length);
-                return kernel;
-            case GradientFormat.BFloat16:
-                var bfloat16 = new FusedAdamHalfCpuKernel<BFloat16Format>();
-                bfloat16.Bind(group.Address, master, parameters, firstMoments, secondMoments, group.Length);
-                return bfloat16;
-            default:
-                var float16 = new FusedAdamHalfCpuKernel<Float16Format>();
-                float16.Bind(group.Address, master, parameters, firstMoments, secondMoments, group.Length);
-                return float16;
-        }
-    }
 
     /// <summary>Writes the checkpoint's master weights, and each 16-bit parameter rounded from its master (as a step leaves them).</summary>
     /// <summary>Rounds every 16-bit parameter from its float32 master, just loaded.</summary>

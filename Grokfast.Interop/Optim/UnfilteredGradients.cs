@@ -1,7 +1,7 @@
 using Grokfast.Filters;
-using Grokfast.Kernels.Adam;
 using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.Backends.Cuda;
+using Grokfast.Kernels.Engine;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
@@ -12,42 +12,36 @@ namespace Grokfast.Optim;
 /// what every filter shares — the flat gradient buffer, runs of parameters that have a gradient, per-parameter step
 /// counts, the non-finite guard and checkpoints — so the optimizer has one code path with or without Grokfast.
 /// </summary>
-internal sealed class UnfilteredGradients(Module module, KernelBackend backend, bool skipNonFinite)
-    : GradientFilter(module, backend, skipNonFinite, () => { })
+internal sealed class UnfilteredGradients : GradientFilter
 {
-    private FusedAdamCudaKernel<AdamConstants, AdamSettings>[]? cudaKernels;
+    // Only made when fused: unfused, nothing runs.
+    private GroupPasses<NoFilter, NoFilter>? passes;
 
-    // Without a fused optimizer there is nothing to do: the gradients pass through.
-    private protected override void FilterRun(ParameterRun run) =>
-        FusedAdam?.Kernels![run.Group].Step(run.Offset, run.Length, FusedAdam.At(run.StepsBefore + 1));
-
-    private protected override void FilterRunOnDevice(DeviceRun run, int group)
+    public UnfilteredGradients(Module module, KernelBackend backend, bool skipNonFinite)
+        : base(module, backend, skipNonFinite, () => { })
     {
-        if (FusedAdam is { } adam) cudaKernels![group].Step(run, adam.Settings);
     }
 
-    private protected override void BindFusedCuda(FusedAdamPass adam) =>
-        CreatePerGroup(cudaKernels = new FusedAdamCudaKernel<AdamConstants, AdamSettings>[Groups.Count], (group, g) =>
-        {
-            FusedAdamBuffers buffers = adam.Buffers[g];
-            FusedAdamCudaKernel<AdamConstants, AdamSettings> kernel = AdamKernels.CreateCuda(CudaContext!, DeviceSteps!, group.Format, withMaster: buffers.Master != 0);
-            kernel.Bind(group.Address, 0, buffers.Master, buffers.Parameters, buffers.FirstMoments, buffers.SecondMoments, group.Length);
-            return kernel;
-        });
+    private protected override void FilterRun(ParameterRun run) => passes?.Run(run, default, FusedAdam);
+
+    private protected override void FilterRunOnDevice(DeviceRun run, int group) => passes?.Run(run, group, default, FusedAdam);
+
+    private protected override void Fused(FusedAdamPass adam)
+    {
+        passes = new GroupPasses<NoFilter, NoFilter>(Groups, Accelerator, CudaContext, DeviceSteps,
+            (group, _) => PassBuffers.Filter(group.Address, 0, 0, group.Length, 0));
+        passes.Fuse(adam);
+    }
 
     internal override string Kind => "none";
 
     // Nothing moves unless fused into the optimizer.
-    private protected override int BytesPerElementOf(GradientFormat format) => 0;
-
-    internal override int FusedAdamBytesPerElement => AdamKernels.BytesPerElement;
+    private protected override int BytesPerElementOf(GradientFormat format, PassUpdate update) =>
+        update == PassUpdate.WriteBack ? 0 : GroupPasses<NoFilter, NoFilter>.BytesPerElement(format, update);
 
     private protected override IReadOnlyDictionary<string, double> Hyperparameters => new Dictionary<string, double>();
 
     private protected override IReadOnlyDictionary<string, Tensor> StateTensors => new Dictionary<string, Tensor>();
 
-    private protected override void DisposeState()
-    {
-        foreach (IDisposable? kernel in cudaKernels ?? []) kernel?.Dispose();
-    }
+    private protected override void DisposeState() => passes?.Dispose();
 }

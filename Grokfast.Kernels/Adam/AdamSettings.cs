@@ -17,7 +17,7 @@ namespace Grokfast.Kernels.Adam;
 /// <param name="Eps">Added to the denominator, ≥ 0.</param>
 /// <param name="WeightDecay">L2 penalty (Adam) or decoupled decay (AdamW), ≥ 0.</param>
 /// <param name="Decoupled">True for AdamW: the decay multiplies the parameter instead of joining the gradient.</param>
-internal readonly record struct AdamSettings(double Lr, double Beta1, double Beta2, double Eps, double WeightDecay, bool Decoupled)
+public readonly record struct AdamSettings(double Lr, double Beta1, double Beta2, double Eps, double WeightDecay, bool Decoupled)
 {
     // Kernel parameters must be blittable, which bool is not: the flag is stored as an int.
     private readonly int decoupled = Decoupled ? 1 : 0;

@@ -1,4 +1,4 @@
-using Grokfast.Kernels.HalfPrecision;
+using Grokfast.Kernels.Engine;
 
 namespace Grokfast.Kernels.Backends;
 
@@ -7,7 +7,8 @@ namespace Grokfast.Kernels.Backends;
 /// state is float32 for the first three and float64 for float64; a model whose parameters mix them gets one buffer, and
 /// one pass, per format.
 /// </summary>
-internal enum GradientFormat
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1720", Justification = "Named after the dtypes they are.")]
+public enum GradientFormat
 {
     /// <summary>IEEE binary32.</summary>
     Float32,
@@ -39,9 +40,9 @@ internal static class GradientFormats
     /// <summary>True when none of the <paramref name="length"/> gradients at <paramref name="data"/> is NaN or ±Inf (host memory).</summary>
     public static bool AllFinite(this GradientFormat format, nint data, long length) => format switch
     {
-        GradientFormat.Float32 => FiniteScan.AllFinite(data, length),
-        GradientFormat.BFloat16 => HalfFiniteScan<BFloat16Format>.AllFinite(data, length),
-        GradientFormat.Float16 => HalfFiniteScan<Float16Format>.AllFinite(data, length),
+        GradientFormat.Float32 => FiniteScan<float, Float32Format>.AllFinite(data, length),
+        GradientFormat.BFloat16 => FiniteScan<ushort, BFloat16Format>.AllFinite(data, length),
+        GradientFormat.Float16 => FiniteScan<ushort, Float16Format>.AllFinite(data, length),
         GradientFormat.Float64 => Float64.Float64FiniteScan.AllFinite(data, length),
         _ => throw new ArgumentOutOfRangeException(nameof(format), format, "Unknown gradient format."),
     };
@@ -49,21 +50,9 @@ internal static class GradientFormats
     /// <summary>The ILGPU scan kernel (data, found) that sets <c>found[0]</c> on a NaN or ±Inf, for the CUDA path.</summary>
     public static Delegate ScanKernel(this GradientFormat format) => format switch
     {
-        GradientFormat.Float32 => (Action<ILGPU.Index1D, ILGPU.ArrayView<float>, ILGPU.ArrayView<int>>)FiniteScan.Kernel,
-        GradientFormat.BFloat16 => (Action<ILGPU.Index1D, ILGPU.ArrayView<ushort>, ILGPU.ArrayView<int>>)HalfFiniteScan<BFloat16Format>.Kernel,
-        GradientFormat.Float16 => (Action<ILGPU.Index1D, ILGPU.ArrayView<ushort>, ILGPU.ArrayView<int>>)HalfFiniteScan<Float16Format>.Kernel,
-        _ => throw new ArgumentOutOfRangeException(nameof(format), format, "Unknown gradient format."),
-    };
-
-    /// <summary>
-    /// One of three values by format: the filters' kernel factories pick their float32 kernel or its bfloat16 or float16
-    /// version with it.
-    /// </summary>
-    public static T Select<T>(this GradientFormat format, Func<T> float32, Func<T> bfloat16, Func<T> float16) => format switch
-    {
-        GradientFormat.Float32 => float32(),
-        GradientFormat.BFloat16 => bfloat16(),
-        GradientFormat.Float16 => float16(),
+        GradientFormat.Float32 => (Action<ILGPU.Index1D, ILGPU.ArrayView<float>, ILGPU.ArrayView<int>>)FiniteScan<float, Float32Format>.Kernel,
+        GradientFormat.BFloat16 => (Action<ILGPU.Index1D, ILGPU.ArrayView<ushort>, ILGPU.ArrayView<int>>)FiniteScan<ushort, BFloat16Format>.Kernel,
+        GradientFormat.Float16 => (Action<ILGPU.Index1D, ILGPU.ArrayView<ushort>, ILGPU.ArrayView<int>>)FiniteScan<ushort, Float16Format>.Kernel,
         _ => throw new ArgumentOutOfRangeException(nameof(format), format, "Unknown gradient format."),
     };
 }

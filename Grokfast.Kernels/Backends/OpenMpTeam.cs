@@ -13,7 +13,7 @@ namespace Grokfast.Kernels.Backends;
 /// GNU OpenMP's entry point for <c>#pragma omp parallel</c> (<c>GOMP_parallel</c>), which libgomp and
 /// LLVM's libomp both export. Nothing here allocates per call.
 /// </remarks>
-public static unsafe class OpenMpTeam
+internal static unsafe class OpenMpTeam
 {
     private static delegate* unmanaged<delegate* unmanaged<void*, void>, void*, uint, uint, void> parallel;
     private static delegate* unmanaged<int> threadNumber;

@@ -15,7 +15,7 @@ namespace Grokfast.Kernels.Backends;
 /// Every floating-point add, subtract and multiply in the result rounds on its own (<see cref="PtxRounding"/>),
 /// so the GPU agrees with the CPU twins bit for bit.
 /// </summary>
-public static class PtxCompiler
+internal static class PtxCompiler
 {
     /// <summary>The PTX assembly of an implicitly grouped kernel (first parameter the thread index), with no contractible operation, and its entry point's name.</summary>
     public static PtxKernel Compile(MethodInfo kernel, CudaArchitecture architecture, CudaInstructionSet instructionSet)

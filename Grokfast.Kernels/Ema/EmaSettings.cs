@@ -1,3 +1,5 @@
+using Grokfast.Kernels.Engine;
+
 namespace Grokfast.Kernels.Ema;
 
 /// <summary>
@@ -7,11 +9,17 @@ namespace Grokfast.Kernels.Ema;
 /// <param name="Alpha">Momentum of the average, in [0, 1).</param>
 /// <param name="OneMinusAlpha">1 − alpha, computed once in float32 from the double as the reference does.</param>
 /// <param name="Lamb">Amplification of the slow component.</param>
-public readonly record struct EmaSettings(float Alpha, float OneMinusAlpha, float Lamb)
+public readonly record struct EmaSettings(float Alpha, float OneMinusAlpha, float Lamb) : IFilterSettings<EmaSettings, EmaConstants>
 {
     /// <summary>The settings for <paramref name="alpha"/> and <paramref name="lamb"/>.</summary>
     public static EmaSettings From(double alpha, double lamb) => new((float)alpha, (float)(1.0 - alpha), (float)lamb);
 
     /// <summary>The constants of the step taken after <paramref name="stepsBefore"/> earlier ones: the first starts the average.</summary>
     public EmaConstants At(long stepsBefore) => new(Alpha, OneMinusAlpha, Lamb, stepsBefore == 0 ? 1 : 0);
+
+    static EmaConstants IFilterSettings<EmaSettings, EmaConstants>.At(EmaSettings settings, long stepsBefore, float covariance) => settings.At(stepsBefore);
+
+    static float IFilterSettings<EmaSettings, EmaConstants>.NextCovariance(EmaSettings settings, float covariance) => covariance;
+
+    static int IFilterSettings<EmaSettings, EmaConstants>.Slots(EmaSettings settings) => 1;
 }

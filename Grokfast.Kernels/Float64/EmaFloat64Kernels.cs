@@ -25,7 +25,7 @@ internal static unsafe class EmaFloat64Kernels
     public const int BytesPerElement = 32;
 
     /// <summary>The twin run over the cores.</summary>
-    public static IGradientStateKernel<EmaFloat64Constants> CreateCpu() => new GradientStateCpuRunner<double, double, EmaFloat64Constants>(&FilterRange);
+    public static IFloat64Kernel<EmaFloat64Constants> CreateCpu() => new Float64CpuRunner<double, double, EmaFloat64Constants>(&FilterRange);
 
     /// <summary>One element's step; the vector body performs the same operations in the same order.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

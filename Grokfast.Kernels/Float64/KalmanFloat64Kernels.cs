@@ -26,7 +26,7 @@ internal static unsafe class KalmanFloat64Kernels
     public const int BytesPerElement = 32;
 
     /// <summary>The twin run over the cores.</summary>
-    public static IGradientStateKernel<KalmanFloat64Constants> CreateCpu() => new GradientStateCpuRunner<double, double, KalmanFloat64Constants>(&FilterRange);
+    public static IFloat64Kernel<KalmanFloat64Constants> CreateCpu() => new Float64CpuRunner<double, double, KalmanFloat64Constants>(&FilterRange);
 
     /// <summary>One element's step; the vector body performs the same operations in the same order.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -13,7 +13,7 @@ namespace Grokfast.Kernels.Float64;
 /// filter's hyperparameter in double, given once.
 /// </summary>
 /// <param name="lamb">Amplification of the window's mean or sum.</param>
-internal sealed unsafe class WindowedMeanFloat64Kernel(double lamb) : IWindowedMeanKernel
+internal sealed unsafe class WindowedMeanFloat64Kernel(double lamb) : IDisposable
 {
     /// <summary>Bytes one step moves per gradient element.</summary>
     public const int BytesPerElement = 48;
@@ -24,7 +24,7 @@ internal sealed unsafe class WindowedMeanFloat64Kernel(double lamb) : IWindowedM
     private long length;
     private int windowSize;
 
-    /// <inheritdoc />
+    /// <summary>Points the kernel at its float64 gradients, ring (<paramref name="windowSize"/> slots of <paramref name="length"/>) and sums.</summary>
     public void Bind(nint gradients, nint ring, nint sums, long length, int windowSize)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(length);
@@ -36,7 +36,7 @@ internal sealed unsafe class WindowedMeanFloat64Kernel(double lamb) : IWindowedM
         this.windowSize = windowSize;
     }
 
-    /// <inheritdoc />
+    /// <summary>Filters elements [offset, offset + length) with the step's slot, scale and whether it applies.</summary>
     public void Filter(long offset, long length, WindowedMeanConstants constants)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
@@ -46,7 +46,7 @@ internal sealed unsafe class WindowedMeanFloat64Kernel(double lamb) : IWindowedM
         CpuParallel.For(length, ref job);
     }
 
-    /// <inheritdoc />
+    /// <summary>Owns nothing to free.</summary>
     public void Dispose()
     {
         // Owns no memory: the buffers belong to the caller.

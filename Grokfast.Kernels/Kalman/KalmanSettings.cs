@@ -1,3 +1,5 @@
+using Grokfast.Kernels.Engine;
+
 namespace Grokfast.Kernels.Kalman;
 
 /// <summary>
@@ -8,7 +10,7 @@ namespace Grokfast.Kernels.Kalman;
 /// <param name="ProcessNoise">Q.</param>
 /// <param name="MeasurementNoise">R.</param>
 /// <param name="Lamb">Amplification of the estimate.</param>
-public readonly record struct KalmanSettings(float ProcessNoise, float MeasurementNoise, float Lamb)
+public readonly record struct KalmanSettings(float ProcessNoise, float MeasurementNoise, float Lamb) : IFilterSettings<KalmanSettings, KalmanConstants>
 {
     /// <summary>The settings for the given noises and <paramref name="lamb"/>.</summary>
     public static KalmanSettings From(double processNoise, double measurementNoise, double lamb) =>
@@ -21,4 +23,12 @@ public readonly record struct KalmanSettings(float ProcessNoise, float Measureme
         float gain = predicted / (predicted + MeasurementNoise);
         return new KalmanStep(new KalmanConstants(gain, Lamb), (1 - gain) * predicted);
     }
+
+    static KalmanConstants IFilterSettings<KalmanSettings, KalmanConstants>.At(KalmanSettings settings, long stepsBefore, float covariance) =>
+        settings.Next(covariance).Constants;
+
+    static float IFilterSettings<KalmanSettings, KalmanConstants>.NextCovariance(KalmanSettings settings, float covariance) =>
+        settings.Next(covariance).NextCovariance;
+
+    static int IFilterSettings<KalmanSettings, KalmanConstants>.Slots(KalmanSettings settings) => 1;
 }

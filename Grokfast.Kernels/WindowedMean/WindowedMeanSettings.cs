@@ -1,3 +1,5 @@
+using Grokfast.Kernels.Engine;
+
 namespace Grokfast.Kernels.WindowedMean;
 
 /// <summary>
@@ -9,7 +11,7 @@ namespace Grokfast.Kernels.WindowedMean;
 /// <param name="Lamb">Amplification of the average.</param>
 /// <param name="Warmup">1 when nothing is added until the window is full.</param>
 /// <param name="Trigger">The reference's ablation switch: with warmup, 1 means nothing is ever added.</param>
-public readonly record struct WindowedMeanSettings(int WindowSize, int Mean, float Lamb, int Warmup, int Trigger)
+public readonly record struct WindowedMeanSettings(int WindowSize, int Mean, float Lamb, int Warmup, int Trigger) : IFilterSettings<WindowedMeanSettings, WindowedMeanConstants>
 {
     /// <summary>The settings for the filter's hyperparameters.</summary>
     public static WindowedMeanSettings From(int windowSize, bool mean, double lamb, bool warmup, bool trigger)
@@ -28,4 +30,11 @@ public readonly record struct WindowedMeanSettings(int WindowSize, int Mean, flo
         bool apply = Warmup == 0 || (held == WindowSize && Trigger == 0);
         return new WindowedMeanConstants(stepsBefore % WindowSize, Mean != 0 ? 1.0 / held : 1.0, Lamb, apply ? 1 : 0);
     }
+
+    static WindowedMeanConstants IFilterSettings<WindowedMeanSettings, WindowedMeanConstants>.At(WindowedMeanSettings settings, long stepsBefore, float covariance) =>
+        settings.At(stepsBefore);
+
+    static float IFilterSettings<WindowedMeanSettings, WindowedMeanConstants>.NextCovariance(WindowedMeanSettings settings, float covariance) => covariance;
+
+    static int IFilterSettings<WindowedMeanSettings, WindowedMeanConstants>.Slots(WindowedMeanSettings settings) => settings.WindowSize;
 }

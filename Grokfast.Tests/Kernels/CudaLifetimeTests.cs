@@ -1,5 +1,7 @@
+using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.Backends.Cuda;
 using Grokfast.Kernels.Ema;
+using Grokfast.Kernels.Engine;
 using Grokfast.Kernels.Kalman;
 using Grokfast.Kernels.WindowedMean;
 using Grokfast.Tests.Support;
@@ -23,7 +25,7 @@ public sealed class CudaLifetimeTests
         using var steps = new CudaStepState(context, 3);
         driver.Fail("cuModuleGetFunction", occurrence: 3);
 
-        var error = Assert.Throws<CudaDriverException>(() => EmaKernels.CreateCuda(context, steps));
+        var error = Assert.Throws<CudaDriverException>(() => Ema(context, steps, 0x10000, 0x20000, 1000));
 
         Assert.StartsWith("cuModuleGetFunction failed", error.Message, StringComparison.Ordinal);
         // The step state's scan and record kernels stay; the pass that was loaded, and the prepare kernel, are gone.
@@ -37,7 +39,7 @@ public sealed class CudaLifetimeTests
         using var steps = new CudaStepState(context, 3);
         driver.Fail("cuOccupancyMaxActiveBlocksPerMultiprocessor", occurrence: 3);
 
-        var error = Assert.Throws<CudaDriverException>(() => EmaKernels.CreateCuda(context, steps));
+        var error = Assert.Throws<CudaDriverException>(() => Ema(context, steps, 0x10000, 0x20000, 1000));
 
         Assert.StartsWith("cuOccupancyMaxActiveBlocksPerMultiprocessor failed", error.Message, StringComparison.Ordinal);
         Assert.Equal(2, driver.LoadedModules);
@@ -49,10 +51,9 @@ public sealed class CudaLifetimeTests
         var occupancyLimited = new FakeCudaDriver { ResidentBlocksPerMultiprocessor = 3 };
         using CudaPrimaryContext context = CudaPrimaryContext.Open(occupancyLimited, 0);
         using var steps = new CudaStepState(context, 1);
-        using var ema = EmaKernels.CreateCuda(context, steps);
-        ema.Bind(0x10000, 0x20000, 1_000_000_000);
+        using ICudaPass<EmaSettings> ema = Ema(context, steps, 0x10000, 0x20000, 1_000_000_000);
 
-        ema.Filter(new DeviceRun(0, 0, 1, 0, 1_000_000_000), EmaSettings.From(0.98, 2.0));
+        ema.Run(new DeviceRun(0, 0, 1, 0, 1_000_000_000), new PassSettings<EmaSettings>(EmaSettings.From(0.98, 2.0), default));
 
         // 132 SMs (the fake's device) × the 3 blocks the occupancy query allows, not × 2048 / 256 threads.
         Assert.Equal(396u, occupancyLimited.LastLaunchBlocks);
@@ -73,13 +74,14 @@ public sealed class CudaLifetimeTests
     }
 
     [Fact]
-    public void GradientStateKernel_WhenItsConstantSlotsCannotBeAllocated_UnloadsBothKernels()
+    public void Pass_WhenItsConstantSlotsCannotBeAllocated_UnloadsBothKernels()
     {
         using CudaPrimaryContext context = CudaPrimaryContext.Open(driver, 0);
         using var steps = new CudaStepState(context, 3);
         driver.Fail("cuMemAlloc", occurrence: 5);
 
-        Assert.Throws<CudaDriverException>(() => KalmanKernels.CreateCuda(context, steps));
+        Assert.Throws<CudaDriverException>(() => Passes.CreateCuda<KalmanSettings, KalmanConstants>(context, steps, GradientFormat.Float32, PassUpdate.WriteBack,
+            PassBuffers.Filter(0x10000, 0x20000, 0, 1000, 1)));
 
         Assert.Equal(2, driver.LoadedModules);
         Assert.Equal(4, driver.Allocations);
@@ -112,7 +114,7 @@ public sealed class CudaLifetimeTests
     {
         CudaPrimaryContext context = CudaPrimaryContext.Open(driver, 0);
         var steps = new CudaStepState(context, 3);
-        var kernel = EmaKernels.CreateCuda(context, steps);
+        ICudaPass<EmaSettings> kernel = Ema(context, steps, 0x10000, 0x20000, 1000);
         driver.Fail("cuModuleUnload");
 
         kernel.Dispose();
@@ -160,12 +162,11 @@ public sealed class CudaLifetimeTests
     {
         using CudaPrimaryContext context = CudaPrimaryContext.Open(driver, 0);
         using var steps = new CudaStepState(context, 4);
-        using var ema = EmaKernels.CreateCuda(context, steps);
-        using var ma = WindowedMeanKernels.CreateCuda(context, steps);
-        ema.Bind(0x10000, 0x20000, 1000);
-        ma.Bind(0x10000, 0x30000, 0x40000, 1000, windowSize: 5);
-        EmaSettings emaSettings = EmaSettings.From(0.98, 2.0);
-        WindowedMeanSettings maSettings = WindowedMeanSettings.From(5, mean: true, lamb: 5.0, warmup: true, trigger: false);
+        using ICudaPass<EmaSettings> ema = Ema(context, steps, 0x10000, 0x20000, 1000);
+        using ICudaPass<WindowedMeanSettings> ma = Passes.CreateCuda<WindowedMeanSettings, WindowedMeanConstants>(context, steps, GradientFormat.Float32,
+            PassUpdate.WriteBack, PassBuffers.Filter(0x10000, 0x30000, 0x40000, 1000, 5));
+        var emaSettings = new PassSettings<EmaSettings>(EmaSettings.From(0.98, 2.0), default);
+        var maSettings = new PassSettings<WindowedMeanSettings>(WindowedMeanSettings.From(5, mean: true, lamb: 5.0, warmup: true, trigger: false), default);
         // What GradientFilter queues for a guarded CUDA step with two runs.
         void Step()
         {
@@ -173,8 +174,8 @@ public sealed class CudaLifetimeTests
             steps.Scan(0x10000, 600);
             steps.Scan(0x10000 + 2400, 400);
             steps.Record();
-            ema.Filter(new DeviceRun(0, 0, 2, 0, 600), emaSettings);
-            ma.Filter(new DeviceRun(1, 2, 4, 600, 400), maSettings);
+            ema.Run(new DeviceRun(0, 0, 2, 0, 600), emaSettings);
+            ma.Run(new DeviceRun(1, 2, 4, 600, 400), maSettings);
         }
         Step();
         int waitsBefore = driver.HostWaits;
@@ -186,4 +187,7 @@ public sealed class CudaLifetimeTests
         steps.ReadOutcome();
         Assert.Equal(waitsBefore + 1, driver.HostWaits);
     }
+
+    private static ICudaPass<EmaSettings> Ema(CudaPrimaryContext context, CudaStepState steps, nint gradients, nint average, long length) =>
+        Passes.CreateCuda<EmaSettings, EmaConstants>(context, steps, GradientFormat.Float32, PassUpdate.WriteBack, PassBuffers.Filter(gradients, average, 0, length, 1));
 }

@@ -1,6 +1,7 @@
 using Grokfast.Kernels.Adam;
 using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.Ema;
+using Grokfast.Kernels.Engine;
 using Grokfast.Kernels.Kalman;
 using Grokfast.Kernels.WindowedMean;
 using ILGPU;
@@ -21,64 +22,42 @@ public sealed class DeviceStepKernelTests : IDisposable
 
     private readonly IlgpuAccelerator accelerator = IlgpuAccelerator.CreateCpu();
 
-    [Fact]
-    public void EmaPrepare_OverStepsWithSkips_GivesTheHostsConstantsForTheStepsTaken()
+    private static readonly AdamSettings Adam = new(Lr: 1e-3, Beta1: 0.9, Beta2: 0.98, Eps: 1e-8, WeightDecay: 0.01, Decoupled: true);
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void EmaPrepare_OverStepsWithSkips_GivesTheHostsConstantsForTheStepsTaken(bool adam)
     {
         EmaSettings settings = EmaSettings.From(0.98, 2.0);
-        AssertPrepareFollowsTheHost<EmaConstants, EmaSettings>(EmaKernels.Prepare, settings, 0, (taken, _) => (settings.At(taken), 0));
+        AssertPrepareFollowsTheHost<EmaSettings, EmaConstants>(settings, adam, 0, (taken, _) => (settings.At(taken), 0));
     }
 
-    [Fact]
-    public void WindowedMeanPrepare_OverStepsWithSkips_GivesTheHostsConstantsForTheStepsTaken()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void WindowedMeanPrepare_OverStepsWithSkips_GivesTheHostsConstantsForTheStepsTaken(bool adam)
     {
         WindowedMeanSettings settings = WindowedMeanSettings.From(7, mean: true, lamb: 5.0, warmup: true, trigger: false);
-        AssertPrepareFollowsTheHost<WindowedMeanConstants, WindowedMeanSettings>(WindowedMeanKernels.Prepare, settings, 0, (taken, _) => (settings.At(taken), 0));
+        AssertPrepareFollowsTheHost<WindowedMeanSettings, WindowedMeanConstants>(settings, adam, 0, (taken, _) => (settings.At(taken), 0));
     }
 
-    [Fact]
-    public void KalmanPrepare_OverStepsWithSkips_AdvancesTheCovarianceAsTheHostDoes()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void KalmanPrepare_OverStepsWithSkips_AdvancesTheCovarianceAsTheHostDoes(bool adam)
     {
         KalmanSettings settings = KalmanSettings.From(1e-4, 1e-2, 2.0);
-        AssertPrepareFollowsTheHost<KalmanConstants, KalmanSettings>(KalmanKernels.Prepare, settings, settings.MeasurementNoise, (_, covariance) =>
+        AssertPrepareFollowsTheHost<KalmanSettings, KalmanConstants>(settings, adam, settings.MeasurementNoise, (_, covariance) =>
         {
             KalmanStep next = settings.Next(covariance);
             return (next.Constants, next.NextCovariance);
         });
     }
 
-    private static readonly AdamSettings Adam = new(Lr: 1e-3, Beta1: 0.9, Beta2: 0.98, Eps: 1e-8, WeightDecay: 0.01, Decoupled: true);
-
     [Fact]
     public void AdamPrepare_OverStepsWithSkips_GivesTheHostsConstantsForTheStepsTaken() =>
-        AssertPrepareFollowsTheHost<AdamConstants, AdamSettings>(AdamKernels.Prepare, Adam, 0, (taken, _) => (Adam.At(taken + 1), 0));
-
-    [Fact]
-    public void EmaAdamPrepare_OverStepsWithSkips_GivesTheHostsConstantsForTheStepsTaken()
-    {
-        EmaSettings ema = EmaSettings.From(0.98, 2.0);
-        AssertPrepareFollowsTheHost<FusedAdamConstants<EmaConstants>, FusedAdamSettings<EmaSettings>>(EmaAdamKernels.Prepare, new(ema, Adam), 0,
-            (taken, _) => (new(ema.At(taken), Adam.At(taken + 1)), 0));
-    }
-
-    [Fact]
-    public void WindowedMeanAdamPrepare_OverStepsWithSkips_GivesTheHostsConstantsForTheStepsTaken()
-    {
-        WindowedMeanSettings ma = WindowedMeanSettings.From(7, mean: true, lamb: 5.0, warmup: true, trigger: false);
-        AssertPrepareFollowsTheHost<FusedAdamConstants<WindowedMeanConstants>, FusedAdamSettings<WindowedMeanSettings>>(WindowedMeanAdamKernels.Prepare, new(ma, Adam), 0,
-            (taken, _) => (new(ma.At(taken), Adam.At(taken + 1)), 0));
-    }
-
-    [Fact]
-    public void KalmanAdamPrepare_OverStepsWithSkips_AdvancesTheCovarianceAsTheHostDoes()
-    {
-        KalmanSettings kalman = KalmanSettings.From(1e-4, 1e-2, 2.0);
-        AssertPrepareFollowsTheHost<FusedAdamConstants<KalmanConstants>, FusedAdamSettings<KalmanSettings>>(KalmanAdamKernels.Prepare, new(kalman, Adam),
-            kalman.MeasurementNoise, (taken, covariance) =>
-            {
-                KalmanStep next = kalman.Next(covariance);
-                return (new(next.Constants, Adam.At(taken + 1)), next.NextCovariance);
-            });
-    }
+        AssertPrepareFollowsTheHost<NoFilter, NoFilter>(default, adam: true, 0, (_, _) => (default, 0));
 
     [Fact]
     public void Record_CountsTheSkippedStepsAndSaysWhetherTheLastWas()
@@ -103,45 +82,53 @@ public sealed class DeviceStepKernelTests : IDisposable
     [Fact]
     public void EmaPass_WithTheSkipFlagSet_TouchesNothing()
     {
-        var pass = accelerator.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<EmaConstants>, ArrayView<int>>(EmaKernels.Kernel);
+        var pass = accelerator.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<double>, ArrayView<float>,
+            ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<PassConstants<EmaConstants>>, ArrayView<int>, long, int>(
+            PassKernel<float, Float32Format, EmaConstants, WriteBack>.Kernel);
         float[] gradients = [1f, -2f, 3f, 0.5f, 7f];
         float[] average = [0.1f, 0.2f, 0.3f, 0.4f, 0.5f];
         using MemoryBuffer1D<float, Stride1D.Dense> g = accelerator.Accelerator.Allocate1D(gradients);
         using MemoryBuffer1D<float, Stride1D.Dense> state = accelerator.Accelerator.Allocate1D(average);
-        using MemoryBuffer1D<EmaConstants, Stride1D.Dense> step = accelerator.Accelerator.Allocate1D([EmaConstants.For(0.98, 2.0, firstStep: false)]);
+        using MemoryBuffer1D<PassConstants<EmaConstants>, Stride1D.Dense> step =
+            accelerator.Accelerator.Allocate1D([new PassConstants<EmaConstants>(EmaConstants.For(0.98, 2.0, firstStep: false), default)]);
         using MemoryBuffer1D<int, Stride1D.Dense> skip = accelerator.Accelerator.Allocate1D([1]);
 
-        pass(gradients.Length, g.View, state.View, step.View, skip.View);
+        Pass();
 
         Assert.Equal(gradients, g.GetAsArray1D());
         Assert.Equal(average, state.GetAsArray1D());
+
+        void Pass() => pass(gradients.Length, g.View, state.View, ArrayView<double>.Empty, ArrayView<float>.Empty, ArrayView<float>.Empty,
+            ArrayView<float>.Empty, ArrayView<float>.Empty, step.View, skip.View, gradients.Length, 0);
         skip.CopyFromCPU([0]);
-        pass(gradients.Length, g.View, state.View, step.View, skip.View);
+        Pass();
         Assert.NotEqual(gradients, g.GetAsArray1D());
     }
 
     public void Dispose() => accelerator.Dispose();
 
     /// <summary>
-    /// Runs <paramref name="prepare"/> step after step, some steps flagged to skip, and checks after each that the slot
-    /// holds what <paramref name="host"/> computes from the steps taken so far (and the covariance), that every
+    /// Runs the prepare kernel of <typeparamref name="TFilter"/> step after step, some steps flagged to skip, and checks
+    /// after each that the slot holds what <paramref name="host"/> computes from the steps taken so far (and the
+    /// covariance) with Adam's constants for the step (of default settings without <paramref name="adam"/>), that every
     /// parameter's count is the steps taken, and that a skipped step left slot, counts and covariances as they were.
     /// </summary>
-    private void AssertPrepareFollowsTheHost<TConstants, TSettings>(
-        Action<Index1D, ArrayView<int>, ArrayView<long>, ArrayView<float>, ArrayView<TConstants>, TSettings> prepare,
-        TSettings settings, float covariance, Func<long, float, (TConstants Constants, float NextCovariance)> host)
-        where TConstants : unmanaged, IEquatable<TConstants>
-        where TSettings : unmanaged
+    private void AssertPrepareFollowsTheHost<TSettings, TFilter>(TSettings settings, bool adam, float covariance,
+        Func<long, float, (TFilter Constants, float NextCovariance)> host)
+        where TSettings : unmanaged, IFilterSettings<TSettings, TFilter>
+        where TFilter : unmanaged, IFilterStep<TFilter>, IEquatable<TFilter>
     {
-        var launch = accelerator.Accelerator.LoadAutoGroupedStreamKernel(prepare);
+        var launch = accelerator.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<long>, ArrayView<float>,
+            ArrayView<PassConstants<TFilter>>, PassSettings<TSettings>>(PrepareKernel<TSettings, TFilter>.Kernel);
+        AdamSettings adamSettings = adam ? Adam : default;
         using MemoryBuffer1D<int, Stride1D.Dense> skip = accelerator.Accelerator.Allocate1D<int>(1);
         using MemoryBuffer1D<long, Stride1D.Dense> steps = accelerator.Accelerator.Allocate1D<long>(Parameters);
         using MemoryBuffer1D<float, Stride1D.Dense> covariances = accelerator.Accelerator.Allocate1D(Enumerable.Repeat(covariance, Parameters).ToArray());
-        using MemoryBuffer1D<TConstants, Stride1D.Dense> slot = accelerator.Accelerator.Allocate1D<TConstants>(1);
+        using MemoryBuffer1D<PassConstants<TFilter>, Stride1D.Dense> slot = accelerator.Accelerator.Allocate1D<PassConstants<TFilter>>(1);
         steps.MemSetToZero();
         slot.MemSetToZero();
         long taken = 0;
-        TConstants expected = default;
+        PassConstants<TFilter> expected = default;
 
         for (int step = 0; step < Steps; step++)
         {
@@ -149,12 +136,13 @@ public sealed class DeviceStepKernelTests : IDisposable
             skip.CopyFromCPU([skipped ? 1 : 0]);
             if (!skipped)
             {
-                (expected, covariance) = host(taken, covariance);
+                (TFilter filter, covariance) = host(taken, covariance);
+                expected = new PassConstants<TFilter>(filter, adamSettings.At(taken + 1));
                 taken++;
             }
 
             // The CUDA path launches a block of threads for it; all but thread 0 must leave it alone.
-            launch(256, skip.View, steps.View, covariances.View, slot.View, settings);
+            launch(256, skip.View, steps.View, covariances.View, slot.View, new PassSettings<TSettings>(settings, adamSettings));
 
             Assert.Equal(expected, slot.GetAsArray1D()[0]);
             Assert.All(steps.GetAsArray1D(), count => Assert.Equal(taken, count));

@@ -1,4 +1,5 @@
 using Grokfast.Kernels.Backends;
+using Grokfast.Kernels.Engine;
 using Grokfast.Tests.Support;
 using ILGPU;
 using ILGPU.Runtime;
@@ -47,7 +48,7 @@ public sealed class FiniteScanTests
     public void IlgpuKernel_OnIlgpuCpuAccelerator_FlagsNaNAndInfinitiesAnywhere(int length, int position)
     {
         using IlgpuAccelerator ilgpu = IlgpuAccelerator.CreateCpu();
-        var scan = ilgpu.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>>(FiniteScan.Kernel);
+        var scan = ilgpu.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>>(FiniteScan<float, Float32Format>.Kernel);
         float[] data = Gradients.Random(length, seed: 2);
         using MemoryBuffer1D<float, Stride1D.Dense> device = ilgpu.Accelerator.Allocate1D(data);
         using MemoryBuffer1D<int, Stride1D.Dense> found = ilgpu.Accelerator.Allocate1D<int>(1);

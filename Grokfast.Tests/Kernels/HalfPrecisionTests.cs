@@ -1,5 +1,6 @@
 using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.Ema;
+using Grokfast.Kernels.Engine;
 using Grokfast.Kernels.HalfPrecision;
 using Grokfast.Tests.Support;
 using ILGPU;
@@ -10,8 +11,9 @@ using static TorchSharp.torch;
 namespace Grokfast.Tests.Kernels;
 
 /// <summary>
-/// 16-bit gradients, bfloat16 and float16: the conversions against libtorch's own rounding, and the EMA filter on them
-/// against the float32 filter run on the same (widened) inputs and rounded by libtorch — bit for bit, twin and ILGPU kernel.
+/// 16-bit gradients, bfloat16 and float16: the conversions against libtorch's own rounding, the non-finite scan on every
+/// pattern, and the EMA pass on them against the float32 filter run on the same (widened) inputs and rounded by libtorch —
+/// bit for bit, twin and ILGPU pass.
 /// </summary>
 public sealed unsafe class HalfPrecisionTests
 {
@@ -50,9 +52,9 @@ public sealed unsafe class HalfPrecisionTests
             for (int i = 0; i < length; i += block)
             {
                 var (low, high) = (System.Numerics.Vector.Load(source + i), System.Numerics.Vector.Load(source + i + block / 2));
-                if (format == ScalarType.BFloat16) BFloat16Format.NarrowLanes(low, high, destination + i);
-                else Float16Format.NarrowLanes(low, high, destination + i);
-                var (wideLow, wideHigh) = format == ScalarType.BFloat16 ? BFloat16Format.WidenLanes(narrow + i) : Float16Format.WidenLanes(narrow + i);
+                if (format == ScalarType.BFloat16) BFloat16Format.StoreLanes(low, high, destination + i);
+                else Float16Format.StoreLanes(low, high, destination + i);
+                var (wideLow, wideHigh) = format == ScalarType.BFloat16 ? BFloat16Format.LoadLanes(narrow + i) : Float16Format.LoadLanes(narrow + i);
                 System.Numerics.Vector.Store(wideLow, wide + i);
                 System.Numerics.Vector.Store(wideHigh, wide + i + block / 2);
             }
@@ -108,49 +110,42 @@ public sealed unsafe class HalfPrecisionTests
     }
 
     [Theory]
-    [InlineData(ScalarType.BFloat16, 1)]
-    [InlineData(ScalarType.BFloat16, 37)]
-    [InlineData(ScalarType.BFloat16, 1031)]
-    [InlineData(ScalarType.BFloat16, (1 << 16) + 3)]
-    [InlineData(ScalarType.Float16, 37)]
-    [InlineData(ScalarType.Float16, (1 << 16) + 3)]
-    public void EmaTwin_OnHalfGradients_MatchesTheFloat32FilterRoundedByLibTorch(ScalarType format, int length) =>
-        AssertMatchesFloat32Filter(format, length, (g, ema, constants) =>
-        {
-            fixed (ushort* gp = g)
-            fixed (float* ep = ema)
-            {
-                if (format == ScalarType.BFloat16) EmaHalfKernels<BFloat16Format>.FilterRange(gp, ep, g.Length, constants);
-                else EmaHalfKernels<Float16Format>.FilterRange(gp, ep, g.Length, constants);
-            }
-        });
-
-    [Theory]
-    [InlineData(ScalarType.BFloat16)]
-    [InlineData(ScalarType.Float16)]
-    public void EmaIlgpuKernelOnCpuAccelerator_OnHalfGradients_MatchesTheFloat32FilterRoundedByLibTorch(ScalarType format)
+    [InlineData(ScalarType.BFloat16, 1, KernelBackend.Cpu)]
+    [InlineData(ScalarType.BFloat16, 37, KernelBackend.Cpu)]
+    [InlineData(ScalarType.BFloat16, 1031, KernelBackend.Cpu)]
+    [InlineData(ScalarType.BFloat16, (1 << 16) + 3, KernelBackend.Cpu)]
+    [InlineData(ScalarType.Float16, 37, KernelBackend.Cpu)]
+    [InlineData(ScalarType.Float16, (1 << 16) + 3, KernelBackend.Cpu)]
+    [InlineData(ScalarType.BFloat16, 1031, KernelBackend.IlgpuCpu)]
+    [InlineData(ScalarType.Float16, 1031, KernelBackend.IlgpuCpu)]
+    public void EmaPass_OnHalfGradients_MatchesTheFloat32FilterRoundedByLibTorch(ScalarType format, int length, KernelBackend backend)
     {
-        using IlgpuAccelerator accelerator = IlgpuAccelerator.CreateCpu();
-        Accelerator device = accelerator.Accelerator;
-        var kernel = device.LoadAutoGroupedStreamKernel<Index1D, ArrayView<ushort>, ArrayView<float>, ArrayView<EmaConstants>, ArrayView<int>>(
-            format == ScalarType.BFloat16 ? EmaHalfKernels<BFloat16Format>.Kernel : EmaHalfKernels<Float16Format>.Kernel);
-        const int length = 1031;
-        using MemoryBuffer1D<ushort, Stride1D.Dense> g = device.Allocate1D<ushort>(length);
-        using MemoryBuffer1D<float, Stride1D.Dense> ema = device.Allocate1D<float>(length);
-        using MemoryBuffer1D<EmaConstants, Stride1D.Dense> step = device.Allocate1D<EmaConstants>(1);
-        using MemoryBuffer1D<int, Stride1D.Dense> skip = device.Allocate1D<int>(1);
-        skip.MemSetToZero();
-
-        AssertMatchesFloat32Filter(format, length, (gradients, average, constants) =>
+        using IlgpuAccelerator? accelerator = backend == KernelBackend.IlgpuCpu ? IlgpuAccelerator.CreateCpu() : null;
+        var average = new float[length];
+        var reference = new ScalarEma(length, 0.875f, 5f);
+        bool changed = false;
+        for (int step = 0; step < 30; step++)
         {
-            g.CopyFromCPU(gradients);
-            ema.CopyFromCPU(average);
-            step.CopyFromCPU([constants]);
-            kernel(accelerator.GridStrideThreads(length), g.View, ema.View, step.View, skip.View);
-            device.Synchronize();
-            g.CopyToCPU(gradients);
-            ema.CopyToCPU(average);
-        });
+            EmaConstants constants = EmaConstants.For(0.875, 5.0, firstStep: step == 0);
+            ushort[] g = LibTorch(Gradients.Random(length, seed: step), format);
+            float[] wide = g.Select(bits => Widen(format, bits)).ToArray();
+            reference.Step(wide);
+            ushort[] expected = LibTorch(wide, format);
+            ushort[] raw = (ushort[])g.Clone();
+
+            fixed (ushort* gp = g)
+            fixed (float* ap = average)
+            {
+                using IHostPass<EmaConstants> pass = Passes.CreateHost<EmaConstants>(accelerator, Format(format), PassUpdate.WriteBack,
+                    PassBuffers.Filter((nint)gp, (nint)ap, 0, length, 1));
+                pass.Run(0, length, new PassConstants<EmaConstants>(constants, default));
+            }
+
+            Assert.Equal(expected, g);
+            Assert.Equal(reference.State, average);
+            changed |= !raw.SequenceEqual(g);
+        }
+        Assert.True(changed, "the filter never changed a gradient");
     }
 
     [Theory]
@@ -162,7 +157,7 @@ public sealed unsafe class HalfPrecisionTests
         var data = new ushort[length];
         using IlgpuAccelerator accelerator = IlgpuAccelerator.CreateCpu();
         var kernel = accelerator.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<ushort>, ArrayView<int>>(
-            format == ScalarType.BFloat16 ? HalfFiniteScan<BFloat16Format>.Kernel : HalfFiniteScan<Float16Format>.Kernel);
+            format == ScalarType.BFloat16 ? FiniteScan<ushort, BFloat16Format>.Kernel : FiniteScan<ushort, Float16Format>.Kernel);
         using MemoryBuffer1D<ushort, Stride1D.Dense> device = accelerator.Accelerator.Allocate1D<ushort>(length);
         using MemoryBuffer1D<int, Stride1D.Dense> found = accelerator.Accelerator.Allocate1D<int>(1);
 
@@ -174,7 +169,7 @@ public sealed unsafe class HalfPrecisionTests
             bool finite = float.IsFinite(Widen(format, (ushort)bits));
             fixed (ushort* p = data)
             {
-                bool scanned = format == ScalarType.BFloat16 ? HalfFiniteScan<BFloat16Format>.AllFinite((nint)p, length) : HalfFiniteScan<Float16Format>.AllFinite((nint)p, length);
+                bool scanned = Format(format).AllFinite((nint)p, length);
                 Assert.True(finite == scanned, $"{bits:X4} at {position}");
             }
             if (bits % 1021 != 0) continue;
@@ -187,60 +182,7 @@ public sealed unsafe class HalfPrecisionTests
         }
     }
 
-    [Theory]
-    [InlineData(ScalarType.BFloat16)]
-    [InlineData(ScalarType.Float16)]
-    public void EmaRunner_SplitOverCores_MatchesOnePassBitForBit(ScalarType format)
-    {
-        const int length = (1 << 20) + 7;
-        using IGradientStateKernel<EmaConstants> runner = format == ScalarType.BFloat16 ? EmaHalfKernels<BFloat16Format>.CreateCpu() : EmaHalfKernels<Float16Format>.CreateCpu();
-        ushort[] g = LibTorch(Gradients.Random(length, seed: 1), format), oneG = (ushort[])g.Clone();
-        float[] ema = new float[length], oneEma = new float[length];
-
-        fixed (ushort* gp = g, op = oneG)
-        fixed (float* ep = ema, oep = oneEma)
-        {
-            runner.Bind((nint)gp, (nint)ep, length);
-            for (int step = 0; step < 3; step++)
-            {
-                EmaConstants constants = EmaConstants.For(0.98, 5.0, firstStep: step == 0);
-                runner.Filter(0, length, constants);
-                if (format == ScalarType.BFloat16) EmaHalfKernels<BFloat16Format>.FilterRange(op, oep, length, constants);
-                else EmaHalfKernels<Float16Format>.FilterRange(op, oep, length, constants);
-            }
-        }
-
-        Assert.Equal(oneG, g);
-        Assert.Equal(oneEma, ema);
-    }
-
-    /// <summary>
-    /// Runs <paramref name="filter"/> on 16-bit gradients for 30 steps beside the float32 twin on the widened gradients,
-    /// whose results libtorch rounds to the format: the gradients must agree bit for bit and the float32 averages exactly.
-    /// </summary>
-    private static void AssertMatchesFloat32Filter(ScalarType format, int length, Action<ushort[], float[], EmaConstants> filter)
-    {
-        var average = new float[length];
-        var reference = new float[length];
-        bool changed = false;
-        for (int step = 0; step < 30; step++)
-        {
-            EmaConstants constants = EmaConstants.For(0.98, 5.0, firstStep: step == 0);
-            ushort[] g = LibTorch(Gradients.Random(length, seed: step), format);
-            float[] wide = g.Select(bits => Widen(format, bits)).ToArray();
-            fixed (float* wp = wide, rp = reference)
-                EmaKernels.FilterRange(wp, rp, length, constants);
-            ushort[] expected = LibTorch(wide, format);
-            ushort[] raw = (ushort[])g.Clone();
-
-            filter(g, average, constants);
-
-            Assert.Equal(expected, g);
-            Assert.Equal(reference, average);
-            changed |= !raw.SequenceEqual(g);
-        }
-        Assert.True(changed, "the filter never changed a gradient");
-    }
+    private static GradientFormat Format(ScalarType format) => format == ScalarType.BFloat16 ? GradientFormat.BFloat16 : GradientFormat.Float16;
 
     internal static float Widen(ScalarType format, ushort bits) => format == ScalarType.BFloat16 ? BFloat16Bits.Widen(bits) : Float16Bits.Widen(bits);
 

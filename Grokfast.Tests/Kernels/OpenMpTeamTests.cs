@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using Grokfast.Filters;
 using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.Ema;
+using Grokfast.Kernels.Engine;
 using Grokfast.Kernels.Kalman;
 using Grokfast.Tests.Support;
 
@@ -38,10 +39,8 @@ public sealed class OpenMpTeamTests : IDisposable
         if (!onOpenMp) OpenMpTeam.Unbind();
         Assert.Equal(onOpenMp, OpenMpTeam.IsBound);
 
-        using IGradientStateKernel<EmaConstants> ema = EmaKernels.CreateCpu();
-        EmaKernelTests.AssertMatchesScalarLoop(ema, Length);
-        using IGradientStateKernel<KalmanConstants> kalman = KalmanKernels.CreateCpu();
-        KalmanKernelTests.AssertMatchesScalarLoop(kalman, Length, processNoise: 1e-4f);
+        AssertMatchesScalarLoop<EmaSettings, EmaConstants>(EmaSettings.From(0.875, 5.0), new ScalarEma(Length, 0.875f, 5f), covariance: 0);
+        AssertMatchesScalarLoop<KalmanSettings, KalmanConstants>(KalmanSettings.From(1e-4, 1e-2, 5.0), new ScalarKalman(Length, 1e-4f, 1e-2f, 5f), covariance: 1e-2f);
 
         using var data = new NativeFloats(Length);
         Gradients.Random(Length, seed: 2).CopyTo(data.Span);
@@ -53,19 +52,18 @@ public sealed class OpenMpTeamTests : IDisposable
     [Fact]
     public void CpuTwin_OnOpenMpTeam_AllocatesNothing()
     {
-        using IGradientStateKernel<EmaConstants> kernel = EmaKernels.CreateCpu();
         using var g = new NativeFloats(Length);
         using var ema = new NativeFloats(Length);
-        kernel.Bind(g.Address, ema.Address, Length);
-        EmaConstants constants = EmaConstants.For(0.98, 2.0, firstStep: false);
-        kernel.Filter(0, Length, constants);
+        using IHostPass<EmaConstants> kernel = Ema(g, ema);
+        var constants = new PassConstants<EmaConstants>(EmaConstants.For(0.98, 2.0, firstStep: false), default);
+        kernel.Run(0, Length, constants);
 
         // Counted on every thread: the chunks run on the OpenMP team's threads, not on this one.
         long allocated = Allocations.During(() =>
         {
             for (int i = 0; i < 10; i++)
             {
-                kernel.Filter(0, Length, constants);
+                kernel.Run(0, Length, constants);
                 FiniteScan.AllFinite(g.Address, Length);
             }
         });
@@ -88,6 +86,33 @@ public sealed class OpenMpTeamTests : IDisposable
     {
         Assert.Throws<ArgumentException>("library", () => OpenMpTeam.TryBind(0));
     }
+
+    /// <summary>
+    /// The twin split over the cores, over a few steps of fresh gradients, against the scalar loop, bit for bit (the
+    /// gradients and the state).
+    /// </summary>
+    private static void AssertMatchesScalarLoop<TSettings, TFilter>(TSettings settings, IScalarFilter reference, float covariance)
+        where TSettings : unmanaged, IFilterSettings<TSettings, TFilter>
+        where TFilter : unmanaged, IFilterStep<TFilter>
+    {
+        using var g = new NativeFloats(Length);
+        using var state = new NativeFloats(Length);
+        using IHostPass<TFilter> pass = Passes.CreateHost<TFilter>(null, GradientFormat.Float32, PassUpdate.WriteBack,
+            PassBuffers.Filter(g.Address, state.Address, 0, Length, 1));
+        for (int step = 0; step < 3; step++)
+        {
+            float[] gradient = Gradients.Random(Length, seed: step);
+            gradient.CopyTo(g.Span);
+            pass.Run(0, Length, new PassConstants<TFilter>(TSettings.At(settings, step, covariance), default));
+            covariance = TSettings.NextCovariance(settings, covariance);
+            reference.Step(gradient);
+            BitAssert.Equal<float>(gradient, g.Span, $"{typeof(TFilter).Name}, step {step}: gradients");
+            BitAssert.Equal<float>(reference.State, state.Span, $"{typeof(TFilter).Name}, step {step}: state");
+        }
+    }
+
+    private static IHostPass<EmaConstants> Ema(NativeFloats g, NativeFloats average) =>
+        Passes.CreateHost<EmaConstants>(null, GradientFormat.Float32, PassUpdate.WriteBack, PassBuffers.Filter(g.Address, average.Address, 0, Length, 1));
 
     private static void BindByBuildingAFilter()
     {

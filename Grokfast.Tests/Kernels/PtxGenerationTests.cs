@@ -1,11 +1,10 @@
 using System.Globalization;
 using System.Reflection;
 using System.Text.RegularExpressions;
-using Grokfast.Kernels.Adam;
 using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.Backends.Cuda;
 using Grokfast.Kernels.Ema;
-using Grokfast.Kernels.HalfPrecision;
+using Grokfast.Kernels.Engine;
 using Grokfast.Kernels.Kalman;
 using Grokfast.Kernels.WindowedMean;
 using ILGPU.Runtime.Cuda;
@@ -20,81 +19,27 @@ public sealed partial class PtxGenerationTests
 {
     public static TheoryData<string> Kernels() => new(KernelMethods.Keys);
 
-    private static readonly Dictionary<string, MethodInfo> KernelMethods = new()
+    /// <summary>
+    /// Every kernel the engine launches: each filter's pass for every format and update ("ema-Float32-WriteBack"), each
+    /// filter's prepare kernel ("ema-prepare"), the non-finite scan per format and the record of a step.
+    /// </summary>
+    private static readonly Dictionary<string, MethodInfo> KernelMethods = new[]
     {
-        ["ema"] = Method(typeof(EmaKernels), "Kernel"),
-        ["ema-prepare"] = Method(typeof(EmaKernels), "Prepare"),
-        ["ma"] = Method(typeof(WindowedMeanKernels), "Kernel"),
-        ["ma-prepare"] = Method(typeof(WindowedMeanKernels), "Prepare"),
-        ["kalman"] = Method(typeof(KalmanKernels), "Kernel"),
-        ["kalman-prepare"] = Method(typeof(KalmanKernels), "Prepare"),
-        ["finite-scan"] = Method(typeof(FiniteScan), "Kernel"),
-        ["record"] = Method(typeof(FiniteScan), "Record"),
-        ["ema-bf16"] = Method(typeof(EmaHalfKernels<BFloat16Format>), "Kernel"),
-        ["ema-f16"] = Method(typeof(EmaHalfKernels<Float16Format>), "Kernel"),
-        ["kalman-bf16"] = Method(typeof(KalmanHalfKernels<BFloat16Format>), "Kernel"),
-        ["ma-f16"] = Method(typeof(WindowedMeanHalfKernels<Float16Format>), "Kernel"),
-        ["finite-scan-bf16"] = Method(typeof(HalfFiniteScan<BFloat16Format>), "Kernel"),
-        ["ema-adam-bf16-master"] = Method(typeof(EmaAdamHalfKernels<BFloat16Format, MasterWeights<BFloat16Format>>), "Kernel"),
-        ["ema-adam-f16-direct"] = Method(typeof(EmaAdamHalfKernels<Float16Format, DirectWeights<Float16Format>>), "Kernel"),
-        ["adam-bf16-master"] = Method(typeof(AdamHalfKernels<BFloat16Format, MasterWeights<BFloat16Format>>), "Kernel"),
-        ["adam-f16-direct"] = Method(typeof(AdamHalfKernels<Float16Format, DirectWeights<Float16Format>>), "Kernel"),
-        ["kalman-adam-bf16-master"] = Method(typeof(KalmanAdamHalfKernels<BFloat16Format, MasterWeights<BFloat16Format>>), "Kernel"),
-        ["kalman-adam-f16-direct"] = Method(typeof(KalmanAdamHalfKernels<Float16Format, DirectWeights<Float16Format>>), "Kernel"),
-        ["ma-adam-f16-master"] = Method(typeof(WindowedMeanAdamHalfKernels<Float16Format, MasterWeights<Float16Format>>), "Kernel"),
-        ["ma-adam-bf16-direct"] = Method(typeof(WindowedMeanAdamHalfKernels<BFloat16Format, DirectWeights<BFloat16Format>>), "Kernel"),
-        ["adam"] = Method(typeof(AdamKernels), "Kernel"),
-        ["adam-prepare"] = Method(typeof(AdamKernels), "Prepare"),
-        ["ema-adam"] = Method(typeof(EmaAdamKernels), "Kernel"),
-        ["ema-adam-prepare"] = Method(typeof(EmaAdamKernels), "Prepare"),
-        ["ma-adam"] = Method(typeof(WindowedMeanAdamKernels), "Kernel"),
-        ["ma-adam-prepare"] = Method(typeof(WindowedMeanAdamKernels), "Prepare"),
-        ["kalman-adam"] = Method(typeof(KalmanAdamKernels), "Kernel"),
-        ["kalman-adam-prepare"] = Method(typeof(KalmanAdamKernels), "Prepare"),
-    };
-
-    /// <summary>Bytes of each parameter after the thread count, as the CUDA launchers pass them.</summary>
-    private static readonly Dictionary<string, int[]> LaunchedParameterSizes = new()
-    {
-        ["ema"] = GradientStateCudaKernel<EmaConstants, EmaSettings>.ParameterSizes,
-        ["ema-prepare"] = CudaStepConstants<EmaConstants, EmaSettings>.ParameterSizes,
-        ["ma"] = WindowedMeanCudaKernel.ParameterSizes,
-        ["ma-prepare"] = CudaStepConstants<WindowedMeanConstants, WindowedMeanSettings>.ParameterSizes,
-        ["kalman"] = GradientStateCudaKernel<KalmanConstants, KalmanSettings>.ParameterSizes,
-        ["kalman-prepare"] = CudaStepConstants<KalmanConstants, KalmanSettings>.ParameterSizes,
-        ["finite-scan"] = CudaStepState.ScanParameterSizes,
-        ["record"] = CudaStepState.RecordParameterSizes,
-        // Launched as the float32 EMA kernel is: four views (gradients, average, step, skip flag).
-        ["ema-bf16"] = GradientStateCudaKernel<EmaConstants, EmaSettings>.ParameterSizes,
-        ["ema-f16"] = GradientStateCudaKernel<EmaConstants, EmaSettings>.ParameterSizes,
-        ["kalman-bf16"] = GradientStateCudaKernel<KalmanConstants, KalmanSettings>.ParameterSizes,
-        ["ma-f16"] = WindowedMeanCudaKernel.ParameterSizes,
-        ["finite-scan-bf16"] = CudaStepState.ScanParameterSizes,
-        // g, [state,] master, p, m, v, the step's slot and the skip flag: a 16-bit pass takes the master view with or without
-        // master weights (an empty one without).
-        ["ema-adam-bf16-master"] = FusedAdamCudaKernel<FusedAdamConstants<EmaConstants>, FusedAdamSettings<EmaSettings>>.ParameterSizes(filtered: true, half: true),
-        ["ema-adam-f16-direct"] = FusedAdamCudaKernel<FusedAdamConstants<EmaConstants>, FusedAdamSettings<EmaSettings>>.ParameterSizes(filtered: true, half: true),
-        ["adam-bf16-master"] = FusedAdamCudaKernel<AdamConstants, AdamSettings>.ParameterSizes(filtered: false, half: true),
-        ["adam-f16-direct"] = FusedAdamCudaKernel<AdamConstants, AdamSettings>.ParameterSizes(filtered: false, half: true),
-        ["kalman-adam-bf16-master"] = FusedAdamCudaKernel<FusedAdamConstants<KalmanConstants>, FusedAdamSettings<KalmanSettings>>.ParameterSizes(filtered: true, half: true),
-        ["kalman-adam-f16-direct"] = FusedAdamCudaKernel<FusedAdamConstants<KalmanConstants>, FusedAdamSettings<KalmanSettings>>.ParameterSizes(filtered: true, half: true),
-        ["ma-adam-f16-master"] = WindowedMeanAdamCudaKernel.ParameterSizes(half: true),
-        ["ma-adam-bf16-direct"] = WindowedMeanAdamCudaKernel.ParameterSizes(half: true),
-        ["adam"] = FusedAdamCudaKernel<AdamConstants, AdamSettings>.ParameterSizes(filtered: false),
-        ["adam-prepare"] = CudaStepConstants<AdamConstants, AdamSettings>.ParameterSizes,
-        ["ema-adam"] = FusedAdamCudaKernel<FusedAdamConstants<EmaConstants>, FusedAdamSettings<EmaSettings>>.ParameterSizes(filtered: true, vectorized: true),
-        ["ema-adam-prepare"] = CudaStepConstants<FusedAdamConstants<EmaConstants>, FusedAdamSettings<EmaSettings>>.ParameterSizes,
-        ["ma-adam"] = WindowedMeanAdamCudaKernel.ParameterSizes(),
-        ["ma-adam-prepare"] = CudaStepConstants<FusedAdamConstants<WindowedMeanConstants>, FusedAdamSettings<WindowedMeanSettings>>.ParameterSizes,
-        ["kalman-adam"] = FusedAdamCudaKernel<FusedAdamConstants<KalmanConstants>, FusedAdamSettings<KalmanSettings>>.ParameterSizes(filtered: true),
-        ["kalman-adam-prepare"] = CudaStepConstants<FusedAdamConstants<KalmanConstants>, FusedAdamSettings<KalmanSettings>>.ParameterSizes,
-    };
+        Filter<EmaSettings, EmaConstants>("ema"), Filter<KalmanSettings, KalmanConstants>("kalman"),
+        Filter<WindowedMeanSettings, WindowedMeanConstants>("ma"), Filter<NoFilter, NoFilter>("none"),
+        [
+            new("finite-scan-Float32", GradientFormat.Float32.ScanKernel().Method),
+            new("finite-scan-BFloat16", GradientFormat.BFloat16.ScanKernel().Method),
+            new("finite-scan-Float16", GradientFormat.Float16.ScanKernel().Method),
+            new("record", ((Delegate)FiniteScan.Record).Method),
+        ],
+    }.SelectMany(kernels => kernels).ToDictionary();
 
     [Theory]
-    [InlineData("ema")]
-    [InlineData("ma")]
-    [InlineData("kalman")]
-    [InlineData("finite-scan")]
+    [InlineData("ema-Float32-WriteBack")]
+    [InlineData("ma-BFloat16-AdamMaster")]
+    [InlineData("kalman-Float16-AdamDirect")]
+    [InlineData("finite-scan-Float32")]
     public void Pass_CompilesToPtxForHopper_WithA64BitGridStrideLoop(string name)
     {
         string ptx = Compile(name).Assembly;
@@ -107,7 +52,7 @@ public sealed partial class PtxGenerationTests
 
     [Theory]
     [MemberData(nameof(Kernels))]
-    public void Kernel_DeclaresTheParametersItsCudaLauncherPasses(string name)
+    public void Kernel_DeclaresTheParametersItsSignatureGives(string name)
     {
         PtxKernel kernel = Compile(name);
 
@@ -115,8 +60,9 @@ public sealed partial class PtxGenerationTests
         int[] declared = ParameterDeclaration().Matches(kernel.Assembly)
             .Select(m => m.Groups["bytes"].Success ? int.Parse(m.Groups["bytes"].Value, CultureInfo.InvariantCulture) : int.Parse(m.Groups["bits"].Value, CultureInfo.InvariantCulture) / 8)
             .ToArray();
-        // First the launch's thread count (a 32-bit integer), then the kernel's own parameters.
-        Assert.Equal([sizeof(int), .. LaunchedParameterSizes[name]], declared);
+        // First the launch's thread count (a 32-bit integer), then the kernel's own parameters, whose sizes the launcher
+        // derives from the signature and checks every launch against.
+        Assert.Equal([sizeof(int), .. KernelArgument.ParameterSizes(KernelMethods[name])], declared);
     }
 
     [Theory]
@@ -131,9 +77,9 @@ public sealed partial class PtxGenerationTests
     }
 
     [Theory]
-    [InlineData("ema")]
-    [InlineData("ma")]
-    [InlineData("kalman")]
+    [InlineData("ema-Float32-WriteBack")]
+    [InlineData("ma-Float32-WriteBack")]
+    [InlineData("kalman-Float32-WriteBack")]
     public void FilterKernel_Ptx_RoundsEveryProductAndSumToNearest(string name)
     {
         string ptx = Compile(name).Assembly;
@@ -142,14 +88,18 @@ public sealed partial class PtxGenerationTests
         Assert.Matches(@"\badd\.rn\.f32\b", ptx);
     }
 
-    [Fact]
-    public void EmaAdamPass_Ptx_LoadsAndStoresEachStreamSixteenBytesAtATime()
+    [Theory]
+    [InlineData("ema-Float32-AdamDirect", 5, 4)]
+    [InlineData("kalman-Float32-WriteBack", 2, 2)]
+    [InlineData("none-Float32-AdamDirect", 4, 3)]
+    public void Float32Pass_Ptx_LoadsAndStoresEachStreamSixteenBytesAtATime(string name, int streamsRead, int streamsWritten)
     {
-        string ptx = Compile("ema-adam").Assembly;
+        string ptx = Compile(name).Assembly;
 
-        // g, the average, p, m and v read as four floats at once; the average, p, m and v written so.
-        Assert.Equal(5, Regex.Count(ptx, @"\bld(\.global)?\.v4\.f32\b"));
-        Assert.Equal(4, Regex.Count(ptx, @"\bst(\.global)?\.v4\.f32\b"));
+        // Each float32 stream read as four floats at once where the views are aligned (the EMA with Adam: g, the average,
+        // p, m and v), and each written so (the average, p, m and v).
+        Assert.Equal(streamsRead, Regex.Count(ptx, @"\bld(\.global)?\.v4\.f32\b"));
+        Assert.Equal(streamsWritten, Regex.Count(ptx, @"\bst(\.global)?\.v4\.f32\b"));
     }
 
     [Fact]
@@ -162,10 +112,10 @@ public sealed partial class PtxGenerationTests
     }
 
     [Theory]
-    [InlineData("adam-prepare")]
-    [InlineData("ema-adam-prepare")]
-    [InlineData("ma-adam-prepare")]
-    [InlineData("kalman-adam-prepare")]
+    [InlineData("none-prepare")]
+    [InlineData("ema-prepare")]
+    [InlineData("ma-prepare")]
+    [InlineData("kalman-prepare")]
     public void AdamPrepare_Ptx_DerivesTheBiasCorrectionsInDoubleWithIeeeSquareRootAndDivision(string name)
     {
         string ptx = Compile(name).Assembly;
@@ -180,7 +130,7 @@ public sealed partial class PtxGenerationTests
     [Fact]
     public void WindowedMeanKernel_KeepsItsRunningSumInDoublePrecision()
     {
-        string ptx = Compile("ma").Assembly;
+        string ptx = Compile("ma-Float32-WriteBack").Assembly;
 
         // The sum is loaded, updated and stored as a double: a float32 sum would show as ld/st.f32 only.
         Assert.Matches(@"\bld(\.global)?\.f64\b", ptx);
@@ -192,7 +142,12 @@ public sealed partial class PtxGenerationTests
     private static PtxKernel Compile(string name) =>
         PtxCompiler.Compile(KernelMethods[name], CudaArchitecture.SM_90, CudaInstructionSet.ISA_80);
 
-    private static MethodInfo Method(Type kernels, string name) => kernels.GetMethod(name, BindingFlags.NonPublic | BindingFlags.Static)!;
+    // The filter's pass for every format and update the engine instantiates, and its prepare kernel.
+    private static IEnumerable<KeyValuePair<string, MethodInfo>> Filter<TSettings, TFilter>(string name)
+        where TSettings : unmanaged, IFilterSettings<TSettings, TFilter>
+        where TFilter : unmanaged, IFilterStep<TFilter> =>
+        Passes.Instantiations.Select(i => new KeyValuePair<string, MethodInfo>($"{name}-{i.Format}-{i.Update}", Passes.KernelOf<TFilter>(i.Format, i.Update)))
+            .Append(new($"{name}-prepare", ((Delegate)PrepareKernel<TSettings, TFilter>.Kernel).Method));
 
     [GeneratedRegex(@"\.param\s+(?:\.align\s+\d+\s+)?\.b(?<bits>\d+)\s+\w+(?:\[(?<bytes>\d+)\])?")]
     private static partial Regex ParameterDeclaration();

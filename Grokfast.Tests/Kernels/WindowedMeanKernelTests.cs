@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Grokfast.Kernels.Backends;
+using Grokfast.Kernels.Engine;
 using Grokfast.Kernels.WindowedMean;
 using Grokfast.Tests.Support;
 
@@ -23,8 +24,7 @@ public sealed class WindowedMeanKernelTests
     [MemberData(nameof(EveryOption))]
     public void CpuTwin_EveryOption_MatchesResummingLoop(bool mean, bool warmup, bool trigger)
     {
-        using var kernel = new WindowedMeanCpuKernel();
-        AssertMatchesResummingLoop(kernel, length: 1023, windowSize: 7, steps: 30, mean, warmup, trigger);
+        AssertMatchesResummingLoop(Twin, length: 1023, windowSize: 7, steps: 30, mean, warmup, trigger);
     }
 
     [Theory]
@@ -32,8 +32,7 @@ public sealed class WindowedMeanKernelTests
     public void IlgpuKernelOnCpuAccelerator_EveryOption_MatchesResummingLoop(bool mean, bool warmup, bool trigger)
     {
         using IlgpuAccelerator accelerator = IlgpuAccelerator.CreateCpu();
-        using var kernel = new WindowedMeanIlgpuKernel(accelerator);
-        AssertMatchesResummingLoop(kernel, length: 517, windowSize: 7, steps: 30, mean, warmup, trigger);
+        AssertMatchesResummingLoop(buffers => Passes.CreateHost<WindowedMeanConstants>(accelerator, GradientFormat.Float32, PassUpdate.WriteBack, buffers), length: 517, windowSize: 7, steps: 30, mean, warmup, trigger);
     }
 
     [Theory]
@@ -43,19 +42,19 @@ public sealed class WindowedMeanKernelTests
         const int length = 1031;
         const int windowSize = 7;
         using IlgpuAccelerator accelerator = IlgpuAccelerator.CreateCpu();
-        using var ilgpu = new WindowedMeanIlgpuKernel(accelerator);
-        using var twin = new WindowedMeanCpuKernel();
-        using var ilgpuBuffers = new WindowedMeanBuffers(ilgpu, length, windowSize);
-        using var twinBuffers = new WindowedMeanBuffers(twin, length, windowSize);
+        using var ilgpuBuffers = new WindowedMeanBuffers(length, windowSize);
+        using var twinBuffers = new WindowedMeanBuffers(length, windowSize);
+        using IHostPass<WindowedMeanConstants> ilgpu = Passes.CreateHost<WindowedMeanConstants>(accelerator, GradientFormat.Float32, PassUpdate.WriteBack, ilgpuBuffers.Buffers);
+        using IHostPass<WindowedMeanConstants> twin = Twin(twinBuffers.Buffers);
         for (int step = 0; step < 3 * windowSize; step++)
         {
             float[] gradient = Gradients.Random(length, seed: step);
-            WindowedMeanConstants constants = WindowedMeanConstants.For(step, windowSize, mean, Lamb, warmup, trigger);
+            var constants = new PassConstants<WindowedMeanConstants>(WindowedMeanConstants.For(step, windowSize, mean, Lamb, warmup, trigger), default);
             gradient.CopyTo(ilgpuBuffers.Gradients.Span);
             gradient.CopyTo(twinBuffers.Gradients.Span);
 
-            ilgpu.Filter(0, length, constants);
-            twin.Filter(0, length, constants);
+            ilgpu.Run(0, length, constants);
+            twin.Run(0, length, constants);
 
             FloatAssert.Close(twinBuffers.Gradients.Span, ilgpuBuffers.Gradients.Span, 0, 0, $"step {step}, gradients: ");
             Assert.True(MemoryMarshal.Cast<float, long>(twinBuffers.Sums.Span).SequenceEqual(MemoryMarshal.Cast<float, long>(ilgpuBuffers.Sums.Span)),
@@ -71,8 +70,7 @@ public sealed class WindowedMeanKernelTests
     [InlineData(128, 300, true)]
     public void CpuTwin_WindowOfOneOrLongerThanTheTrace_MatchesResummingLoop(int windowSize, int steps, bool warmup)
     {
-        using var kernel = new WindowedMeanCpuKernel();
-        AssertMatchesResummingLoop(kernel, length: (1 << 16) + 3, windowSize, steps, mean: true, warmup, trigger: false);
+        AssertMatchesResummingLoop(Twin, length: (1 << 16) + 3, windowSize, steps, mean: true, warmup, trigger: false);
     }
 
     [Fact]
@@ -81,7 +79,6 @@ public sealed class WindowedMeanKernelTests
         const int length = 19;
         const int windowSize = 100;
         const int steps = 100_000;
-        using var kernel = new WindowedMeanCpuKernel();
         using var g = new NativeFloats(length);
         using var ring = new NativeFloats(length * windowSize);
         double[] sums = new double[length];
@@ -92,14 +89,14 @@ public sealed class WindowedMeanKernelTests
         {
             fixed (double* sumPointer = sums)
             {
-                kernel.Bind(g.Address, ring.Address, (nint)sumPointer, length, windowSize);
+                using IHostPass<WindowedMeanConstants> kernel = Twin(PassBuffers.Filter(g.Address, ring.Address, (nint)sumPointer, length, windowSize));
                 for (int step = 0; step < steps; step++)
                 {
                     // Large offset, wide noise: a float32 running sum would wander off by more than the bound here.
                     for (int i = 0; i < length; i++) g.Span[i] = (float)(100 + 50 * (random.NextDouble() - 0.5) * (1 + i));
                     window.Enqueue(g.Span.ToArray());
                     if (window.Count > windowSize) window.Dequeue();
-                    kernel.Filter(0, length, WindowedMeanConstants.For(step, windowSize, mean: true, Lamb, warmup: true, trigger: false));
+                    kernel.Run(0, length, new(WindowedMeanConstants.For(step, windowSize, mean: true, Lamb, warmup: true, trigger: false), default));
                 }
             }
         }
@@ -124,7 +121,10 @@ public sealed class WindowedMeanKernelTests
         Assert.Equal(new WindowedMeanConstants(2, 1.0, 1f, 1), WindowedMeanConstants.For(12, 5, mean: false, 1, warmup: true, trigger: false));
     }
 
-    private static void AssertMatchesResummingLoop(IWindowedMeanKernel kernel, int length, int windowSize, int steps, bool mean, bool warmup, bool trigger)
+    private static IHostPass<WindowedMeanConstants> Twin(PassBuffers buffers) =>
+        Passes.CreateHost<WindowedMeanConstants>(null, GradientFormat.Float32, PassUpdate.WriteBack, buffers);
+
+    private static void AssertMatchesResummingLoop(Func<PassBuffers, IHostPass<WindowedMeanConstants>> create, int length, int windowSize, int steps, bool mean, bool warmup, bool trigger)
     {
         using var g = new NativeFloats(length);
         using var ring = new NativeFloats(length * windowSize);
@@ -134,13 +134,13 @@ public sealed class WindowedMeanKernelTests
         {
             fixed (double* sumPointer = sums)
             {
-                kernel.Bind(g.Address, ring.Address, (nint)sumPointer, length, windowSize);
+                using IHostPass<WindowedMeanConstants> kernel = create(PassBuffers.Filter(g.Address, ring.Address, (nint)sumPointer, length, windowSize));
                 for (int step = 0; step < steps; step++)
                 {
                     float[] expected = Gradients.Random(length, seed: step);
                     expected.CopyTo(g.Span);
 
-                    kernel.Filter(0, length, WindowedMeanConstants.For(step, windowSize, mean, Lamb, warmup, trigger));
+                    kernel.Run(0, length, new(WindowedMeanConstants.For(step, windowSize, mean, Lamb, warmup, trigger), default));
                     oracle.Step(expected);
 
                     // The oracle re-sums in float32 like the reference; the kernel's float64 sum is closer to exact.
@@ -150,16 +150,18 @@ public sealed class WindowedMeanKernelTests
         }
     }
 
-    /// <summary>A windowed-mean kernel's gradients, ring and running sums in native memory, bound to it.</summary>
+    /// <summary>A windowed-mean pass's gradients, ring and running sums in native memory.</summary>
     private sealed class WindowedMeanBuffers : IDisposable
     {
-        public WindowedMeanBuffers(IWindowedMeanKernel kernel, int length, int windowSize)
+        public WindowedMeanBuffers(int length, int windowSize)
         {
             Gradients = new NativeFloats(length);
             Ring = new NativeFloats(length * windowSize);
             Sums = new NativeFloats(2 * length);
-            kernel.Bind(Gradients.Address, Ring.Address, Sums.Address, length, windowSize);
+            Buffers = PassBuffers.Filter(Gradients.Address, Ring.Address, Sums.Address, length, windowSize);
         }
+
+        public PassBuffers Buffers { get; }
 
         public NativeFloats Gradients { get; }
 

@@ -262,14 +262,34 @@ public sealed class FusedAdamOptimizerTests
         Assert.Contains("lr", Assert.Throws<InvalidOperationException>(() => optimizer.step()).Message, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void OtherBackends_AreRefusedWithTheReason()
+    [Theory]
+    [InlineData("none")]
+    [InlineData("ema")]
+    [InlineData("ma")]
+    [InlineData("kalman")]
+    public void OnIlgpuCpuAccelerator_MixedDtypesWithAndWithoutMasterWeights_MatchesTheCpuTwinBitForBit(string filter)
     {
-        using var model = TinyMlp.Create();
-
-        NotSupportedException error = Assert.Throws<NotSupportedException>(() => new GrokfastAdam(model, backend: KernelBackend.IlgpuCpu));
-
-        Assert.Contains("CPU", error.Message, StringComparison.Ordinal);
+        ScalarType[] dtypes = MixedDtypes.Mixed;
+        foreach (bool masterWeights in new[] { true, false })
+        {
+            using var twinModel = new DtypeModule(MixedDtypes.Shapes, dtypes);
+            using var ilgpuModel = new DtypeModule(MixedDtypes.Shapes, dtypes);
+            MixedDtypes.SetValues(twinModel, dtypes);
+            MixedDtypes.SetValues(ilgpuModel, dtypes);
+            using var twin = new GrokfastAdamW(twinModel, lr: 1e-2, weight_decay: 0.1, grokfast: FusedAdamTrainingTests.Choice(filter), backend: KernelBackend.Cpu, master_weights: masterWeights);
+            using var ilgpu = new GrokfastAdamW(ilgpuModel, lr: 1e-2, weight_decay: 0.1, grokfast: FusedAdamTrainingTests.Choice(filter), backend: KernelBackend.IlgpuCpu, master_weights: masterWeights);
+            for (int step = 0; step < 6; step++)
+            {
+                MixedDtypes.SetGradients(twinModel, dtypes, step);
+                MixedDtypes.SetGradients(ilgpuModel, dtypes, step);
+                twin.step();
+                ilgpu.step();
+                for (int i = 0; i < dtypes.Length; i++)
+                    Assert.True(twinModel.ValueBytes(i).SequenceEqual(ilgpuModel.ValueBytes(i)), $"master weights {masterWeights}, step {step}: parameter {i} differs");
+            }
+            Dictionary<string, float[]> twinState = State(twin), ilgpuState = State(ilgpu);
+            foreach ((string name, float[] values) in twinState) Assert.True(values.SequenceEqual(ilgpuState[name]), $"master weights {masterWeights}: {name} differs");
+        }
     }
 
     [Fact]

@@ -50,12 +50,6 @@ public sealed unsafe class CudaStepState : IDisposable
     /// <summary>The flag every kernel of a step reads: nonzero when the step found a NaN or ±Inf.</summary>
     internal nint SkipFlag => skip.Address;
 
-    /// <summary>Bytes of each parameter of the scan kernel after the thread count, as the PTX must declare them.</summary>
-    internal static int[] ScanParameterSizes => [sizeof(DeviceView), sizeof(DeviceView)];
-
-    /// <summary>Bytes of each parameter of the record kernel after the thread count.</summary>
-    internal static int[] RecordParameterSizes => [sizeof(DeviceView), sizeof(DeviceView)];
-
     /// <summary>Views of the step counts and covariances of parameters [<paramref name="first"/>, <paramref name="end"/>).</summary>
     internal (DeviceView Steps, DeviceView Covariances) Run(int first, int end) =>
         (new DeviceView(steps.Address + first * sizeof(long), end - first), new DeviceView(covariances.Address + first * sizeof(float), end - first));
@@ -73,7 +67,7 @@ public sealed unsafe class CudaStepState : IDisposable
         if (length == 0) return;
         var view = new DeviceView(data, length);
         var found = new DeviceView(skip.Address, 1);
-        scans[format].Launch(length, [(nint)(&view), (nint)(&found)]);
+        scans[format].Launch(length, KernelArgument.Of(&view), KernelArgument.Of(&found));
     }
 
     /// <summary>Queues the record of the step: one more skipped step counted if the flag is set, and whether it was.</summary>
@@ -81,7 +75,7 @@ public sealed unsafe class CudaStepState : IDisposable
     {
         var flag = new DeviceView(skip.Address, 1);
         var counts = new DeviceView(outcome.Address, 2);
-        record.Launch(1, [(nint)(&flag), (nint)(&counts)]);
+        record.Launch(1, KernelArgument.Of(&flag), KernelArgument.Of(&counts));
     }
 
     /// <summary>Waits for the queued work, then reads the steps skipped so far and whether the last one was.</summary>

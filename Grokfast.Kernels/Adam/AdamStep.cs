@@ -1,0 +1,50 @@
+// Adam / AdamW, one element or one vector of lanes, following TorchSharp 0.107's Adam/AdamW operation by operation,
+// each rounded on its own:
+//   AdamW: p = p * (1 - lr*wd);  Adam: g = g + wd*p
+//   m = m*beta1 + (1-beta1)*g;  v = v*beta2 + ((1-beta2)*g)*g
+//   p = p + (-step_size * m) / (sqrt(v) / sqrt(bias_correction2) + eps)
+// IEEE square root and division on every backend, no fused multiply-add.
+using System.Numerics;
+using System.Runtime.CompilerServices;
+
+namespace Grokfast.Kernels.Adam;
+
+/// <summary>Adam's and AdamW's element math, written once: the passes' scalar loops call <see cref="Element"/>, their vector bodies <see cref="Lanes"/>.</summary>
+internal static class AdamStep
+{
+    /// <summary>One element's step: the new parameter and moments.</summary>
+    /// <param name="g">The gradient (already filtered, when a Grokfast filter runs first).</param>
+    /// <param name="p">The parameter.</param>
+    /// <param name="m">The first moment.</param>
+    /// <param name="v">The second moment.</param>
+    /// <param name="c">The step's constants.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static AdamElement Element(float g, float p, float m, float v, AdamConstants c)
+    {
+        // Uniform branches: with the decay off, nothing at all is computed for it (0·p would turn an infinite p into NaN).
+        if (c.DecayFactor != 1) p *= c.DecayFactor;
+        if (c.WeightDecay != 0) g += c.WeightDecay * p;
+        float nextM = m * c.Beta1 + c.OneMinusBeta1 * g;
+        float nextV = v * c.Beta2 + c.OneMinusBeta2 * g * g;
+        float denominator = MathF.Sqrt(nextV) / c.BiasCorrection2Sqrt + c.Eps;
+        return new AdamElement(p + c.NegativeStepSize * nextM / denominator, nextM, nextV);
+    }
+
+    /// <summary><see cref="Element"/> on one vector of lanes (the moments updated in place): the same operations in the same order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<float> Lanes(Vector<float> g, Vector<float> p, ref Vector<float> m, ref Vector<float> v, AdamConstants c)
+    {
+        if (c.DecayFactor != 1) p *= new Vector<float>(c.DecayFactor);
+        if (c.WeightDecay != 0) g += new Vector<float>(c.WeightDecay) * p;
+        m = m * new Vector<float>(c.Beta1) + new Vector<float>(c.OneMinusBeta1) * g;
+        v = v * new Vector<float>(c.Beta2) + new Vector<float>(c.OneMinusBeta2) * g * g;
+        Vector<float> denominator = Vector.SquareRoot(v) / new Vector<float>(c.BiasCorrection2Sqrt) + new Vector<float>(c.Eps);
+        return p + new Vector<float>(c.NegativeStepSize) * m / denominator;
+    }
+}
+
+/// <summary>One parameter element after an Adam step.</summary>
+/// <param name="Parameter">The updated parameter.</param>
+/// <param name="FirstMoment">m after the step.</param>
+/// <param name="SecondMoment">v after the step.</param>
+internal readonly record struct AdamElement(float Parameter, float FirstMoment, float SecondMoment);

@@ -1,0 +1,111 @@
+using System.Numerics;
+
+namespace Grokfast.Kernels.Engine;
+
+/// <summary>
+/// How a pass stores gradients and parameters of one format and computes with them in float32: widened exactly, narrowed
+/// with round-to-nearest-even. A struct type argument, so the JIT and ILGPU specialise every pass per format; float32 is
+/// the identity. (float64 computes in double and has passes of its own: see Float64.)
+/// </summary>
+/// <typeparam name="TStore">The element as stored: float, or a 16-bit format's bit pattern.</typeparam>
+internal unsafe interface IGradientFormat<TStore>
+    where TStore : unmanaged
+{
+    /// <summary>The format's name in the filters' bookkeeping.</summary>
+    static abstract Backends.GradientFormat Format { get; }
+
+    /// <summary>The float32 value of <paramref name="value"/>.</summary>
+    static abstract float Widen(TStore value);
+
+    /// <summary><paramref name="value"/> rounded to the format.</summary>
+    static abstract TStore Narrow(float value);
+
+    /// <summary>Whether <paramref name="value"/> is neither NaN nor ±infinity.</summary>
+    static abstract bool IsFinite(TStore value);
+
+    /// <summary>Two vectors of float lanes from the 2 × <c>Vector&lt;float&gt;.Count</c> values at <paramref name="source"/>.</summary>
+    static abstract (Vector<float> Low, Vector<float> High) LoadLanes(TStore* source);
+
+    /// <summary>Two vectors of float lanes rounded to the format and stored at <paramref name="destination"/>.</summary>
+    static abstract void StoreLanes(Vector<float> low, Vector<float> high, TStore* destination);
+
+    /// <summary>Nonzero lanes where any of the 2 × <c>Vector&lt;float&gt;.Count</c> values at <paramref name="source"/> is NaN or ±infinity.</summary>
+    static abstract Vector<uint> NonFiniteLanes(TStore* source);
+}
+
+/// <summary>float32: stored as computed.</summary>
+internal readonly unsafe struct Float32Format : IGradientFormat<float>
+{
+    public static Backends.GradientFormat Format => Backends.GradientFormat.Float32;
+
+    public static float Widen(float value) => value;
+
+    public static float Narrow(float value) => value;
+
+    public static bool IsFinite(float value) => float.IsFinite(value);
+
+    public static (Vector<float> Low, Vector<float> High) LoadLanes(float* source) => (Vector.Load(source), Vector.Load(source + Vector<float>.Count));
+
+    public static void StoreLanes(Vector<float> low, Vector<float> high, float* destination)
+    {
+        Vector.Store(low, destination);
+        Vector.Store(high, destination + Vector<float>.Count);
+    }
+
+    // x - x is +0 for every finite x and NaN for NaN and ±infinity: no branch and no compare per lane.
+    public static Vector<uint> NonFiniteLanes(float* source)
+    {
+        (Vector<float> low, Vector<float> high) = LoadLanes(source);
+        return Vector.AsVectorUInt32((low - low) + (high - high));
+    }
+}
+
+/// <summary>bfloat16 (<see cref="HalfPrecision.BFloat16Bits"/>).</summary>
+internal readonly unsafe struct BFloat16Format : IGradientFormat<ushort>
+{
+    private const ushort ExponentMask = 0x7F80;
+
+    public static Backends.GradientFormat Format => Backends.GradientFormat.BFloat16;
+
+    public static float Widen(ushort value) => HalfPrecision.BFloat16Bits.Widen(value);
+
+    public static ushort Narrow(float value) => HalfPrecision.BFloat16Bits.Narrow(value);
+
+    public static bool IsFinite(ushort value) => (value & ExponentMask) != ExponentMask;
+
+    public static (Vector<float> Low, Vector<float> High) LoadLanes(ushort* source) => HalfPrecision.BFloat16Bits.WidenLanes(source);
+
+    public static void StoreLanes(Vector<float> low, Vector<float> high, ushort* destination) => HalfPrecision.BFloat16Bits.NarrowLanes(low, high, destination);
+
+    public static Vector<uint> NonFiniteLanes(ushort* source) => HalfLanes.ExponentAllSet(source, ExponentMask);
+}
+
+/// <summary>IEEE float16 (<see cref="HalfPrecision.Float16Bits"/>).</summary>
+internal readonly unsafe struct Float16Format : IGradientFormat<ushort>
+{
+    private const ushort ExponentMask = 0x7C00;
+
+    public static Backends.GradientFormat Format => Backends.GradientFormat.Float16;
+
+    public static float Widen(ushort value) => HalfPrecision.Float16Bits.Widen(value);
+
+    public static ushort Narrow(float value) => HalfPrecision.Float16Bits.Narrow(value);
+
+    public static bool IsFinite(ushort value) => (value & ExponentMask) != ExponentMask;
+
+    public static (Vector<float> Low, Vector<float> High) LoadLanes(ushort* source) => HalfPrecision.Float16Bits.WidenLanes(source);
+
+    public static void StoreLanes(Vector<float> low, Vector<float> high, ushort* destination) => HalfPrecision.Float16Bits.NarrowLanes(low, high, destination);
+
+    public static Vector<uint> NonFiniteLanes(ushort* source) => HalfLanes.ExponentAllSet(source, ExponentMask);
+}
+
+/// <summary>The 16-bit formats' non-finite test: a value is ±infinity or NaN exactly when its exponent bits are all set.</summary>
+internal static unsafe class HalfLanes
+{
+    public static Vector<uint> ExponentAllSet(ushort* source, ushort exponentMask)
+    {
+        var mask = new Vector<ushort>(exponentMask);
+        return Vector.AsVectorUInt32(Vector.Equals(Vector.Load(source) & mask, mask));
+    }
+}
