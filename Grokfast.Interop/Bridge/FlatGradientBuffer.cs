@@ -123,6 +123,19 @@ internal sealed class FlatGradientBuffer : IDisposable
     /// <summary>How many times a gradient that was not its view had to be copied in; 0 in a zero-copy loop.</summary>
     public long GradientCopies { get; private set; }
 
+    /// <summary>Zeroes every gradient in the flat buffers, in place, one pass per group.</summary>
+    public void Zero()
+    {
+        using (torch.no_grad())
+        {
+            foreach (GradientGroup group in Groups)
+            {
+                // zero_() hands back a second handle to the same tensor; disposing it frees the handle, not the buffer.
+                using Tensor zeroed = group.Tensor.zero_();
+            }
+        }
+    }
+
     /// <summary>
     /// Makes every parameter's gradient its view again where it has stopped being one, and reports which
     /// parameters have a gradient this step (<c>hasGradient[i]</c>).

@@ -27,7 +27,7 @@ public sealed class EmaFilter : GradientFilter
     private readonly nint averageAddress;
     private readonly Tensor? average_float64;
     private readonly GroupPasses<EmaSettings, EmaConstants>? passes;
-    private readonly IFloat64Kernel<EmaFloat64Constants>? float64Kernel;
+    private readonly Float64Pass<EmaFloat64Constants>? float64Pass;
 
     /// <summary>Builds the filter for the trainable parameters of <paramref name="module"/>.</summary>
     /// <param name="module">The model whose gradients are filtered.</param>
@@ -50,8 +50,7 @@ public sealed class EmaFilter : GradientFilter
             {
                 // float64 gradients keep a float64 average (only the CPU twin takes them).
                 average_float64 = torch.empty(Float64StateLength, ScalarType.Float64, StateDevice);
-                float64Kernel = EmaFloat64Kernels.CreateCpu();
-                float64Kernel.Bind(float64.Address, TensorAddress.OfFloat64(average_float64), float64.Length);
+                float64Pass = new Float64Pass<EmaFloat64Constants>(float64.Address, TensorAddress.OfFloat64(average_float64), 0, float64.Length, 1);
             }
         }
         catch
@@ -77,7 +76,7 @@ public sealed class EmaFilter : GradientFilter
 
     private protected override void FilterRun(ParameterRun run)
     {
-        if (Groups[run.Group].Format.HasFloat64State()) float64Kernel!.Filter(run.Offset, run.Length, EmaFloat64Constants.At(alpha, lamb, run.StepsBefore));
+        if (Groups[run.Group].Format.HasFloat64State()) float64Pass!.Run(run.Offset, run.Length, EmaFloat64Constants.At(alpha, lamb, run.StepsBefore));
         else passes!.Run(run, Settings.At(run.StepsBefore), FusedAdam);
     }
 
@@ -88,7 +87,7 @@ public sealed class EmaFilter : GradientFilter
     internal override string Kind => "ema";
 
     private protected override int BytesPerElementOf(GradientFormat format, PassUpdate update) => format == GradientFormat.Float64
-        ? EmaFloat64Kernels.BytesPerElement
+        ? Float64Pass<EmaFloat64Constants>.BytesPerElement
         : GroupPasses<EmaSettings, EmaConstants>.BytesPerElement(format, update);
 
     private protected override IReadOnlyDictionary<string, double> Hyperparameters =>
@@ -101,7 +100,6 @@ public sealed class EmaFilter : GradientFilter
     private protected override void DisposeState()
     {
         passes?.Dispose();
-        float64Kernel?.Dispose();
         average_float64?.Dispose();
         average?.Dispose();
     }

@@ -21,23 +21,13 @@ namespace Grokfast.Filters;
 /// work and never waits for the GPU; the host reads the counts back when asked for them (<see cref="StepCount"/>,
 /// <see cref="LastStepSkipped"/>, <see cref="SkippedStepCount"/>, a checkpoint).
 /// </remarks>
-public abstract class GradientFilter : IDisposable
+public abstract partial class GradientFilter : IDisposable, ICheckpointable
 {
     private readonly FlatGradientBuffer gradients;
     private readonly bool[] hasGradient;
-    private readonly long[] stepsFiltered;
-    private readonly List<ParameterRun> runs = [];
+    private readonly StepBook book;
     private bool disposed;
     private int stepping;
-    private long stepCount;
-    private long skippedStepCount;
-    private bool lastStepSkipped;
-
-    // The CUDA path's host side: steps queued so far; which parameters are known to share a step count (equal keys),
-    // so runs can be formed without reading the counts back; and whether the host's copies of the counts are stale.
-    private readonly long[]? runKeys;
-    private long stepsQueued;
-    private bool deviceCountsPending;
 
     /// <summary>ILGPU's CPU accelerator when the backend is <see cref="KernelBackend.IlgpuCpu"/>, else null.</summary>
     private protected IlgpuAccelerator? Accelerator { get; }
@@ -63,7 +53,7 @@ public abstract class GradientFilter : IDisposable
         gradients = new FlatGradientBuffer(module);
         try
         {
-            Backend = ResolveBackend(backend, gradients.Device);
+            Backend = FilterBackends.Resolve(backend, gradients.Device);
             if (Backend != KernelBackend.Cpu && Float64Group is not null)
             {
                 TrainableParameter first = gradients.Parameters[Float64Group.First];
@@ -73,9 +63,8 @@ public abstract class GradientFilter : IDisposable
             Accelerator = Backend == KernelBackend.IlgpuCpu ? IlgpuAccelerator.CreateCpu() : null;
             if (Backend == KernelBackend.Cuda)
             {
-                CudaContext = OpenCudaContext(gradients.Device);
+                CudaContext = FilterBackends.OpenCudaContext(gradients.Device);
                 DeviceSteps = new CudaStepState(CudaContext, gradients.Parameters.Count, gradients.Groups.Select(g => g.Format));
-                runKeys = new long[gradients.Parameters.Count];
             }
             LibTorchThreads.EnsureBound();
         }
@@ -85,7 +74,7 @@ public abstract class GradientFilter : IDisposable
             throw;
         }
         hasGradient = new bool[gradients.Parameters.Count];
-        stepsFiltered = new long[gradients.Parameters.Count];
+        book = new StepBook(gradients.Parameters, gradients.Groups, DeviceSteps);
     }
 
     /// <summary>The backend the fused pass runs on, resolved from the requested one and the parameters' device.</summary>
@@ -98,10 +87,10 @@ public abstract class GradientFilter : IDisposable
     public int ParameterCount => gradients.Parameters.Count;
 
     /// <summary>Steps taken so far (skipped steps not counted). On CUDA, reading it waits for the queued steps.</summary>
-    public long StepCount => ReadDeviceCounts().stepCount;
+    public long StepCount => Counts.StepCount;
 
     /// <summary>Steps skipped so far because a gradient held a NaN or ±Inf. On CUDA, reading it waits for the queued steps.</summary>
-    public long SkippedStepCount => ReadDeviceCounts().skippedStepCount;
+    public long SkippedStepCount => Counts.SkippedStepCount;
 
     /// <summary>
     /// Whether a step whose gradients hold a NaN or ±Inf is skipped — state and gradients left exactly as they
@@ -118,10 +107,10 @@ public abstract class GradientFilter : IDisposable
     public bool Enabled { get; set; } = true;
 
     /// <summary>True when the last <see cref="step"/> found a non-finite gradient and did nothing. On CUDA, reading it waits for the queued steps.</summary>
-    public bool LastStepSkipped => ReadDeviceCounts().lastStepSkipped;
+    public bool LastStepSkipped => Counts.LastStepSkipped;
 
     /// <summary>Parameters that had no gradient in the last step; their state was left unchanged.</summary>
-    public int SkippedParameterCount { get; private set; }
+    public int SkippedParameterCount => book.SkippedParameterCount;
 
     /// <summary>Gradients copied into the flat buffer because they had stopped being its views; stays put in a zero-copy loop.</summary>
     public long GradientCopies => gradients.GradientCopies;
@@ -183,21 +172,16 @@ public abstract class GradientFilter : IDisposable
         else FilterOnDevice(DeviceSteps);
     }
 
+    // The host decides: scan every run, then filter every run, or skip the whole step. Index loops: a step allocates nothing.
     private void FilterOnHost()
     {
-        CollectRuns(stepsFiltered);
-        lastStepSkipped = SkipNonFinite && !RunsAreFinite();
-        if (lastStepSkipped)
-        {
-            skippedStepCount++;
-            return;
-        }
-        foreach (ParameterRun run in runs)
-        {
-            FilterRun(run);
-            for (int i = run.First; i < run.End; i++) stepsFiltered[i]++;
-        }
-        stepCount++;
+        book.CollectRuns(hasGradient);
+        IReadOnlyList<ParameterRun> runs = book.Runs;
+        bool skipped = false;
+        for (int r = 0; SkipNonFinite && !skipped && r < runs.Count; r++)
+            skipped = !gradients.Groups[runs[r].Group].Format.AllFinite(RunAddress(runs[r]), runs[r].Length);
+        for (int r = 0; !skipped && r < runs.Count; r++) FilterRun(runs[r]);
+        book.RecordHostStep(skipped);
     }
 
     /// <summary>
@@ -206,92 +190,27 @@ public abstract class GradientFilter : IDisposable
     /// </summary>
     private void FilterOnDevice(CudaStepState steps)
     {
-        CollectRuns(runKeys!);
+        book.CollectRuns(hasGradient);
         steps.BeginStep();
-        if (SkipNonFinite)
-            foreach (ParameterRun run in runs) steps.Scan(RunAddress(run), run.Length, gradients.Groups[run.Group].Format);
+        IReadOnlyList<ParameterRun> runs = book.Runs;
+        for (int r = 0; SkipNonFinite && r < runs.Count; r++) steps.Scan(RunAddress(runs[r]), runs[r].Length, gradients.Groups[runs[r].Group].Format);
         steps.Record();
         for (int slot = 0; slot < runs.Count; slot++)
         {
             ParameterRun run = runs[slot];
             FilterRunOnDevice(new DeviceRun(slot, run.First, run.End, run.Offset, run.Length), run.Group);
         }
-        stepsQueued++;
-        deviceCountsPending = true;
-        SeparateRunKeys();
+        book.RecordDeviceStep(hasGradient);
     }
 
-    /// <summary>
-    /// After a CUDA step that left some parameters out, parameters that shared a key share it only with those that
-    /// did the same this step: equal keys still mean equal step counts, whether or not the step was skipped.
-    /// </summary>
-    private void SeparateRunKeys()
+    // The counts, on CUDA read back from the device when a step was queued since (so never after disposal).
+    private (long StepCount, long SkippedStepCount, bool LastStepSkipped) Counts
     {
-        if (SkippedParameterCount == 0) return;
-        var renumbered = new Dictionary<(long, bool), long>();
-        for (int i = 0; i < runKeys!.Length; i++)
+        get
         {
-            (long, bool) key = (runKeys[i], hasGradient[i]);
-            if (!renumbered.TryGetValue(key, out long next)) renumbered[key] = next = renumbered.Count;
-            runKeys[i] = next;
+            if (book.CountsPending) ThrowIfDisposed();
+            return book.Counts;
         }
-    }
-
-    /// <summary>
-    /// The step counts: the host's own on the CPU; on CUDA, read back from the device (waiting for the queued steps)
-    /// when a step has been queued since they were last read.
-    /// </summary>
-    private (long stepCount, long skippedStepCount, bool lastStepSkipped) ReadDeviceCounts()
-    {
-        if (deviceCountsPending)
-        {
-            ThrowIfDisposed();
-            (skippedStepCount, lastStepSkipped) = DeviceSteps!.ReadOutcome();
-            stepCount = stepsQueued - skippedStepCount;
-            DeviceSteps.ReadSteps(stepsFiltered);
-            // Equal counts are equal keys: runs merge again where histories converged.
-            stepsFiltered.CopyTo(runKeys!, 0);
-            deviceCountsPending = false;
-        }
-        return (stepCount, skippedStepCount, lastStepSkipped);
-    }
-
-    /// <summary>
-    /// Splits the parameters that have a gradient into runs of consecutive ones of one group with equal
-    /// <paramref name="keys"/> (filtered equally often), which share one set of step constants: one launch each, one per
-    /// gradient format for the whole model in a normal loop.
-    /// </summary>
-    private void CollectRuns(long[] keys)
-    {
-        IReadOnlyList<TrainableParameter> parameters = gradients.Parameters;
-        runs.Clear();
-        int skipped = 0;
-        for (int first = 0; first < parameters.Count;)
-        {
-            if (!hasGradient[first])
-            {
-                skipped++;
-                first++;
-                continue;
-            }
-            int end = first + 1;
-            int group = parameters[first].Group;
-            while (end < parameters.Count && hasGradient[end] && keys[end] == keys[first] && parameters[end].Group == group) end++;
-            long offset = parameters[first].Offset;
-            long length = parameters[end - 1].Offset + parameters[end - 1].Length - offset;
-            runs.Add(new ParameterRun(first, end, group, offset - gradients.Groups[group].Base, length, stepsFiltered[first]));
-            first = end;
-        }
-        SkippedParameterCount = skipped;
-    }
-
-    private bool RunsAreFinite()
-    {
-        foreach (ParameterRun run in runs)
-        {
-            if (!gradients.Groups[run.Group].Format.AllFinite(RunAddress(run), run.Length)) return false;
-        }
-        return true;
     }
 
     private nint RunAddress(ParameterRun run)
@@ -347,20 +266,6 @@ public abstract class GradientFilter : IDisposable
     /// <summary>The state tensors by name (the EMA's average; the MA's ring and sums; the Kalman estimates).</summary>
     private protected abstract IReadOnlyDictionary<string, Tensor> StateTensors { get; }
 
-    /// <summary>The state a checkpoint holds, each buffer streamed from and into where it lives.</summary>
-    internal virtual IReadOnlyList<StateBuffer> StateBuffers =>
-        StateTensors.Select(t => (StateBuffer)new TensorStateBuffer(t.Key, t.Value)).ToList();
-
-    /// <summary>Brings host copies of device-side state up to date before a checkpoint reads them (the Kalman covariances on CUDA).</summary>
-    internal virtual void BeforeStateSaved()
-    {
-    }
-
-    /// <summary>Pushes state a checkpoint has just written on the host to where the kernels read it.</summary>
-    internal virtual void AfterStateLoaded()
-    {
-    }
-
     /// <summary>
     /// Copies of the filter's current state tensors by name, flat in the parameters' order — e.g. the EMA's
     /// <c>average</c>, for plotting the slow component. The caller owns (and disposes) the copies.
@@ -373,86 +278,6 @@ public abstract class GradientFilter : IDisposable
     }
 
     /// <summary>
-    /// A snapshot of the filter's whole state, to save or to load into a filter for the same model; each buffer is held
-    /// in an array, so a buffer of more than 2 GiB throws <see cref="InvalidOperationException"/> (<see cref="save"/> streams any size).
-    /// </summary>
-    public GradientFilterState state_dict()
-    {
-        ThrowIfDisposed();
-        long steps = StepCount;
-        BeforeStateSaved();
-        return new GradientFilterState(Kind, Hyperparameters, steps, ParameterRecords(), StateBuffers.ToDictionary(b => b.Name, b => b.ToArray()));
-    }
-
-    /// <summary>
-    /// Restores a state from <see cref="state_dict"/>. A state of another filter kind, other hyperparameters
-    /// or another model (parameter names or shapes) throws <see cref="ArgumentException"/> and leaves this
-    /// filter's state as it was.
-    /// </summary>
-    public void load_state_dict(GradientFilterState state)
-    {
-        ThrowIfDisposed();
-        ArgumentNullException.ThrowIfNull(state);
-        CheckStateFits(state);
-        // Everything matches: only now, with the queued steps done, is any state overwritten.
-        FinishQueuedSteps();
-        state.CopyInto(StateBuffers);
-        RestoreCounts(state);
-    }
-
-    /// <summary>The header a checkpoint of this filter carries.</summary>
-    internal CheckpointHeader CheckpointHeader() => new(GradientFilterState.FormatVersion, Kind, Hyperparameters, StepCount, ParameterRecords());
-
-    /// <summary>Throws <see cref="ArgumentException"/> naming the first thing in <paramref name="state"/> that does not fit this filter.</summary>
-    internal void CheckStateFits(GradientFilterState state)
-    {
-        if (state.Kind != Kind)
-            throw new ArgumentException($"The checkpoint holds the state of a {state.Kind} filter; this is a {Kind} filter.", nameof(state));
-        foreach ((string name, double value) in Hyperparameters)
-        {
-            if (!state.Hyperparameters.TryGetValue(name, out double saved))
-                throw new ArgumentException($"The checkpoint records no {name}; this filter has {name} = {value}.", nameof(state));
-            if (!saved.Equals(value))
-                throw new ArgumentException($"The checkpoint was saved with {name} = {saved}; this filter has {name} = {value}.", nameof(state));
-        }
-        IReadOnlyList<TrainableParameter> parameters = gradients.Parameters;
-        if (state.Parameters.Count != parameters.Count)
-            throw new ArgumentException($"The checkpoint is for another model: {state.Parameters.Count} trainable parameters, where this filter's model has {parameters.Count}.", nameof(state));
-        for (int i = 0; i < parameters.Count; i++)
-        {
-            var mine = new ParameterRecord(parameters[i].Name, parameters[i].Shape, 0);
-            if (!state.Parameters[i].SameParameterAs(mine))
-                throw new ArgumentException($"The checkpoint's parameter {i} is '{state.Parameters[i].Name}' [{string.Join(", ", state.Parameters[i].Shape)}]; " +
-                    $"this filter's is '{mine.Name}' [{string.Join(", ", mine.Shape)}]: a checkpoint of another model.", nameof(state));
-        }
-        foreach (StateBuffer buffer in StateBuffers)
-        {
-            if (!state.BufferLengths.TryGetValue(buffer.Name, out long length) || length != buffer.Length)
-                throw new ArgumentException($"The checkpoint's state buffer '{buffer.Name}' is missing or not {buffer.Length} bytes long.", nameof(state));
-        }
-    }
-
-    /// <summary>On CUDA, waits for the steps queued on the stream, so that nothing overwrites state a load is about to write.</summary>
-    internal void FinishQueuedSteps() => ReadDeviceCounts();
-
-    /// <summary>Takes the step counts from a state whose buffers have just been loaded, after <see cref="FinishQueuedSteps"/>.</summary>
-    internal void RestoreCounts(GradientFilterState state)
-    {
-        AfterStateLoaded();
-        for (int i = 0; i < stepsFiltered.Length; i++) stepsFiltered[i] = state.Parameters[i].StepsFiltered;
-        stepCount = state.StepCount;
-        if (DeviceSteps is not null)
-        {
-            DeviceSteps.WriteSteps(stepsFiltered);
-            stepsFiltered.CopyTo(runKeys!, 0);
-            stepsQueued = stepCount + skippedStepCount;
-        }
-    }
-
-    private List<ParameterRecord> ParameterRecords() =>
-        gradients.Parameters.Select((p, i) => new ParameterRecord(p.Name, p.Shape, stepsFiltered[i])).ToList();
-
-    /// <summary>
     /// Zeroes every gradient in place, in one pass over the flat buffer; a gradient that had stopped being its view is
     /// made one again first, so it is zeroed too.
     /// </summary>
@@ -460,53 +285,7 @@ public abstract class GradientFilter : IDisposable
     {
         ThrowIfDisposed();
         gradients.Refresh(hasGradient);
-        using (torch.no_grad())
-        {
-            foreach (GradientGroup group in gradients.Groups)
-            {
-                // zero_() hands back a second handle to the same tensor; disposing it frees the handle, not the buffer.
-                using Tensor zeroed = group.Tensor.zero_();
-            }
-        }
-    }
-
-    /// <summary>
-    /// Saves the state to <paramref name="path"/>, streaming each buffer from its tensor to the file (no copy of the
-    /// state in memory): written to a temporary file of its own in the same folder, flushed to disk and renamed into
-    /// place, so a save that fails or is killed leaves the previous checkpoint whole, and two saves to one path never mix.
-    /// </summary>
-    public void save(string path)
-    {
-        ThrowIfDisposed();
-        CheckpointHeader header = CheckpointHeader();
-        BeforeStateSaved();
-        CheckpointFile.Save(path, header, StateBuffers);
-    }
-
-    /// <summary>
-    /// Loads a state saved by <see cref="save"/> from <paramref name="path"/>; see <see cref="load(Stream)"/>.
-    /// </summary>
-    public void load(string path)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        using FileStream file = CheckpointFile.OpenRead(path);
-        load(file);
-    }
-
-    /// <summary>
-    /// Loads a state saved by <c>save</c> (or <see cref="GradientFilterState.Save"/>) from <paramref name="stream"/>,
-    /// read once, in order: each buffer streams into a staging copy of the state it replaces, and only when the whole file
-    /// has been read, its checksum matched and it has been checked as <c>load_state_dict</c> checks a state is the state
-    /// overwritten from the copies. A load that fails at any point — a read error, a truncated, corrupted or changing
-    /// file, a state that does not fit — throws and leaves the state as it was. The staging copies cost as much memory as
-    /// the state, where it lives, while the load runs (as PyTorch's <c>load_state_dict</c> holds the loaded state beside
-    /// the live one).
-    /// </summary>
-    public void load(Stream stream)
-    {
-        ArgumentNullException.ThrowIfNull(stream);
-        ThrowIfDisposed();
-        StagedCheckpoint.Load(stream, StateBuffers, load_state_dict);
+        gradients.Zero();
     }
 
     /// <summary>Frees the filter's state and kernels; the parameters keep their gradients.</summary>
@@ -527,35 +306,4 @@ public abstract class GradientFilter : IDisposable
 
     /// <summary>Throws if this filter has been disposed.</summary>
     private protected void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(disposed, this);
-
-    private static CudaPrimaryContext OpenCudaContext(Device device)
-    {
-        try
-        {
-            return CudaPrimaryContext.Open(Math.Max(0, device.index));
-        }
-        catch (CudaUnavailableException error)
-        {
-            throw new CudaUnavailableException($"The parameters are on {device}, but {error.Message}");
-        }
-    }
-
-    private static KernelBackend ResolveBackend(KernelBackend backend, Device device)
-    {
-        bool onCpu = device.type == DeviceType.CPU;
-        bool onCuda = device.type == DeviceType.CUDA;
-        return backend switch
-        {
-            KernelBackend.Auto when onCpu => KernelBackend.Cpu,
-            KernelBackend.Auto when onCuda => KernelBackend.Cuda,
-            KernelBackend.Cpu or KernelBackend.IlgpuCpu when onCpu => backend,
-            KernelBackend.Cuda when onCuda => backend,
-            KernelBackend.Cpu or KernelBackend.IlgpuCpu when onCuda => throw new ArgumentException(
-                $"Backend {backend} filters host memory, but the parameters are on {device}; use Auto or Cuda.", nameof(backend)),
-            KernelBackend.Cuda when onCpu => throw new ArgumentException(
-                $"Backend Cuda filters CUDA device memory, but the parameters are on {device}; use Auto, Cpu or IlgpuCpu.", nameof(backend)),
-            _ => throw new NotSupportedException(
-                $"The parameters are on {device}: Grokfast filters CPU tensors (backends Cpu, IlgpuCpu) and CUDA tensors (backend Cuda)."),
-        };
-    }
 }

@@ -27,7 +27,7 @@ public sealed class KalmanFilter : GradientFilter
     private readonly Tensor? estimates_float64;
     private readonly double[]? covariances_float64;
     private readonly GroupPasses<KalmanSettings, KalmanConstants>? passes;
-    private readonly IFloat64Kernel<KalmanFloat64Constants>? float64Kernel;
+    private readonly Float64Pass<KalmanFloat64Constants>? float64Pass;
 
     /// <summary>Builds the filter for the trainable parameters of <paramref name="module"/>.</summary>
     /// <param name="module">The model whose gradients are filtered.</param>
@@ -57,8 +57,7 @@ public sealed class KalmanFilter : GradientFilter
                 // float64 gradients keep float64 estimates and covariances (only the CPU twin takes them).
                 estimates_float64 = torch.zeros(Float64StateLength, ScalarType.Float64, StateDevice);
                 covariances_float64 = Enumerable.Repeat(measurement_noise, ParameterCount).ToArray();
-                float64Kernel = KalmanFloat64Kernels.CreateCpu();
-                float64Kernel.Bind(float64.Address, TensorAddress.OfFloat64(estimates_float64), float64.Length);
+                float64Pass = new Float64Pass<KalmanFloat64Constants>(float64.Address, TensorAddress.OfFloat64(estimates_float64), 0, float64.Length, 1);
             }
         }
         catch
@@ -93,7 +92,7 @@ public sealed class KalmanFilter : GradientFilter
         if (Groups[run.Group].Format.HasFloat64State())
         {
             (KalmanFloat64Constants constants, double next) = KalmanFloat64Constants.Next(covariances_float64![run.First], process_noise, measurement_noise, lamb);
-            float64Kernel!.Filter(run.Offset, run.Length, constants);
+            float64Pass!.Run(run.Offset, run.Length, constants);
             Array.Fill(covariances_float64, next, run.First, run.End - run.First);
             return;
         }
@@ -110,7 +109,7 @@ public sealed class KalmanFilter : GradientFilter
     internal override string Kind => "kalman";
 
     private protected override int BytesPerElementOf(GradientFormat format, PassUpdate update) => format == GradientFormat.Float64
-        ? KalmanFloat64Kernels.BytesPerElement
+        ? Float64Pass<KalmanFloat64Constants>.BytesPerElement
         : GroupPasses<KalmanSettings, KalmanConstants>.BytesPerElement(format, update);
 
     private protected override IReadOnlyDictionary<string, double> Hyperparameters => new Dictionary<string, double>
@@ -142,7 +141,6 @@ public sealed class KalmanFilter : GradientFilter
     private protected override void DisposeState()
     {
         passes?.Dispose();
-        float64Kernel?.Dispose();
         estimates_float64?.Dispose();
         estimates?.Dispose();
     }

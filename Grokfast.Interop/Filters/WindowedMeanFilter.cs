@@ -30,7 +30,7 @@ public sealed class WindowedMeanFilter : GradientFilter
     private readonly nint sumsAddress;
     private readonly Tensor? ring_float64;
     private readonly GroupPasses<WindowedMeanSettings, WindowedMeanConstants>? passes;
-    private readonly WindowedMeanFloat64Kernel? float64Kernel;
+    private readonly Float64Pass<WindowedMeanFloat64Constants>? float64Pass;
 
     /// <summary>Builds the filter for the trainable parameters of <paramref name="module"/>.</summary>
     /// <param name="module">The model whose gradients are filtered.</param>
@@ -65,8 +65,7 @@ public sealed class WindowedMeanFilter : GradientFilter
             {
                 // float64 gradients keep a float64 ring of their own (only the CPU twin takes them).
                 ring_float64 = torch.zeros(window_size * Float64StateLength, ScalarType.Float64, StateDevice);
-                float64Kernel = new WindowedMeanFloat64Kernel(lamb);
-                float64Kernel.Bind(float64.Address, TensorAddress.OfFloat64(ring_float64), SumsOf(float64), float64.Length, window_size);
+                float64Pass = new Float64Pass<WindowedMeanFloat64Constants>(float64.Address, TensorAddress.OfFloat64(ring_float64), SumsOf(float64), float64.Length, window_size);
             }
         }
         catch
@@ -102,7 +101,7 @@ public sealed class WindowedMeanFilter : GradientFilter
     private protected override void FilterRun(ParameterRun run)
     {
         WindowedMeanConstants constants = Settings.At(run.StepsBefore);
-        if (Groups[run.Group].Format.HasFloat64State()) float64Kernel!.Filter(run.Offset, run.Length, constants);
+        if (Groups[run.Group].Format.HasFloat64State()) float64Pass!.Run(run.Offset, run.Length, WindowedMeanFloat64Constants.From(constants, lamb));
         else passes!.Run(run, constants, FusedAdam);
     }
 
@@ -119,7 +118,7 @@ public sealed class WindowedMeanFilter : GradientFilter
     internal override string Kind => "ma";
 
     private protected override int BytesPerElementOf(GradientFormat format, PassUpdate update) => format == GradientFormat.Float64
-        ? WindowedMeanFloat64Kernel.BytesPerElement
+        ? Float64Pass<WindowedMeanFloat64Constants>.BytesPerElement
         : GroupPasses<WindowedMeanSettings, WindowedMeanConstants>.BytesPerElement(format, update);
 
     private protected override IReadOnlyDictionary<string, double> Hyperparameters => new Dictionary<string, double>
@@ -138,7 +137,6 @@ public sealed class WindowedMeanFilter : GradientFilter
     private protected override void DisposeState()
     {
         passes?.Dispose();
-        float64Kernel?.Dispose();
         ring?.Dispose();
         ring_float64?.Dispose();
         sums?.Dispose();

@@ -3,7 +3,6 @@ using Grokfast.Checkpoints;
 using Grokfast.Filters;
 using Grokfast.Kernels.Adam;
 using Grokfast.Kernels.Backends;
-using Grokfast.Kernels.HalfPrecision;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -26,7 +25,7 @@ namespace Grokfast.Optim;
 /// <para>Runs where the parameters are: on the CPU, the vectorised, multi-threaded twin of the ILGPU kernels; on CUDA, the
 /// ILGPU kernels through the driver, each step's constants derived on the device so a step never waits for the GPU.</para>
 /// </remarks>
-public abstract class FusedAdamOptimizer : Optimizer, IBetas
+public abstract partial class FusedAdamOptimizer : Optimizer, IBetas, ICheckpointable
 {
     private static readonly string[] AdamHyperparameters = ["lr", "beta1", "beta2", "eps", "weight_decay"];
 
@@ -222,115 +221,6 @@ public abstract class FusedAdamOptimizer : Optimizer, IBetas
         return copies;
     }
 
-    /// <summary>
-    /// A snapshot of the optimizer's whole state — Adam's hyperparameters, the moments, the step counts and the filter's
-    /// state — in the filters' checkpoint format (kind <c>adam+ema</c>, <c>adamw+none</c>, …).
-    /// </summary>
-    public GradientFilterState state_dict()
-    {
-        ThrowIfDisposed();
-        CheckpointHeader header = CheckpointHeader();
-        filter.BeforeStateSaved();
-        return new GradientFilterState(header.Kind, header.Hyperparameters, header.StepCount, header.Parameters,
-            StateBuffers.ToDictionary(b => b.Name, b => b.ToArray()));
-    }
-
-    /// <summary>
-    /// Restores a state from <see cref="state_dict"/>. Adam's hyperparameters (lr, betas, eps, weight decay) are taken from
-    /// it, as <c>torch.optim</c> restores its parameter groups; another optimizer or filter kind, other filter
-    /// hyperparameters or another model throws <see cref="ArgumentException"/> and leaves this optimizer as it was.
-    /// </summary>
-    public void load_state_dict(GradientFilterState state)
-    {
-        ThrowIfDisposed();
-        ArgumentNullException.ThrowIfNull(state);
-        if (state.Kind != Kind)
-            throw new ArgumentException($"The checkpoint holds the state of {state.Kind}; this optimizer is {Kind}.", nameof(state));
-        foreach (string name in AdamHyperparameters)
-        {
-            if (!state.Hyperparameters.ContainsKey(name))
-                throw new ArgumentException($"The checkpoint records no {name}.", nameof(state));
-        }
-        double[] saved = AdamHyperparameters.Select(name => state.Hyperparameters[name]).ToArray();
-        try
-        {
-            Validate(saved[0], saved[1], saved[2], saved[3], saved[4]);
-        }
-        catch (ArgumentOutOfRangeException error)
-        {
-            throw new ArgumentException($"The checkpoint's Adam hyperparameters are out of range: {error.Message}", nameof(state), error);
-        }
-        foreach (StateBuffer buffer in OwnStateBuffers)
-        {
-            if (!state.BufferLengths.TryGetValue(buffer.Name, out long length) || length != buffer.Length)
-                throw new ArgumentException($"The checkpoint's state buffer '{buffer.Name}' is missing or not {buffer.Length} bytes long.", nameof(state));
-        }
-        if (master_weights is null && state.BufferLengths.ContainsKey(nameof(master_weights)))
-            throw new ArgumentException("The checkpoint carries float32 master weights; this optimizer has master_weights off (or no 16-bit parameters).", nameof(state));
-        GradientFilterState inner = state.WithHeader(filter.Kind, state.Hyperparameters.Where(h => !AdamHyperparameters.Contains(h.Key)).ToDictionary());
-        filter.CheckStateFits(inner);
-        // Everything matches: only now is any state overwritten, the filter's and Adam's in one pass over the buffers.
-        filter.FinishQueuedSteps();
-        state.CopyInto(StateBuffers);
-        filter.RestoreCounts(inner);
-        if (master_weights is not null) RestoreParametersFromMasters();
-        group.LearningRate = saved[0];
-        (beta1, beta2, eps, weight_decay) = (saved[1], saved[2], saved[3], saved[4]);
-    }
-
-    /// <summary>
-    /// Saves the state to <paramref name="path"/>, streaming each buffer from its tensor to the file (no copy of the
-    /// state in memory): written to a temporary file of its own in the same folder, flushed to disk and renamed into
-    /// place, so a save that fails or is killed leaves the previous checkpoint whole, and two saves to one path never mix.
-    /// </summary>
-    public void save(string path)
-    {
-        ThrowIfDisposed();
-        CheckpointHeader header = CheckpointHeader();
-        filter.BeforeStateSaved();
-        CheckpointFile.Save(path, header, StateBuffers);
-    }
-
-    /// <inheritdoc cref="GradientFilter.load(string)"/>
-    public void load(string path)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        using FileStream file = CheckpointFile.OpenRead(path);
-        load(file);
-    }
-
-    /// <inheritdoc cref="GradientFilter.load(Stream)"/>
-    public void load(Stream stream)
-    {
-        ArgumentNullException.ThrowIfNull(stream);
-        ThrowIfDisposed();
-        StagedCheckpoint.Load(stream, StateBuffers, load_state_dict);
-    }
-
-    /// <summary>The filter's header under this optimizer's kind, with Adam's hyperparameters beside the filter's.</summary>
-    private CheckpointHeader CheckpointHeader()
-    {
-        CheckpointHeader inner = filter.CheckpointHeader();
-        var hyperparameters = new Dictionary<string, double>(inner.Hyperparameters)
-        {
-            ["lr"] = lr, ["beta1"] = beta1, ["beta2"] = beta2, ["eps"] = eps, ["weight_decay"] = weight_decay,
-        };
-        return inner with { Kind = Kind, Hyperparameters = hyperparameters };
-    }
-
-    /// <summary>Adam's moments and, for 16-bit parameters, their float32 masters.</summary>
-    private List<StateBuffer> OwnStateBuffers
-    {
-        get
-        {
-            var buffers = new List<StateBuffer> { new TensorStateBuffer(nameof(exp_avg), exp_avg!), new TensorStateBuffer(nameof(exp_avg_sq), exp_avg_sq!) };
-            if (master_weights is not null) buffers.Add(new TensorStateBuffer(nameof(master_weights), master_weights));
-            return buffers;
-        }
-    }
-
-    private List<StateBuffer> StateBuffers => [.. filter.StateBuffers, .. OwnStateBuffers];
-
     /// <summary>Frees the moments, the filter and the buffers; the parameters keep their values and gradients.</summary>
     protected override void Dispose(bool disposing)
     {
@@ -354,7 +244,6 @@ public abstract class FusedAdamOptimizer : Optimizer, IBetas
     private nint MasterAddress(int g) =>
         master_weights is not null && filter.Groups[g].Format != GradientFormat.Float32 ? TensorAddress.OfFloat32(master_weights) + (nint)(masterOffsets[g] * sizeof(float)) : 0;
 
-    /// <summary>Writes the checkpoint's master weights, and each 16-bit parameter rounded from its master (as a step leaves them).</summary>
     /// <summary>Rounds every 16-bit parameter from its float32 master, just loaded.</summary>
     private void RestoreParametersFromMasters()
     {

@@ -2,6 +2,7 @@
 // State: the average, one float32 per element (the estimate). On the first step it is written, not read.
 using Grokfast.Kernels.Engine;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Grokfast.Kernels.Ema;
 
@@ -28,12 +29,14 @@ public readonly record struct EmaConstants(float Alpha, float OneMinusAlpha, flo
 
     static long IFilterStep<EmaConstants>.EstimateOffset(EmaConstants constants, long stride) => 0;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static FilteredElement IFilterStep<EmaConstants>.Element(EmaConstants c, float g, float estimate, double sum)
     {
         float next = c.Alpha * (c.Initialize != 0 ? g : estimate) + c.OneMinusAlpha * g;
         return new FilteredElement(g + c.Lamb * next, next, 0);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector<float> IFilterStep<EmaConstants>.Lanes(EmaConstants c, Vector<float> g, ref Vector<float> estimate, ref Vector<double> sumLow, ref Vector<double> sumHigh)
     {
         estimate = new Vector<float>(c.Alpha) * (c.Initialize != 0 ? g : estimate) + new Vector<float>(c.OneMinusAlpha) * g;

@@ -3,6 +3,7 @@
 // Vector<ushort> of 16-bit gradients — and the scalar tail through PassElement.Step, as the ILGPU pass.
 using Grokfast.Kernels.Adam;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Grokfast.Kernels.Engine;
 
@@ -62,6 +63,7 @@ internal static unsafe class CpuTwin<TStore, TFormat, TFilter, TUpdate>
     }
 
     // Adam on two vectors of filtered gradients: the weights from the master or the parameter, the moments in place.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void StepAdam(PassPointers<TStore> at, long i, Vector<float> gLow, Vector<float> gHigh, AdamConstants c)
     {
         int lanes = Vector<float>.Count;

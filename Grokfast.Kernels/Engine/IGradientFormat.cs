@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Grokfast.Kernels.Engine;
 
@@ -38,14 +39,19 @@ internal readonly unsafe struct Float32Format : IGradientFormat<float>
 {
     public static Backends.GradientFormat Format => Backends.GradientFormat.Float32;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Widen(float value) => value;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Narrow(float value) => value;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool IsFinite(float value) => float.IsFinite(value);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static (Vector<float> Low, Vector<float> High) LoadLanes(float* source) => (Vector.Load(source), Vector.Load(source + Vector<float>.Count));
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void StoreLanes(Vector<float> low, Vector<float> high, float* destination)
     {
         Vector.Store(low, destination);
@@ -53,6 +59,7 @@ internal readonly unsafe struct Float32Format : IGradientFormat<float>
     }
 
     // x - x is +0 for every finite x and NaN for NaN and ±infinity: no branch and no compare per lane.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector<uint> NonFiniteLanes(float* source)
     {
         (Vector<float> low, Vector<float> high) = LoadLanes(source);
@@ -67,16 +74,22 @@ internal readonly unsafe struct BFloat16Format : IGradientFormat<ushort>
 
     public static Backends.GradientFormat Format => Backends.GradientFormat.BFloat16;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Widen(ushort value) => HalfPrecision.BFloat16Bits.Widen(value);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ushort Narrow(float value) => HalfPrecision.BFloat16Bits.Narrow(value);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool IsFinite(ushort value) => (value & ExponentMask) != ExponentMask;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static (Vector<float> Low, Vector<float> High) LoadLanes(ushort* source) => HalfPrecision.BFloat16Bits.WidenLanes(source);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void StoreLanes(Vector<float> low, Vector<float> high, ushort* destination) => HalfPrecision.BFloat16Bits.NarrowLanes(low, high, destination);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector<uint> NonFiniteLanes(ushort* source) => HalfLanes.ExponentAllSet(source, ExponentMask);
 }
 
@@ -87,22 +100,29 @@ internal readonly unsafe struct Float16Format : IGradientFormat<ushort>
 
     public static Backends.GradientFormat Format => Backends.GradientFormat.Float16;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Widen(ushort value) => HalfPrecision.Float16Bits.Widen(value);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ushort Narrow(float value) => HalfPrecision.Float16Bits.Narrow(value);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool IsFinite(ushort value) => (value & ExponentMask) != ExponentMask;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static (Vector<float> Low, Vector<float> High) LoadLanes(ushort* source) => HalfPrecision.Float16Bits.WidenLanes(source);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void StoreLanes(Vector<float> low, Vector<float> high, ushort* destination) => HalfPrecision.Float16Bits.NarrowLanes(low, high, destination);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector<uint> NonFiniteLanes(ushort* source) => HalfLanes.ExponentAllSet(source, ExponentMask);
 }
 
 /// <summary>The 16-bit formats' non-finite test: a value is ±infinity or NaN exactly when its exponent bits are all set.</summary>
 internal static unsafe class HalfLanes
 {
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector<uint> ExponentAllSet(ushort* source, ushort exponentMask)
     {
         var mask = new Vector<ushort>(exponentMask);

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Grokfast.Kernels.Engine;
 
@@ -18,8 +19,10 @@ internal readonly record struct NoFilter : IFilterStep<NoFilter>, IFilterSetting
 
     public static long EstimateOffset(NoFilter constants, long stride) => 0;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static FilteredElement Element(NoFilter constants, float g, float estimate, double sum) => new(g, 0, 0);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector<float> Lanes(NoFilter constants, Vector<float> g, ref Vector<float> estimate, ref Vector<double> sumLow, ref Vector<double> sumHigh) => g;
 
     public static NoFilter At(NoFilter settings, long stepsBefore, float covariance) => default;

@@ -42,6 +42,7 @@ internal static unsafe class BFloat16Bits
         Vector.Store(Vector.Narrow(NarrowBits(low), NarrowBits(high)), destination);
 
     // The rounded bfloat16 in the low 16 bits of each 32-bit lane.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector<uint> NarrowBits(Vector<float> values)
     {
         Vector<uint> bits = Vector.AsVectorUInt32(values);

@@ -62,6 +62,7 @@ internal static unsafe class Float16Bits
     public static void NarrowLanes(Vector<float> low, Vector<float> high, ushort* destination) =>
         Vector.Store(Vector.Narrow(NarrowBits(low), NarrowBits(high)), destination);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector<float> WidenBits(Vector<uint> bits)
     {
         Vector<uint> sign = (bits & new Vector<uint>(0x8000)) << 16;
@@ -74,6 +75,7 @@ internal static unsafe class Float16Bits
     }
 
     // The rounded float16 in the low 16 bits of each 32-bit lane.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector<uint> NarrowBits(Vector<float> values)
     {
         Vector<uint> bits = Vector.AsVectorUInt32(values);

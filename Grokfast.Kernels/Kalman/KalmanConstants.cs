@@ -2,6 +2,7 @@
 // starting at zero. State: the estimate x, one float32 per element.
 using Grokfast.Kernels.Engine;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Grokfast.Kernels.Kalman;
 
@@ -33,12 +34,14 @@ public readonly record struct KalmanConstants(float Gain, float Lamb) : IFilterS
 
     static long IFilterStep<KalmanConstants>.EstimateOffset(KalmanConstants constants, long stride) => 0;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static FilteredElement IFilterStep<KalmanConstants>.Element(KalmanConstants c, float g, float estimate, double sum)
     {
         float next = estimate + c.Gain * (g - estimate);
         return new FilteredElement(g + c.Lamb * next, next, 0);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector<float> IFilterStep<KalmanConstants>.Lanes(KalmanConstants c, Vector<float> g, ref Vector<float> estimate, ref Vector<double> sumLow, ref Vector<double> sumHigh)
     {
         estimate += new Vector<float>(c.Gain) * (g - estimate);

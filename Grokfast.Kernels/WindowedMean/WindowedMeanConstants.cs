@@ -4,6 +4,7 @@
 // and the running sum, float64 so it cannot drift (kernels.md).
 using Grokfast.Kernels.Engine;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace Grokfast.Kernels.WindowedMean;
 
@@ -35,12 +36,14 @@ public readonly record struct WindowedMeanConstants(long Slot, double Scale, flo
 
     static long IFilterStep<WindowedMeanConstants>.EstimateOffset(WindowedMeanConstants constants, long stride) => constants.Slot * stride;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static FilteredElement IFilterStep<WindowedMeanConstants>.Element(WindowedMeanConstants c, float g, float oldest, double sum)
     {
         double next = sum - oldest + g;
         return new FilteredElement(c.Apply != 0 ? g + c.Lamb * (float)(next * c.Scale) : g, g, next);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector<float> IFilterStep<WindowedMeanConstants>.Lanes(WindowedMeanConstants c, Vector<float> g, ref Vector<float> oldest, ref Vector<double> sumLow, ref Vector<double> sumHigh)
     {
         Vector.Widen(g, out Vector<double> gLow, out Vector<double> gHigh);

@@ -52,6 +52,9 @@ internal static class PassMatrix
     private const int Steps = 12;
     private const int Window = 5;
 
+    // Not a power of two: multiplying by it rounds, so a fused multiply-add anywhere would change the result.
+    private const float Lamb = 5f;
+
     public static TheoryData<string, GradientFormat, PassUpdate, KernelBackend> Cells(params KernelBackend[] backends)
     {
         var cells = new TheoryData<string, GradientFormat, PassUpdate, KernelBackend>();
@@ -75,12 +78,14 @@ internal static class PassMatrix
         switch (filter)
         {
             case "ema":
-                var ema = new ScalarEma(Length, 0.875f, 2f);
-                cell.Check<EmaSettings, EmaConstants>(EmaSettings.From(0.875, 2.0), ema.Step, memory => cell.AssertEstimates(memory, ema.State));
+                var ema = new ScalarEma(Length, 0.875f, Lamb);
+                cell.Check<EmaSettings, EmaConstants>(EmaSettings.From(0.875, Lamb), ema.Step, memory => cell.AssertEstimates(memory, ema.State),
+                    gradients: (step, c) => Cancelling(step, i => -c.Lamb * c.Alpha * ema.State[i] / (1 + c.Lamb * c.OneMinusAlpha)));
                 break;
             case "kalman":
-                var kalman = new ScalarKalman(Length, 1e-3f, 1e-2f, 2f);
-                cell.Check<KalmanSettings, KalmanConstants>(KalmanSettings.From(1e-3, 1e-2, 2.0), kalman.Step, memory => cell.AssertEstimates(memory, kalman.State), covariance: 1e-2f);
+                var kalman = new ScalarKalman(Length, 1e-3f, 1e-2f, Lamb);
+                cell.Check<KalmanSettings, KalmanConstants>(KalmanSettings.From(1e-3, 1e-2, Lamb), kalman.Step, memory => cell.AssertEstimates(memory, kalman.State),
+                    gradients: (step, c) => Cancelling(step, i => -c.Lamb * (1 - c.Gain) * kalman.State[i] / (1 + c.Lamb * c.Gain)), covariance: 1e-2f);
                 break;
             case "ma":
                 var ma = new ScalarRunningWindow(Length, Window, 3f, mean: true, warmup: true, trigger: false);
@@ -96,12 +101,26 @@ internal static class PassMatrix
         }
     }
 
+    /// <summary>
+    /// After a random first step, gradients that nearly cancel what the step adds (<paramref name="cancelling"/> gives the
+    /// exact cancelling value of element i), perturbed by 1e-4 relative: where g and the amplified state nearly cancel, a
+    /// fused multiply-add rounds differently from two operations.
+    /// </summary>
+    private static float[] Cancelling(int step, Func<int, double> cancelling)
+    {
+        float[] g = Gradients.Random(Length, seed: step);
+        if (step == 0) return g;
+        for (int i = 0; i < g.Length; i++) g[i] = (float)(cancelling(i) * (1 + 1e-4 * g[i]));
+        return g;
+    }
+
     /// <summary>One cell's format, update and backend, and the reference loop's side of a run.</summary>
     private sealed class Cell(GradientFormat format, PassUpdate update, IlgpuAccelerator? accelerator, CudaPrimaryContext? context)
     {
         private static readonly AdamSettings Adam = new(Lr: 1e-2, Beta1: 0.9, Beta2: 0.98, Eps: 1e-8, WeightDecay: 0.1, Decoupled: true);
 
-        public void Check<TSettings, TFilter>(TSettings settings, Action<float[]> reference, Action<PassMemory> assertState, float covariance = 0)
+        public void Check<TSettings, TFilter>(TSettings settings, Action<float[]> reference, Action<PassMemory> assertState,
+            Func<int, TFilter, float[]>? gradients = null, float covariance = 0)
             where TSettings : unmanaged, IFilterSettings<TSettings, TFilter>
             where TFilter : unmanaged, IFilterStep<TFilter>
         {
@@ -114,7 +133,10 @@ internal static class PassMatrix
             using var runner = new Runner<TSettings, TFilter>(memory, format, update, accelerator, context, covariance);
             for (int step = 0; step < Steps; step++)
             {
-                float[] g = Quantized(Gradients.Random(Length, seed: step));
+                // The reference's constants of the step, for gradients built from its state.
+                TFilter constants = TSettings.At(settings, step, covariance);
+                covariance = TSettings.NextCovariance(settings, covariance);
+                float[] g = Quantized(gradients?.Invoke(step, constants) ?? Gradients.Random(Length, seed: step));
                 Store(memory.Gradients, g);
                 runner.Step(settings, step, adam ? Adam : default);
 

@@ -102,6 +102,20 @@ public sealed partial class PtxGenerationTests
         Assert.Equal(streamsWritten, Regex.Count(ptx, @"\bst(\.global)?\.v4\.f32\b"));
     }
 
+    [Theory]
+    [InlineData("none-Float32-AdamDirect")]
+    [InlineData("ema-BFloat16-AdamMaster")]
+    [InlineData("ma-Float16-AdamDirect")]
+    [InlineData("kalman-Float32-AdamDirect")]
+    public void AdamPass_Ptx_TakesIeeeSquareRootsAndDivisions(string name)
+    {
+        string ptx = Compile(name).Assembly;
+
+        // Correctly rounded, as the CPU twin's Vector.SquareRoot and division.
+        Assert.Matches(@"\bsqrt\.rn\.f32\b", ptx);
+        Assert.Matches(@"\bdiv\.rn\.f32\b", ptx);
+    }
+
     [Fact]
     public void RoundEachOperation_GivesFloatAddSubAndMulRoundToNearest_AndLeavesTheRest()
     {
