@@ -14,6 +14,9 @@ internal interface ICheckpointable
 
     /// <summary>Checks that <paramref name="state"/> fits, throwing and changing nothing if not, then takes it.</summary>
     void load_state_dict(GradientFilterState state);
+
+    /// <summary>Throws <see cref="ObjectDisposedException"/> once the owner is disposed.</summary>
+    void ThrowIfDisposed();
 }
 
 /// <summary>
@@ -25,6 +28,7 @@ internal static class CheckpointCodec
     /// <summary>A snapshot of the whole state, each buffer held in an array.</summary>
     public static GradientFilterState StateDict(ICheckpointable owner)
     {
+        owner.ThrowIfDisposed();
         CheckpointHeader header = owner.CheckpointHeader();
         owner.BeforeStateSaved();
         return new GradientFilterState(header.Kind, header.Hyperparameters, header.StepCount, header.Parameters,
@@ -34,6 +38,7 @@ internal static class CheckpointCodec
     /// <summary>Saves the state to <paramref name="path"/> (see <see cref="CheckpointFile.Save"/>).</summary>
     public static void Save(ICheckpointable owner, string path)
     {
+        owner.ThrowIfDisposed();
         CheckpointHeader header = owner.CheckpointHeader();
         owner.BeforeStateSaved();
         CheckpointFile.Save(path, header, owner.StateBuffers);
@@ -43,6 +48,7 @@ internal static class CheckpointCodec
     public static void Load(ICheckpointable owner, string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        owner.ThrowIfDisposed();
         using FileStream file = CheckpointFile.OpenRead(path);
         Load(owner, file);
     }
@@ -51,6 +57,7 @@ internal static class CheckpointCodec
     public static void Load(ICheckpointable owner, Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
+        owner.ThrowIfDisposed();
         StagedCheckpoint.Load(stream, owner.StateBuffers, owner.load_state_dict);
     }
 }

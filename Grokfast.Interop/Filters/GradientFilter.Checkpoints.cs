@@ -25,11 +25,7 @@ public abstract partial class GradientFilter
     /// A snapshot of the filter's whole state, to save or to load into a filter for the same model; each buffer is held
     /// in an array, so a buffer of more than 2 GiB throws <see cref="InvalidOperationException"/> (<see cref="save"/> streams any size).
     /// </summary>
-    public GradientFilterState state_dict()
-    {
-        ThrowIfDisposed();
-        return CheckpointCodec.StateDict(this);
-    }
+    public GradientFilterState state_dict() => CheckpointCodec.StateDict(this);
 
     /// <summary>
     /// Restores a state from <see cref="state_dict"/>. A state of another filter kind, other hyperparameters
@@ -56,6 +52,8 @@ public abstract partial class GradientFilter
 
     void ICheckpointable.BeforeStateSaved() => BeforeStateSaved();
 
+    void ICheckpointable.ThrowIfDisposed() => ThrowIfDisposed();
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first thing in <paramref name="state"/> that does not fit this filter.</summary>
     internal void CheckStateFits(GradientFilterState state)
     {
@@ -79,20 +77,12 @@ public abstract partial class GradientFilter
     /// state in memory): written to a temporary file of its own in the same folder, flushed to disk and renamed into
     /// place, so a save that fails or is killed leaves the previous checkpoint whole, and two saves to one path never mix.
     /// </summary>
-    public void save(string path)
-    {
-        ThrowIfDisposed();
-        CheckpointCodec.Save(this, path);
-    }
+    public void save(string path) => CheckpointCodec.Save(this, path);
 
     /// <summary>
     /// Loads a state saved by <see cref="save"/> from <paramref name="path"/>; see <see cref="load(Stream)"/>.
     /// </summary>
-    public void load(string path)
-    {
-        ThrowIfDisposed();
-        CheckpointCodec.Load(this, path);
-    }
+    public void load(string path) => CheckpointCodec.Load(this, path);
 
     /// <summary>
     /// Loads a state saved by <c>save</c> (or <see cref="GradientFilterState.Save"/>) from <paramref name="stream"/>,
@@ -103,10 +93,5 @@ public abstract partial class GradientFilter
     /// the state, where it lives, while the load runs (as PyTorch's <c>load_state_dict</c> holds the loaded state beside
     /// the live one).
     /// </summary>
-    public void load(Stream stream)
-    {
-        ArgumentNullException.ThrowIfNull(stream);
-        ThrowIfDisposed();
-        CheckpointCodec.Load(this, stream);
-    }
+    public void load(Stream stream) => CheckpointCodec.Load(this, stream);
 }

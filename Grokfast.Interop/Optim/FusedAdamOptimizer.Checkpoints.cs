@@ -12,11 +12,7 @@ public abstract partial class FusedAdamOptimizer
     /// A snapshot of the optimizer's whole state — Adam's hyperparameters, the moments, the step counts and the filter's
     /// state — in the filters' checkpoint format (kind <c>adam+ema</c>, <c>adamw+none</c>, …).
     /// </summary>
-    public GradientFilterState state_dict()
-    {
-        ThrowIfDisposed();
-        return CheckpointCodec.StateDict(this);
-    }
+    public GradientFilterState state_dict() => CheckpointCodec.StateDict(this);
 
     /// <summary>
     /// Restores a state from <see cref="state_dict"/>. Adam's hyperparameters (lr, betas, eps, weight decay) are taken from
@@ -57,31 +53,14 @@ public abstract partial class FusedAdamOptimizer
         (beta1, beta2, eps, weight_decay) = (saved[1], saved[2], saved[3], saved[4]);
     }
 
-    /// <summary>
-    /// Saves the state to <paramref name="path"/>, streaming each buffer from its tensor to the file (no copy of the
-    /// state in memory): written to a temporary file of its own in the same folder, flushed to disk and renamed into
-    /// place, so a save that fails or is killed leaves the previous checkpoint whole, and two saves to one path never mix.
-    /// </summary>
-    public void save(string path)
-    {
-        ThrowIfDisposed();
-        CheckpointCodec.Save(this, path);
-    }
+    /// <inheritdoc cref="GradientFilter.save(string)"/>
+    public void save(string path) => CheckpointCodec.Save(this, path);
 
     /// <inheritdoc cref="GradientFilter.load(string)"/>
-    public void load(string path)
-    {
-        ThrowIfDisposed();
-        CheckpointCodec.Load(this, path);
-    }
+    public void load(string path) => CheckpointCodec.Load(this, path);
 
     /// <inheritdoc cref="GradientFilter.load(Stream)"/>
-    public void load(Stream stream)
-    {
-        ArgumentNullException.ThrowIfNull(stream);
-        ThrowIfDisposed();
-        CheckpointCodec.Load(this, stream);
-    }
+    public void load(Stream stream) => CheckpointCodec.Load(this, stream);
 
     /// <summary>The filter's header under this optimizer's kind, with Adam's hyperparameters beside the filter's.</summary>
     private CheckpointHeader CheckpointHeader()
@@ -112,4 +91,6 @@ public abstract partial class FusedAdamOptimizer
     IReadOnlyList<StateBuffer> ICheckpointable.StateBuffers => StateBuffers;
 
     void ICheckpointable.BeforeStateSaved() => filter.BeforeStateSaved();
+
+    void ICheckpointable.ThrowIfDisposed() => ThrowIfDisposed();
 }

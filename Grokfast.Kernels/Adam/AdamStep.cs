@@ -30,16 +30,19 @@ internal static class AdamStep
         return new AdamElement(p + c.NegativeStepSize * nextM / denominator, nextM, nextV);
     }
 
-    /// <summary><see cref="Element"/> on one vector of lanes (the moments updated in place): the same operations in the same order.</summary>
+    /// <summary>
+    /// <see cref="Element"/> on one vector of lanes (the moments updated in place): the same operations in the same order,
+    /// with the constants broadcast once per range (<see cref="AdamLanes"/>).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector<float> Lanes(Vector<float> g, Vector<float> p, ref Vector<float> m, ref Vector<float> v, AdamConstants c)
+    public static Vector<float> Lanes(Vector<float> g, Vector<float> p, ref Vector<float> m, ref Vector<float> v, in AdamLanes c)
     {
-        if (c.DecayFactor != 1) p *= new Vector<float>(c.DecayFactor);
-        if (c.WeightDecay != 0) g += new Vector<float>(c.WeightDecay) * p;
-        m = m * new Vector<float>(c.Beta1) + new Vector<float>(c.OneMinusBeta1) * g;
-        v = v * new Vector<float>(c.Beta2) + new Vector<float>(c.OneMinusBeta2) * g * g;
-        Vector<float> denominator = Vector.SquareRoot(v) / new Vector<float>(c.BiasCorrection2Sqrt) + new Vector<float>(c.Eps);
-        return p + new Vector<float>(c.NegativeStepSize) * m / denominator;
+        if (c.Decoupled) p *= c.DecayFactor;
+        if (c.Coupled) g += c.WeightDecay * p;
+        m = m * c.Beta1 + c.OneMinusBeta1 * g;
+        v = v * c.Beta2 + c.OneMinusBeta2 * g * g;
+        Vector<float> denominator = Vector.SquareRoot(v) / c.BiasCorrection2Sqrt + c.Eps;
+        return p + c.NegativeStepSize * m / denominator;
     }
 }
 
@@ -48,3 +51,23 @@ internal static class AdamStep
 /// <param name="FirstMoment">m after the step.</param>
 /// <param name="SecondMoment">v after the step.</param>
 internal readonly record struct AdamElement(float Parameter, float FirstMoment, float SecondMoment);
+
+/// <summary>A step's <see cref="AdamConstants"/> broadcast to vector lanes once per range, for the CPU twin's vector body.</summary>
+internal readonly struct AdamLanes(AdamConstants c)
+{
+    public readonly Vector<float> DecayFactor = new(c.DecayFactor);
+    public readonly Vector<float> WeightDecay = new(c.WeightDecay);
+    public readonly Vector<float> Beta1 = new(c.Beta1);
+    public readonly Vector<float> OneMinusBeta1 = new(c.OneMinusBeta1);
+    public readonly Vector<float> Beta2 = new(c.Beta2);
+    public readonly Vector<float> OneMinusBeta2 = new(c.OneMinusBeta2);
+    public readonly Vector<float> BiasCorrection2Sqrt = new(c.BiasCorrection2Sqrt);
+    public readonly Vector<float> Eps = new(c.Eps);
+    public readonly Vector<float> NegativeStepSize = new(c.NegativeStepSize);
+
+    /// <summary>AdamW's decay is on (it multiplies the parameter first).</summary>
+    public readonly bool Decoupled = c.DecayFactor != 1;
+
+    /// <summary>Adam's L2 penalty is on (it joins the gradient).</summary>
+    public readonly bool Coupled = c.WeightDecay != 0;
+}

@@ -67,14 +67,19 @@ internal static unsafe class FiniteScan<TStore, TFormat>
         }
     }
 
-    // Non-finite lanes are OR-ed into one vector, so the loop needs no branch per vector.
+    // Non-finite lanes are OR-ed into two vectors (two blocks an iteration, so loads overlap), so the loop needs no
+    // branch per vector; the last block and the scalar tail finish the range.
     private static bool RangeIsFinite(TStore* data, long count)
     {
         int block = 2 * System.Numerics.Vector<float>.Count;
-        System.Numerics.Vector<uint> found = default;
+        System.Numerics.Vector<uint> found = default, also = default;
         long i = 0;
-        for (; i <= count - block; i += block) found |= TFormat.NonFiniteLanes(data + i);
-        bool finite = found == default;
+        for (; i <= count - 2 * block; i += 2 * block)
+        {
+            found |= TFormat.NonFiniteLanes(data + i);
+            also |= TFormat.NonFiniteLanes(data + i + block);
+        }
+        bool finite = (found | also) == default;
         for (; i < count; i++) finite &= TFormat.IsFinite(data[i]);
         return finite;
     }

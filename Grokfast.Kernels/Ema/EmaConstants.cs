@@ -36,10 +36,13 @@ public readonly record struct EmaConstants(float Alpha, float OneMinusAlpha, flo
         return new FilteredElement(g + c.Lamb * next, next, 0);
     }
 
+    static FilterLanes IFilterStep<EmaConstants>.Broadcast(EmaConstants c) => new(new(c.Alpha), new(c.OneMinusAlpha), new(c.Lamb), default);
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector<float> IFilterStep<EmaConstants>.Lanes(EmaConstants c, Vector<float> g, ref Vector<float> estimate, ref Vector<double> sumLow, ref Vector<double> sumHigh)
+    static Vector<float> IFilterStep<EmaConstants>.Lanes(EmaConstants c, in FilterLanes lanes, Vector<float> g, ref Vector<float> estimate, ref Vector<double> sumLow, ref Vector<double> sumHigh)
     {
-        estimate = new Vector<float>(c.Alpha) * (c.Initialize != 0 ? g : estimate) + new Vector<float>(c.OneMinusAlpha) * g;
-        return g + new Vector<float>(c.Lamb) * estimate;
+        (Vector<float> alpha, Vector<float> oneMinusAlpha, Vector<float> lamb) = (lanes.First, lanes.Second, lanes.Third);
+        estimate = alpha * (c.Initialize != 0 ? g : estimate) + oneMinusAlpha * g;
+        return g + lamb * estimate;
     }
 }

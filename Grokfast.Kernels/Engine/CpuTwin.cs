@@ -19,6 +19,8 @@ internal static unsafe class CpuTwin<TStore, TFormat, TFilter, TUpdate>
     {
         bool reads = TFilter.KeepsEstimate && TFilter.ReadsEstimate(c.Filter);
         bool writes = !TUpdate.IsAdam && TFilter.ChangesGradient(c.Filter);
+        FilterLanes filter = TFilter.Broadcast(c.Filter);
+        var adam = new AdamLanes(c.Adam);
         int lanes = Vector<float>.Count, half = Vector<double>.Count;
         long i = 0;
         for (; i <= count - 2 * lanes; i += 2 * lanes)
@@ -29,8 +31,8 @@ internal static unsafe class CpuTwin<TStore, TFormat, TFilter, TUpdate>
             Vector<float> eLow = reads ? Vector.Load(estimate) : default, eHigh = reads ? Vector.Load(estimate + lanes) : default;
             Vector<double> s0 = default, s1 = default, s2 = default, s3 = default;
             if (TFilter.KeepsSum) (s0, s1, s2, s3) = (Vector.Load(sum), Vector.Load(sum + half), Vector.Load(sum + lanes), Vector.Load(sum + lanes + half));
-            Vector<float> fLow = TFilter.Lanes(c.Filter, gLow, ref eLow, ref s0, ref s1);
-            Vector<float> fHigh = TFilter.Lanes(c.Filter, gHigh, ref eHigh, ref s2, ref s3);
+            Vector<float> fLow = TFilter.Lanes(c.Filter, in filter, gLow, ref eLow, ref s0, ref s1);
+            Vector<float> fHigh = TFilter.Lanes(c.Filter, in filter, gHigh, ref eHigh, ref s2, ref s3);
             if (TFilter.KeepsEstimate)
             {
                 Vector.Store(eLow, estimate);
@@ -44,7 +46,7 @@ internal static unsafe class CpuTwin<TStore, TFormat, TFilter, TUpdate>
                 Vector.Store(s3, sum + lanes + half);
             }
             if (writes) TFormat.StoreLanes(fLow, fHigh, at.G + i);
-            if (TUpdate.IsAdam) StepAdam(at, i, fLow, fHigh, c.Adam);
+            if (TUpdate.IsAdam) StepAdam(at, i, fLow, fHigh, adam);
         }
         for (; i < count; i++)
         {
@@ -64,14 +66,14 @@ internal static unsafe class CpuTwin<TStore, TFormat, TFilter, TUpdate>
 
     // Adam on two vectors of filtered gradients: the weights from the master or the parameter, the moments in place.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StepAdam(PassPointers<TStore> at, long i, Vector<float> gLow, Vector<float> gHigh, AdamConstants c)
+    private static void StepAdam(PassPointers<TStore> at, long i, Vector<float> gLow, Vector<float> gHigh, in AdamLanes c)
     {
         int lanes = Vector<float>.Count;
         float* m = at.M + i, v = at.V + i;
         (Vector<float> wLow, Vector<float> wHigh) = TUpdate.HasMaster ? (Vector.Load(at.Master + i), Vector.Load(at.Master + i + lanes)) : TFormat.LoadLanes(at.P + i);
         Vector<float> mLow = Vector.Load(m), mHigh = Vector.Load(m + lanes), vLow = Vector.Load(v), vHigh = Vector.Load(v + lanes);
-        wLow = AdamStep.Lanes(gLow, wLow, ref mLow, ref vLow, c);
-        wHigh = AdamStep.Lanes(gHigh, wHigh, ref mHigh, ref vHigh, c);
+        wLow = AdamStep.Lanes(gLow, wLow, ref mLow, ref vLow, in c);
+        wHigh = AdamStep.Lanes(gHigh, wHigh, ref mHigh, ref vHigh, in c);
         if (TUpdate.HasMaster)
         {
             Vector.Store(wLow, at.Master + i);

@@ -38,11 +38,15 @@ public unsafe interface IFilterStep<TSelf>
     /// </summary>
     static abstract FilteredElement Element(TSelf constants, float g, float estimate, double sum);
 
+    /// <summary>The step's scalars broadcast to vector lanes, once per range, for <see cref="Lanes"/>.</summary>
+    static abstract FilterLanes Broadcast(TSelf constants);
+
     /// <summary>
-    /// <see cref="Element"/> on one vector of lanes: the same operations in the same order. The state is updated in
-    /// place; the sum's lanes are two vectors of doubles, the low and the high half of <paramref name="g"/>'s lanes.
+    /// <see cref="Element"/> on one vector of lanes, with the scalars <paramref name="lanes"/> broadcast from
+    /// <paramref name="constants"/>: the same operations in the same order. The state is updated in place; the sum's
+    /// lanes are two vectors of doubles, the low and the high half of <paramref name="g"/>'s lanes.
     /// </summary>
-    static abstract Vector<float> Lanes(TSelf constants, Vector<float> g, ref Vector<float> estimate, ref Vector<double> sumLow, ref Vector<double> sumHigh);
+    static abstract Vector<float> Lanes(TSelf constants, in FilterLanes lanes, Vector<float> g, ref Vector<float> estimate, ref Vector<double> sumLow, ref Vector<double> sumHigh);
 }
 
 /// <summary>
@@ -64,6 +68,16 @@ public interface IFilterSettings<TSelf, TFilter>
     /// <summary>Estimate slots the filter's steps cycle through (the window; 1 for one estimate, 0 for none).</summary>
     static abstract int Slots(TSelf settings);
 }
+
+/// <summary>
+/// A filter step's scalars broadcast to vector lanes once per range, so the CPU twin's loop does not broadcast them per
+/// iteration: up to three float32 scalars and one float64, each filter saying which is which.
+/// </summary>
+/// <param name="First">The first float32 scalar (the EMA's alpha, the Kalman gain, the windowed mean's lamb).</param>
+/// <param name="Second">The second (the EMA's 1 − alpha, the Kalman lamb).</param>
+/// <param name="Third">The third (the EMA's lamb).</param>
+/// <param name="Wide">The float64 scalar (the windowed mean's scale).</param>
+public readonly record struct FilterLanes(Vector<float> First, Vector<float> Second, Vector<float> Third, Vector<double> Wide);
 
 /// <summary>One element after a filter step.</summary>
 /// <param name="Gradient">The filtered gradient (the raw one where the step does not change it).</param>

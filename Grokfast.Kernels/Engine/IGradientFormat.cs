@@ -67,65 +67,18 @@ internal readonly unsafe struct Float32Format : IGradientFormat<float>
     }
 }
 
-/// <summary>bfloat16 (<see cref="HalfPrecision.BFloat16Bits"/>).</summary>
-internal readonly unsafe struct BFloat16Format : IGradientFormat<ushort>
-{
-    private const ushort ExponentMask = 0x7F80;
-
-    public static Backends.GradientFormat Format => Backends.GradientFormat.BFloat16;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Widen(ushort value) => HalfPrecision.BFloat16Bits.Widen(value);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ushort Narrow(float value) => HalfPrecision.BFloat16Bits.Narrow(value);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static bool IsFinite(ushort value) => (value & ExponentMask) != ExponentMask;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static (Vector<float> Low, Vector<float> High) LoadLanes(ushort* source) => HalfPrecision.BFloat16Bits.WidenLanes(source);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void StoreLanes(Vector<float> low, Vector<float> high, ushort* destination) => HalfPrecision.BFloat16Bits.NarrowLanes(low, high, destination);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector<uint> NonFiniteLanes(ushort* source) => HalfLanes.ExponentAllSet(source, ExponentMask);
-}
-
-/// <summary>IEEE float16 (<see cref="HalfPrecision.Float16Bits"/>).</summary>
-internal readonly unsafe struct Float16Format : IGradientFormat<ushort>
-{
-    private const ushort ExponentMask = 0x7C00;
-
-    public static Backends.GradientFormat Format => Backends.GradientFormat.Float16;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Widen(ushort value) => HalfPrecision.Float16Bits.Widen(value);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ushort Narrow(float value) => HalfPrecision.Float16Bits.Narrow(value);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static bool IsFinite(ushort value) => (value & ExponentMask) != ExponentMask;
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static (Vector<float> Low, Vector<float> High) LoadLanes(ushort* source) => HalfPrecision.Float16Bits.WidenLanes(source);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void StoreLanes(Vector<float> low, Vector<float> high, ushort* destination) => HalfPrecision.Float16Bits.NarrowLanes(low, high, destination);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector<uint> NonFiniteLanes(ushort* source) => HalfLanes.ExponentAllSet(source, ExponentMask);
-}
-
 /// <summary>The 16-bit formats' non-finite test: a value is ±infinity or NaN exactly when its exponent bits are all set.</summary>
-internal static unsafe class HalfLanes
+internal static unsafe class HalfExponent
 {
+    /// <summary>Whether <paramref name="value"/>'s exponent bits, <paramref name="mask"/>, are not all set.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector<uint> ExponentAllSet(ushort* source, ushort exponentMask)
+    public static bool IsFinite(ushort value, ushort mask) => (value & mask) != mask;
+
+    /// <summary>Nonzero lanes where any of the 2 × <c>Vector&lt;float&gt;.Count</c> values at <paramref name="source"/> has every exponent bit set.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<uint> NonFiniteLanes(ushort* source, ushort mask)
     {
-        var mask = new Vector<ushort>(exponentMask);
-        return Vector.AsVectorUInt32(Vector.Equals(Vector.Load(source) & mask, mask));
+        var exponent = new Vector<ushort>(mask);
+        return Vector.AsVectorUInt32(Vector.Equals(Vector.Load(source) & exponent, exponent));
     }
 }

@@ -23,7 +23,10 @@ internal readonly record struct NoFilter : IFilterStep<NoFilter>, IFilterSetting
     public static FilteredElement Element(NoFilter constants, float g, float estimate, double sum) => new(g, 0, 0);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector<float> Lanes(NoFilter constants, Vector<float> g, ref Vector<float> estimate, ref Vector<double> sumLow, ref Vector<double> sumHigh) => g;
+    public static FilterLanes Broadcast(NoFilter constants) => default;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector<float> Lanes(NoFilter constants, in FilterLanes lanes, Vector<float> g, ref Vector<float> estimate, ref Vector<double> sumLow, ref Vector<double> sumHigh) => g;
 
     public static NoFilter At(NoFilter settings, long stepsBefore, float covariance) => default;
 

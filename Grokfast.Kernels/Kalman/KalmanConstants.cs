@@ -41,10 +41,13 @@ public readonly record struct KalmanConstants(float Gain, float Lamb) : IFilterS
         return new FilteredElement(g + c.Lamb * next, next, 0);
     }
 
+    static FilterLanes IFilterStep<KalmanConstants>.Broadcast(KalmanConstants c) => new(new(c.Gain), new(c.Lamb), default, default);
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector<float> IFilterStep<KalmanConstants>.Lanes(KalmanConstants c, Vector<float> g, ref Vector<float> estimate, ref Vector<double> sumLow, ref Vector<double> sumHigh)
+    static Vector<float> IFilterStep<KalmanConstants>.Lanes(KalmanConstants c, in FilterLanes lanes, Vector<float> g, ref Vector<float> estimate, ref Vector<double> sumLow, ref Vector<double> sumHigh)
     {
-        estimate += new Vector<float>(c.Gain) * (g - estimate);
-        return g + new Vector<float>(c.Lamb) * estimate;
+        (Vector<float> gain, Vector<float> lamb) = (lanes.First, lanes.Second);
+        estimate += gain * (g - estimate);
+        return g + lamb * estimate;
     }
 }

@@ -43,16 +43,18 @@ public readonly record struct WindowedMeanConstants(long Slot, double Scale, flo
         return new FilteredElement(c.Apply != 0 ? g + c.Lamb * (float)(next * c.Scale) : g, g, next);
     }
 
+    static FilterLanes IFilterStep<WindowedMeanConstants>.Broadcast(WindowedMeanConstants c) => new(new(c.Lamb), default, default, new(c.Scale));
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector<float> IFilterStep<WindowedMeanConstants>.Lanes(WindowedMeanConstants c, Vector<float> g, ref Vector<float> oldest, ref Vector<double> sumLow, ref Vector<double> sumHigh)
+    static Vector<float> IFilterStep<WindowedMeanConstants>.Lanes(WindowedMeanConstants c, in FilterLanes lanes, Vector<float> g, ref Vector<float> oldest, ref Vector<double> sumLow, ref Vector<double> sumHigh)
     {
+        (Vector<float> lamb, Vector<double> scale) = (lanes.First, lanes.Wide);
         Vector.Widen(g, out Vector<double> gLow, out Vector<double> gHigh);
         Vector.Widen(oldest, out Vector<double> oldLow, out Vector<double> oldHigh);
         sumLow = sumLow - oldLow + gLow;
         sumHigh = sumHigh - oldHigh + gHigh;
         oldest = g;
         if (c.Apply == 0) return g;
-        var scale = new Vector<double>(c.Scale);
-        return g + new Vector<float>(c.Lamb) * Vector.Narrow(sumLow * scale, sumHigh * scale);
+        return g + lamb * Vector.Narrow(sumLow * scale, sumHigh * scale);
     }
 }

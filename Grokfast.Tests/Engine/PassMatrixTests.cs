@@ -3,7 +3,6 @@ using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.Backends.Cuda;
 using Grokfast.Kernels.Ema;
 using Grokfast.Kernels.Engine;
-using Grokfast.Kernels.HalfPrecision;
 using Grokfast.Kernels.Kalman;
 using Grokfast.Kernels.WindowedMean;
 using Grokfast.Tests.Support;
@@ -180,9 +179,9 @@ internal static class PassMatrix
             else BitAssert.Equal<ushort>(values.Select(Narrow).ToArray(), PassMemory.Span<ushort>(address, Length), what);
         }
 
-        private ushort Narrow(float value) => format == GradientFormat.BFloat16 ? BFloat16Bits.Narrow(value) : Float16Bits.Narrow(value);
+        private ushort Narrow(float value) => format == GradientFormat.BFloat16 ? BFloat16Format.Narrow(value) : Float16Format.Narrow(value);
 
-        private float Widen(ushort bits) => format == GradientFormat.BFloat16 ? BFloat16Bits.Widen(bits) : Float16Bits.Widen(bits);
+        private float Widen(ushort bits) => format == GradientFormat.BFloat16 ? BFloat16Format.Widen(bits) : Float16Format.Widen(bits);
     }
 
     /// <summary>

@@ -1,7 +1,6 @@
 using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.Ema;
 using Grokfast.Kernels.Engine;
-using Grokfast.Kernels.HalfPrecision;
 using Grokfast.Tests.Support;
 using ILGPU;
 using ILGPU.Runtime;
@@ -73,7 +72,7 @@ public sealed unsafe class HalfPrecisionTests
         for (int bits = 0; bits <= ushort.MaxValue; bits++)
         {
             float expected = (float)BitConverter.UInt16BitsToHalf((ushort)bits);
-            float got = Float16Bits.Widen((ushort)bits);
+            float got = Float16Format.Widen((ushort)bits);
             Assert.True(float.IsNaN(expected) ? float.IsNaN(got) : BitConverter.SingleToUInt32Bits(expected) == BitConverter.SingleToUInt32Bits(got), $"{bits:X4}");
         }
     }
@@ -86,7 +85,7 @@ public sealed unsafe class HalfPrecisionTests
     [InlineData(0x477F_EFFFu, (ushort)0x7BFF)] // just below 65520: the largest float16, 65504.
     [InlineData(0x477F_F000u, (ushort)0x7C00)] // 65520, halfway to 65536: to even, which is infinity.
     public void Float16Narrow_EdgesRoundToNearestEven(uint bits, ushort expected) =>
-        Assert.Equal(expected, Float16Bits.Narrow(BitConverter.UInt32BitsToSingle(bits)));
+        Assert.Equal(expected, Float16Format.Narrow(BitConverter.UInt32BitsToSingle(bits)));
 
     [Theory]
     [InlineData(0x3F80_8000u, (ushort)0x3F80)] // 1 + 2^-8, halfway between 1 and 1 + 2^-7: to the even 1.
@@ -95,7 +94,7 @@ public sealed unsafe class HalfPrecisionTests
     [InlineData(0x3F80_8001u, (ushort)0x3F81)] // just above halfway: up.
     [InlineData(0x7F7F_FFFFu, (ushort)0x7F80)] // the largest float rounds to infinity, as IEEE says.
     public void BFloat16Narrow_Ties_RoundToEven(uint bits, ushort expected) =>
-        Assert.Equal(expected, BFloat16Bits.Narrow(BitConverter.UInt32BitsToSingle(bits)));
+        Assert.Equal(expected, BFloat16Format.Narrow(BitConverter.UInt32BitsToSingle(bits)));
 
     [Theory]
     [InlineData(ScalarType.BFloat16)]
@@ -184,9 +183,9 @@ public sealed unsafe class HalfPrecisionTests
 
     private static GradientFormat Format(ScalarType format) => format == ScalarType.BFloat16 ? GradientFormat.BFloat16 : GradientFormat.Float16;
 
-    internal static float Widen(ScalarType format, ushort bits) => format == ScalarType.BFloat16 ? BFloat16Bits.Widen(bits) : Float16Bits.Widen(bits);
+    internal static float Widen(ScalarType format, ushort bits) => format == ScalarType.BFloat16 ? BFloat16Format.Widen(bits) : Float16Format.Widen(bits);
 
-    private static ushort Narrow(ScalarType format, float value) => format == ScalarType.BFloat16 ? BFloat16Bits.Narrow(value) : Float16Bits.Narrow(value);
+    private static ushort Narrow(ScalarType format, float value) => format == ScalarType.BFloat16 ? BFloat16Format.Narrow(value) : Float16Format.Narrow(value);
 
     /// <summary>libtorch's conversion of <paramref name="values"/> to <paramref name="format"/>, as bit patterns.</summary>
     internal static ushort[] LibTorch(float[] values, ScalarType format)

@@ -5,15 +5,26 @@ using ILGPU;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 
-namespace Grokfast.Kernels.HalfPrecision;
+namespace Grokfast.Kernels.Engine;
 
 /// <summary>Conversions between float32 and bfloat16 bit patterns, scalar (kernel code) and on vector lanes (the CPU twins).</summary>
-internal static unsafe class BFloat16Bits
+internal readonly unsafe struct BFloat16Format : IGradientFormat<ushort>
 {
     private const uint RoundingBias = 0x7FFF;
     private const uint QuietBit = 0x0040;
     private const uint MagnitudeMask = 0x7FFF_FFFF;
     private const uint Infinity = 0x7F80_0000;
+
+    private const ushort ExponentMask = 0x7F80;
+
+    /// <inheritdoc />
+    public static Backends.GradientFormat Format => Backends.GradientFormat.BFloat16;
+
+    /// <inheritdoc />
+    public static bool IsFinite(ushort value) => HalfExponent.IsFinite(value, ExponentMask);
+
+    /// <inheritdoc />
+    public static Vector<uint> NonFiniteLanes(ushort* source) => HalfExponent.NonFiniteLanes(source, ExponentMask);
 
     /// <summary>The float32 value of the bfloat16 <paramref name="bits"/>: exact.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -30,7 +41,7 @@ internal static unsafe class BFloat16Bits
 
     /// <summary><see cref="Widen"/> on the 2 × <c>Vector&lt;float&gt;.Count</c> bfloat16 values at <paramref name="source"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static (Vector<float> Low, Vector<float> High) WidenLanes(ushort* source)
+    public static (Vector<float> Low, Vector<float> High) LoadLanes(ushort* source)
     {
         Vector.Widen(Vector.Load(source), out Vector<uint> low, out Vector<uint> high);
         return (Vector.AsVectorSingle(low << 16), Vector.AsVectorSingle(high << 16));
@@ -38,7 +49,7 @@ internal static unsafe class BFloat16Bits
 
     /// <summary><see cref="Narrow"/> on two vectors of floats, stored as 2 × <c>Vector&lt;float&gt;.Count</c> bfloat16 values at <paramref name="destination"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void NarrowLanes(Vector<float> low, Vector<float> high, ushort* destination) =>
+    public static void StoreLanes(Vector<float> low, Vector<float> high, ushort* destination) =>
         Vector.Store(Vector.Narrow(NarrowBits(low), NarrowBits(high)), destination);
 
     // The rounded bfloat16 in the low 16 bits of each 32-bit lane.

@@ -5,10 +5,10 @@ using ILGPU;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 
-namespace Grokfast.Kernels.HalfPrecision;
+namespace Grokfast.Kernels.Engine;
 
 /// <summary>Conversions between float32 and float16 bit patterns, scalar (kernel code) and on vector lanes (the CPU twins).</summary>
-internal static unsafe class Float16Bits
+internal readonly unsafe struct Float16Format : IGradientFormat<ushort>
 {
     private const uint MagnitudeMask = 0x7FFF_FFFF;
     private const uint Infinity = 0x7F80_0000;
@@ -22,6 +22,17 @@ internal static unsafe class Float16Bits
     // round-to-nearest-even addition does the rounding and the low bits hold the result.
     private const float SubnormalAlign = 0.5f;
     private const uint SubnormalAlignBits = 0x3F00_0000;
+
+    private const ushort ExponentMask = 0x7C00;
+
+    /// <inheritdoc />
+    public static Backends.GradientFormat Format => Backends.GradientFormat.Float16;
+
+    /// <inheritdoc />
+    public static bool IsFinite(ushort value) => HalfExponent.IsFinite(value, ExponentMask);
+
+    /// <inheritdoc />
+    public static Vector<uint> NonFiniteLanes(ushort* source) => HalfExponent.NonFiniteLanes(source, ExponentMask);
 
     /// <summary>The float32 value of the float16 <paramref name="bits"/>: exact.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -51,7 +62,7 @@ internal static unsafe class Float16Bits
 
     /// <summary><see cref="Widen"/> on the 2 × <c>Vector&lt;float&gt;.Count</c> float16 values at <paramref name="source"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static (Vector<float> Low, Vector<float> High) WidenLanes(ushort* source)
+    public static (Vector<float> Low, Vector<float> High) LoadLanes(ushort* source)
     {
         Vector.Widen(Vector.Load(source), out Vector<uint> low, out Vector<uint> high);
         return (WidenBits(low), WidenBits(high));
@@ -59,7 +70,7 @@ internal static unsafe class Float16Bits
 
     /// <summary><see cref="Narrow"/> on two vectors of floats, stored as 2 × <c>Vector&lt;float&gt;.Count</c> float16 values at <paramref name="destination"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void NarrowLanes(Vector<float> low, Vector<float> high, ushort* destination) =>
+    public static void StoreLanes(Vector<float> low, Vector<float> high, ushort* destination) =>
         Vector.Store(Vector.Narrow(NarrowBits(low), NarrowBits(high)), destination);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
