@@ -59,6 +59,25 @@ public sealed class CudaLifetimeTests
         Assert.Equal(396u, occupancyLimited.LastLaunchBlocks);
     }
 
+    [Fact]
+    public void KernelModule_ALaunchWhoseArgumentsDoNotMatchTheSignature_ThrowsBeforeQueueingAnything()
+    {
+        using CudaPrimaryContext context = CudaPrimaryContext.Open(driver, 0);
+        using var record = new CudaKernelModule(context, (Action<ILGPU.Index1D, ILGPU.ArrayView<int>, ILGPU.ArrayView<long>>)FiniteScan.Record);
+        var flag = new DeviceView(0x10000, 1);
+
+        // The record kernel takes two views; an int where the second belongs is refused by its size.
+        var error = Assert.Throws<ArgumentException>(() => Launch(record, flag, 2));
+
+        Assert.Contains("16, 16", error.Message, StringComparison.Ordinal);
+        Assert.Equal(0u, driver.LastLaunchBlocks);
+        Launch(record, flag, new DeviceView(0x20000, 2));
+        Assert.Equal(1u, driver.LastLaunchBlocks);
+    }
+
+    private static unsafe void Launch<T>(CudaKernelModule module, DeviceView first, T second)
+        where T : unmanaged => module.Launch(1, KernelArgument.Of(&first), KernelArgument.Of(&second));
+
     [Theory]
     [InlineData(1)]
     [InlineData(4)]
