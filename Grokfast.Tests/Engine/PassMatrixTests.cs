@@ -42,11 +42,11 @@ public sealed class CudaPassMatrixTests
 /// One cell of the engine's matrix: a pass over many steps against the scalar reference loop, bit for bit — the
 /// gradients, the filter's state, and for Adam the parameters, master weights and moments. Each step runs as two runs (two
 /// parameters): the first starts aligned (the ILGPU pass moves four elements per access, the twin two vectors, each with a
-/// tail), the second does not (the ILGPU pass goes one by one).
+/// tail), the second does not (the ILGPU pass goes one by one) and spans two of the blocks a 16-bit Adam pass takes on the CPU.
 /// </summary>
 internal static class PassMatrix
 {
-    private const int Length = 204;
+    private const int Length = 1100;
     private const int Split = 101;
     private const int Steps = 12;
     private const int Window = 5;
