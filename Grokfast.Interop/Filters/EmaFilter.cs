@@ -88,7 +88,7 @@ public sealed class EmaFilter : GradientFilter
 
     private protected override int BytesPerElementOf(GradientFormat format, PassUpdate update) => format == GradientFormat.Float64
         ? Float64Pass<EmaFloat64Constants>.BytesPerElement
-        : GroupPasses<EmaSettings, EmaConstants>.BytesPerElement(format, update);
+        : Passes.BytesPerElement<EmaConstants>(format, update);
 
     private protected override IReadOnlyDictionary<string, double> Hyperparameters =>
         new Dictionary<string, double> { [nameof(alpha)] = alpha, [nameof(lamb)] = lamb };

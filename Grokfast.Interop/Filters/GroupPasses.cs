@@ -53,9 +53,6 @@ internal sealed class GroupPasses<TSettings, TFilter> : IDisposable
     public void Run(DeviceRun run, int group, TSettings settings, FusedAdamPass? adam) =>
         cuda[group]!.Run(run, new PassSettings<TSettings>(settings, adam?.Settings ?? default));
 
-    /// <summary>Bytes a pass of <typeparamref name="TFilter"/> moves per element of <paramref name="format"/>, ending in <paramref name="update"/>.</summary>
-    public static int BytesPerElement(GradientFormat format, PassUpdate update) => Passes.BytesPerElement<TFilter>(format, update);
-
     // Each slot is filled in turn, so a failure part-way leaves the passes made so far for Dispose.
     private void Bind(FusedAdamPass? adam)
     {

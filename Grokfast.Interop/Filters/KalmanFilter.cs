@@ -110,7 +110,7 @@ public sealed class KalmanFilter : GradientFilter
 
     private protected override int BytesPerElementOf(GradientFormat format, PassUpdate update) => format == GradientFormat.Float64
         ? Float64Pass<KalmanFloat64Constants>.BytesPerElement
-        : GroupPasses<KalmanSettings, KalmanConstants>.BytesPerElement(format, update);
+        : Passes.BytesPerElement<KalmanConstants>(format, update);
 
     private protected override IReadOnlyDictionary<string, double> Hyperparameters => new Dictionary<string, double>
     {

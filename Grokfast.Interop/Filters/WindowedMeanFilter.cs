@@ -119,7 +119,7 @@ public sealed class WindowedMeanFilter : GradientFilter
 
     private protected override int BytesPerElementOf(GradientFormat format, PassUpdate update) => format == GradientFormat.Float64
         ? Float64Pass<WindowedMeanFloat64Constants>.BytesPerElement
-        : GroupPasses<WindowedMeanSettings, WindowedMeanConstants>.BytesPerElement(format, update);
+        : Passes.BytesPerElement<WindowedMeanConstants>(format, update);
 
     private protected override IReadOnlyDictionary<string, double> Hyperparameters => new Dictionary<string, double>
     {

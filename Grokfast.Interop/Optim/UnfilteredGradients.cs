@@ -37,7 +37,7 @@ internal sealed class UnfilteredGradients : GradientFilter
 
     // Nothing moves unless fused into the optimizer.
     private protected override int BytesPerElementOf(GradientFormat format, PassUpdate update) =>
-        update == PassUpdate.WriteBack ? 0 : GroupPasses<NoFilter, NoFilter>.BytesPerElement(format, update);
+        update == PassUpdate.WriteBack ? 0 : Passes.BytesPerElement<NoFilter>(format, update);
 
     private protected override IReadOnlyDictionary<string, double> Hyperparameters => new Dictionary<string, double>();
 

@@ -17,8 +17,6 @@ internal readonly unsafe struct BFloat16Format : IGradientFormat<ushort>
 
     private const ushort ExponentMask = 0x7F80;
 
-    /// <inheritdoc />
-    public static Backends.GradientFormat Format => Backends.GradientFormat.BFloat16;
 
     /// <inheritdoc />
     public static bool IsFinite(ushort value) => HalfExponent.IsFinite(value, ExponentMask);

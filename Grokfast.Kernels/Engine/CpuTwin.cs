@@ -19,13 +19,13 @@ internal static unsafe class CpuTwin<TStore, TFormat, TFilter, TUpdate>
     public static void Run(PassPointers<TStore> at, long count, PassConstants<TFilter> c)
     {
         FilterLanes filter = TFilter.Broadcast(c.Filter);
-        var adam = new AdamLanes(c.Adam);
+        AdamLanes adam = TUpdate.IsAdam ? new AdamLanes(c.Adam) : default;
         if (typeof(TStore) != typeof(float) && TUpdate.IsAdam) RunInBlocks(at, count, c, filter, adam);
         else Run(at, count, c, filter, adam);
     }
 
-    // The pass with the step's scalars already broadcast (once per range, not per block).
-    private static void Run(PassPointers<TStore> at, long count, PassConstants<TFilter> c, in FilterLanes filter, in AdamLanes adam)
+    /// <summary>The pass with the step's scalars already broadcast (once per range, not per block of a 16-bit Adam pass).</summary>
+    internal static void Run(PassPointers<TStore> at, long count, PassConstants<TFilter> c, in FilterLanes filter, in AdamLanes adam)
     {
         bool reads = TFilter.KeepsEstimate && TFilter.ReadsEstimate(c.Filter);
         bool writes = !TUpdate.IsAdam && TFilter.ChangesGradient(c.Filter);
@@ -88,14 +88,10 @@ internal static unsafe class CpuTwin<TStore, TFormat, TFilter, TUpdate>
             float* weights = TUpdate.HasMaster ? at.Master + i : widened;
             if (!TUpdate.HasMaster) WidenBlock(at.P + i, widened, n);
             var block = new PassPointers<float>(gradients, at.Estimate + i, at.Sum + i, null, weights, at.M + i, at.V + i);
-            CpuTwin<float, Float32Format, TFilter, AdamDirect>.RunBlock(block, n, c, filter, adam);
+            CpuTwin<float, Float32Format, TFilter, AdamDirect>.Run(block, n, c, filter, adam);
             NarrowBlock(weights, at.P + i, n);
         }
     }
-
-    /// <summary>The float32 pass over one block of a 16-bit Adam pass, with the scalars the caller broadcast.</summary>
-    internal static void RunBlock(PassPointers<TStore> at, long count, PassConstants<TFilter> c, in FilterLanes filter, in AdamLanes adam) =>
-        Run(at, count, c, filter, adam);
 
     // The n values at source widened into destination.
     private static void WidenBlock(TStore* source, float* destination, int n)

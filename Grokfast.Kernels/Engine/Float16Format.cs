@@ -25,8 +25,6 @@ internal readonly unsafe struct Float16Format : IGradientFormat<ushort>
 
     private const ushort ExponentMask = 0x7C00;
 
-    /// <inheritdoc />
-    public static Backends.GradientFormat Format => Backends.GradientFormat.Float16;
 
     /// <inheritdoc />
     public static bool IsFinite(ushort value) => HalfExponent.IsFinite(value, ExponentMask);

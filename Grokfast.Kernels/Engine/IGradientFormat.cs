@@ -12,9 +12,6 @@ namespace Grokfast.Kernels.Engine;
 internal unsafe interface IGradientFormat<TStore>
     where TStore : unmanaged
 {
-    /// <summary>The format's name in the filters' bookkeeping.</summary>
-    static abstract Backends.GradientFormat Format { get; }
-
     /// <summary>The float32 value of <paramref name="value"/>.</summary>
     static abstract float Widen(TStore value);
 
@@ -37,7 +34,6 @@ internal unsafe interface IGradientFormat<TStore>
 /// <summary>float32: stored as computed.</summary>
 internal readonly unsafe struct Float32Format : IGradientFormat<float>
 {
-    public static Backends.GradientFormat Format => Backends.GradientFormat.Float32;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Widen(float value) => value;

@@ -21,7 +21,7 @@ internal sealed class IlgpuPass<TStore, TFormat, TFilter, TUpdate> : IHostPass<T
         ArrayView<float>, ArrayView<float>, ArrayView<PassConstants<TFilter>>, ArrayView<int>, long, int> launch;
     private readonly MemoryBuffer1D<PassConstants<TFilter>, Stride1D.Dense> step;
     private readonly MemoryBuffer1D<int, Stride1D.Dense> skip;
-    private readonly List<MemoryBuffer> wrapped = [];
+    private readonly MemoryBuffer? gradients, estimates, sums, master, parameters, firstMoments, secondMoments;
 
     /// <summary>Compiles the pass for <paramref name="accelerator"/> (which stays the caller's) and wraps the buffers without copying.</summary>
     public IlgpuPass(IlgpuAccelerator accelerator, PassBuffers buffers)
@@ -35,6 +35,13 @@ internal sealed class IlgpuPass<TStore, TFormat, TFilter, TUpdate> : IHostPass<T
         step = accelerator.Accelerator.Allocate1D<PassConstants<TFilter>>(1);
         skip = accelerator.Accelerator.Allocate1D<int>(1);
         skip.MemSetToZero();
+        gradients = Wrap<TStore>(buffers.Gradients, buffers.Length);
+        estimates = Wrap<float>(buffers.Estimates, buffers.Slots * buffers.Length);
+        sums = Wrap<double>(buffers.Sums, buffers.Length);
+        master = Wrap<float>(buffers.Master, buffers.Length);
+        parameters = Wrap<TStore>(buffers.Parameters, buffers.Length);
+        firstMoments = Wrap<float>(buffers.FirstMoments, buffers.Length);
+        secondMoments = Wrap<float>(buffers.SecondMoments, buffers.Length);
     }
 
     /// <inheritdoc />
@@ -45,34 +52,25 @@ internal sealed class IlgpuPass<TStore, TFormat, TFilter, TUpdate> : IHostPass<T
         step.View.CopyFromCPU(ref constants, 1);
         long ring = buffers.Slots * buffers.Length - offset;
         launch(accelerator.GridStrideThreads(length),
-            View<TStore>(buffers.Gradients, offset, length), View<float>(buffers.Estimates, offset, ring), View<double>(buffers.Sums, offset, length),
-            View<float>(buffers.Master, offset, length), View<TStore>(buffers.Parameters, offset, length),
-            View<float>(buffers.FirstMoments, offset, length), View<float>(buffers.SecondMoments, offset, length),
+            View<TStore>(gradients, offset, length), View<float>(estimates, offset, ring), View<double>(sums, offset, length),
+            View<float>(master, offset, length), View<TStore>(parameters, offset, length),
+            View<float>(firstMoments, offset, length), View<float>(secondMoments, offset, length),
             step.View, skip.View, buffers.Length, buffers.AlignedAt(offset) ? 1 : 0);
         accelerator.Accelerator.Synchronize();
-        ReleaseViews();
     }
 
-    // A view of elements [offset, offset + length) of the buffer at address, or an empty view where the pass has none.
-    private ArrayView<T> View<T>(nint address, long offset, long length)
-        where T : unmanaged
-    {
-        if (address == 0) return ArrayView<T>.Empty;
-        MemoryBuffer buffer = accelerator.Wrap<T>(address, offset + length);
-        wrapped.Add(buffer);
-        return buffer.AsArrayView<T>(offset, length);
-    }
+    // The host memory at address as the accelerator's buffer of length elements, without copying; none where the pass has none.
+    private MemoryBuffer? Wrap<T>(nint address, long length)
+        where T : unmanaged => address == 0 || length == 0 ? null : accelerator.Wrap<T>(address, length);
 
-    private void ReleaseViews()
-    {
-        foreach (MemoryBuffer buffer in wrapped) buffer.Dispose();
-        wrapped.Clear();
-    }
+    // Elements [offset, offset + length) of a wrapped buffer, or an empty view where the pass has none.
+    private static ArrayView<T> View<T>(MemoryBuffer? buffer, long offset, long length)
+        where T : unmanaged => buffer is null ? ArrayView<T>.Empty : buffer.AsArrayView<T>(offset, length);
 
     /// <inheritdoc />
     public void Dispose()
     {
-        ReleaseViews();
+        foreach (MemoryBuffer? buffer in new[] { gradients, estimates, sums, master, parameters, firstMoments, secondMoments }) buffer?.Dispose();
         step.Dispose();
         skip.Dispose();
     }
