@@ -12,9 +12,11 @@ namespace Grokfast.Bridge;
 /// <c>zero_grad()</c> zeroes it, and one kernel launch per format filters the whole model.
 /// </summary>
 /// <remarks>
-/// The parameters are laid out group by group (formats in the order they first appear in the module, parameters in
-/// module order within each), and element offsets run on across the groups, so the filters' float32 state is one
-/// buffer in the same order. A model of one format has one group: the layout of a float32-only model is unchanged.
+/// The parameters are laid out parameter group by parameter group, and within one by format (formats in the order they
+/// first appear, parameters in the given order within each): each (parameter group, format) pair is one
+/// <see cref="GradientGroup"/>, one tensor. Element offsets run on across them, so the filters' float32 state and an
+/// optimizer's moments are each one buffer in the same order. A model of one format in one parameter group has one:
+/// the layout of a float32-only module is unchanged.
 /// A gradient can stop being its view: <c>Module.zero_grad()</c> sets it to null, after which
 /// <c>backward()</c> creates a fresh tensor; a user can assign another tensor. <see cref="Refresh"/>
 /// finds these before every step, copies a foreign gradient into its slice and makes the view the
@@ -22,54 +24,74 @@ namespace Grokfast.Bridge;
 /// </remarks>
 internal sealed class FlatGradientBuffer : IDisposable
 {
-    private readonly Module module;
+    // The module the parameters came from, when they did: what the layout check walks. Null for parameters given as lists.
+    private readonly Module? module;
     private readonly TrainableParameter[] parameters;
-    // The same parameters in module order (named_parameters()), which the layout reorders by format: what the walk compares.
-    private readonly TrainableParameter[] moduleOrder;
+    // The same parameters in the order they were given (for a module, named_parameters()), which the layout reorders by
+    // format within each parameter group: what the walk compares.
+    private readonly TrainableParameter[] givenOrder;
     private readonly GradientGroup[] groups;
     private readonly nint[] viewAddresses;
     private ModuleRegistrations? registrations;
 
-    /// <summary>Lays out the trainable parameters of <paramref name="module"/> and binds their gradients.</summary>
+    /// <summary>Lays out the trainable parameters of <paramref name="module"/>, one parameter group, and binds their gradients.</summary>
     public FlatGradientBuffer(Module module)
+        : this([module.named_parameters().Where(p => p.parameter.requires_grad).ToList()], module)
+    {
+    }
+
+    /// <summary>
+    /// Lays out <paramref name="parameterGroups"/> (each parameter with the name messages and checkpoints give it) and binds
+    /// their gradients. Parameters that do not require grad are left out: they never have a gradient.
+    /// </summary>
+    public FlatGradientBuffer(IReadOnlyList<IReadOnlyList<(string Name, Parameter Parameter)>> parameterGroups, Module? module = null)
     {
         this.module = module;
-        var byFormat = new List<(GradientFormat Format, ScalarType Dtype, List<(string Name, Parameter Parameter, int ModuleIndex)> Members)>();
-        int trainableCount = 0;
-        foreach ((string name, Parameter parameter) in module.named_parameters())
+        // Per parameter group, its formats in the order they first appear, each with its parameters in the given order.
+        var segments = new List<(int ParamGroup, GradientFormat Format, ScalarType Dtype, List<(string Name, Parameter Parameter, int Given)> Members)>();
+        var seen = new Dictionary<nint, string>();
+        int given = 0;
+        for (int pg = 0; pg < parameterGroups.Count; pg++)
         {
-            if (!parameter.requires_grad) continue;
-            GradientFormat format = FormatOf(name, parameter.dtype);
-            int index = byFormat.FindIndex(g => g.Format == format);
-            if (index < 0)
+            foreach ((string name, Parameter parameter) in parameterGroups[pg])
             {
-                byFormat.Add((format, parameter.dtype, []));
-                index = byFormat.Count - 1;
+                ArgumentNullException.ThrowIfNull(parameter, name);
+                if (!parameter.requires_grad) continue;
+                if (!seen.TryAdd(parameter.Handle, name))
+                    throw new ArgumentException($"Parameter '{name}' is '{seen[parameter.Handle]}' again: a parameter may appear once, in one parameter group.", nameof(parameterGroups));
+                GradientFormat format = FormatOf(name, parameter.dtype);
+                int index = segments.FindIndex(s => s.ParamGroup == pg && s.Format == format);
+                if (index < 0)
+                {
+                    segments.Add((pg, format, parameter.dtype, []));
+                    index = segments.Count - 1;
+                }
+                segments[index].Members.Add((name, parameter, given++));
             }
-            byFormat[index].Members.Add((name, parameter, trainableCount++));
         }
-        if (byFormat.Count == 0)
-            throw new ArgumentException("The module has no parameter that requires grad, so there is nothing to filter.", nameof(module));
+        if (segments.Count == 0)
+            throw new ArgumentException("No parameter requires grad, so there is nothing to filter.", module is null ? nameof(parameterGroups) : nameof(module));
 
-        Device = byFormat[0].Members[0].Parameter.device;
+        (string firstName, Parameter firstParameter, _) = segments[0].Members[0];
+        Device = firstParameter.device;
         var layout = new List<TrainableParameter>();
-        moduleOrder = new TrainableParameter[trainableCount];
+        givenOrder = new TrainableParameter[given];
         long offset = 0;
-        for (int g = 0; g < byFormat.Count; g++)
+        for (int g = 0; g < segments.Count; g++)
         {
-            foreach ((string name, Parameter parameter, int moduleIndex) in byFormat[g].Members)
+            foreach ((string name, Parameter parameter, int givenIndex) in segments[g].Members)
             {
                 if (!IsOnDevice(parameter))
-                    throw new NotSupportedException($"Parameter '{name}' is on {parameter.device} but '{byFormat[0].Members[0].Name}' is on {Device}; all parameters must share one device.");
+                    throw new NotSupportedException($"Parameter '{name}' is on {parameter.device} but '{firstName}' is on {Device}; all parameters must share one device.");
                 var trainable = new TrainableParameter(name, parameter, offset, parameter.shape) { Group = g };
                 layout.Add(trainable);
-                moduleOrder[moduleIndex] = trainable;
+                givenOrder[givenIndex] = trainable;
                 offset += trainable.Length;
             }
         }
         parameters = layout.ToArray();
         Length = offset;
-        groups = new GradientGroup[byFormat.Count];
+        groups = new GradientGroup[segments.Count];
         try
         {
             for (int g = 0; g < groups.Length; g++)
@@ -77,11 +99,12 @@ internal sealed class FlatGradientBuffer : IDisposable
                 TrainableParameter[] members = parameters.Where(p => p.Group == g).ToArray();
                 long groupBase = members[0].Offset;
                 long groupLength = members[^1].Offset + members[^1].Length - groupBase;
-                GradientFormat format = byFormat[g].Format;
-                Tensor tensor = torch.zeros(groupLength, byFormat[g].Dtype, Device);
+                GradientFormat format = segments[g].Format;
+                Tensor tensor = torch.zeros(groupLength, segments[g].Dtype, Device);
                 groups[g] = new GradientGroup(format, tensor, TensorAddress.OfAny(tensor), groupBase, groupLength,
                     Array.IndexOf(parameters, members[0]), Array.IndexOf(parameters, members[^1]) + 1)
                 {
+                    ParamGroup = segments[g].ParamGroup,
                     StateBase = format.HasFloat64State() ? Float64StateLength : Float32StateLength,
                 };
                 if (format.HasFloat64State()) Float64StateLength += groupLength;
@@ -163,31 +186,43 @@ internal sealed class FlatGradientBuffer : IDisposable
     /// (a frozen parameter replaced, say) gets the authoritative walk over <c>named_parameters()</c>, which
     /// either names the trainable parameter that changed or confirms the layout and takes a new snapshot.
     /// </remarks>
+    /// <remarks>
+    /// Parameters given as lists, without their module, are checked only for disposal: what replaced them is not known.
+    /// </remarks>
     private void ThrowIfParametersReplaced()
     {
+        if (module is null)
+        {
+            foreach (TrainableParameter p in parameters)
+            {
+                if (p.Parameter.IsInvalid) throw ParametersChanged(p.Name);
+            }
+            return;
+        }
         if (registrations?.Unchanged() == true) return;
-        ThrowIfLayoutChanged();
+        ThrowIfLayoutChanged(module);
         registrations = CaptureRegistrations();
     }
 
-    private ModuleRegistrations? CaptureRegistrations() => ModuleRegistrations.TryCapture(module, parameters.Select(p => p.Parameter));
+    private ModuleRegistrations? CaptureRegistrations() =>
+        module is null ? null : ModuleRegistrations.TryCapture(module, parameters.Select(p => p.Parameter));
 
-    private void ThrowIfLayoutChanged()
+    private void ThrowIfLayoutChanged(Module module)
     {
         int index = 0;
         foreach ((string name, Parameter parameter) in module.named_parameters())
         {
             if (!parameter.requires_grad) continue;
-            if (index >= moduleOrder.Length || !ReferenceEquals(parameter, moduleOrder[index].Parameter))
+            if (index >= givenOrder.Length || !ReferenceEquals(parameter, givenOrder[index].Parameter))
                 throw ParametersChanged(name);
             index++;
         }
-        if (index != moduleOrder.Length) throw ParametersChanged(moduleOrder[index].Name);
+        if (index != givenOrder.Length) throw ParametersChanged(givenOrder[index].Name);
     }
 
     private static InvalidOperationException ParametersChanged(string name) => new(
-        $"The module's trainable parameters changed at '{name}' since the filter was built (a parameter was replaced, " +
-        "moved to another device or dtype, or its requires_grad switched). Build a new filter for the changed module.");
+        $"The trainable parameters changed at '{name}' since the filter was built (a parameter was replaced, disposed, " +
+        "moved to another device or dtype, or its requires_grad switched). Build a new filter for the changed parameters.");
 
     private bool IsOnDevice(Tensor tensor) => tensor.device_type == Device.type && tensor.device_index == Device.index;
 

@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 
 namespace Grokfast.Bridge;
 
-/// <summary>The flat buffer of the gradients of one format: parameters [First, End) of the layout, elements [Base, Base + Length).</summary>
+/// <summary>The flat buffer of the gradients of one format in one parameter group: parameters [First, End) of the layout, elements [Base, Base + Length).</summary>
 /// <param name="Format">The gradients' element type.</param>
 /// <param name="Tensor">The buffer every gradient of the group is a view of.</param>
 /// <param name="Address">Address of its first element.</param>
@@ -19,4 +19,7 @@ internal sealed record GradientGroup(GradientFormat Format, Tensor Tensor, nint 
     /// without float64 parameters.
     /// </summary>
     public long StateBase { get; init; }
+
+    /// <summary>The parameter group its parameters belong to (0 for a filter, which has one).</summary>
+    public int ParamGroup { get; init; }
 }

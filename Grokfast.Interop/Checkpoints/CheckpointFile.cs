@@ -12,7 +12,7 @@ internal static class CheckpointFile
     public const int Version = 2;
 
     // Limits a file must keep to; the smallest record of each kind bounds a count by the bytes left.
-    private const int MaxHyperparameters = 64, MaxBuffers = 64, MaxRank = 64;
+    private const int MaxHyperparameters = 4096, MaxBuffers = 64, MaxRank = 64;
     private const int MinHyperparameterBytes = 1 + sizeof(double), MinParameterBytes = 1 + sizeof(int) + sizeof(long), MinBufferBytes = 1 + sizeof(long);
 
     private static ReadOnlySpan<byte> Magic => "GFST"u8;

@@ -6,6 +6,7 @@ using Grokfast.Kernels.Engine;
 using Grokfast.Kernels.Float64;
 using Grokfast.Optim;
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
@@ -36,7 +37,24 @@ public sealed class EmaFilter : GradientFilter
     /// <param name="backend">Where the fused pass runs; <see cref="KernelBackend.Auto"/> follows the parameters' device.</param>
     /// <param name="skip_non_finite">Skip a step whose gradients hold a NaN or ±Inf, leaving state and gradients untouched (see <see cref="GradientFilter.SkipNonFinite"/>).</param>
     public EmaFilter(Module module, double alpha = DefaultAlpha, double lamb = DefaultLamb, KernelBackend backend = KernelBackend.Auto, bool skip_non_finite = true)
-        : base(module, backend, skip_non_finite, () => Validate(alpha, lamb))
+        : this(FilterTarget.Of(module), alpha, lamb, backend, skip_non_finite)
+    {
+    }
+
+    /// <summary>Builds the filter for <paramref name="parameters"/> (those that require grad; see <see cref="GradientFilter"/>).</summary>
+    /// <param name="parameters">The parameters whose gradients are filtered, each named in messages and checkpoints by its <c>name</c>, or else <c>params[i]</c>.</param>
+    /// <param name="alpha">Momentum of the average, in [0, 1); the reference's default is 0.99.</param>
+    /// <param name="lamb">Amplification of the slow component, any finite value; the reference's default is 5.</param>
+    /// <param name="backend">Where the fused pass runs; <see cref="KernelBackend.Auto"/> follows the parameters' device.</param>
+    /// <param name="skip_non_finite">Skip a step whose gradients hold a NaN or ±Inf, leaving state and gradients untouched (see <see cref="GradientFilter.SkipNonFinite"/>).</param>
+    public EmaFilter(IEnumerable<Parameter> parameters, double alpha = DefaultAlpha, double lamb = DefaultLamb, KernelBackend backend = KernelBackend.Auto, bool skip_non_finite = true)
+        : this(FilterTarget.Of(parameters), alpha, lamb, backend, skip_non_finite)
+    {
+    }
+
+    /// <summary>Builds the filter for <paramref name="target"/>'s parameters.</summary>
+    internal EmaFilter(FilterTarget target, double alpha, double lamb, KernelBackend backend, bool skip_non_finite)
+        : base(target, backend, skip_non_finite, () => Validate(alpha, lamb))
     {
         this.alpha = alpha;
         this.lamb = lamb;
@@ -72,15 +90,15 @@ public sealed class EmaFilter : GradientFilter
     /// <summary>Amplification of the slow component.</summary>
     public double lamb { get; }
 
-    private EmaSettings Settings => EmaSettings.From(alpha, lamb);
+    private protected override double OwnLamb => lamb;
 
-    private protected override void FilterRun(ParameterRun run)
+    internal override void FilterRun(ParameterRun run, double lamb)
     {
         if (Groups[run.Group].Format.HasFloat64State()) float64Pass!.Run(run.Offset, run.Length, EmaFloat64Constants.At(alpha, lamb, run.StepsBefore));
-        else passes!.Run(run, Settings.At(run.StepsBefore), FusedAdam);
+        else passes!.Run(run, EmaSettings.From(alpha, lamb).At(run.StepsBefore), FusedAdam);
     }
 
-    private protected override void FilterRunOnDevice(DeviceRun run, int group) => passes!.Run(run, group, Settings, FusedAdam);
+    internal override void FilterRunOnDevice(DeviceRun run, int group, double lamb) => passes!.Run(run, group, EmaSettings.From(alpha, lamb), FusedAdam);
 
     private protected override void Fused(FusedAdamPass adam) => passes!.Fuse(adam);
 

@@ -44,7 +44,7 @@ public abstract partial class GradientFilter
     }
 
     /// <summary>The header a checkpoint of this filter carries.</summary>
-    internal CheckpointHeader CheckpointHeader() => new(GradientFilterState.FormatVersion, Kind, Hyperparameters, StepCount, book.ParameterRecords());
+    internal CheckpointHeader CheckpointHeader() => new(GradientFilterState.FormatVersion, Kind, Hyperparameters, StepCount, steps.Book.ParameterRecords());
 
     CheckpointHeader ICheckpointable.CheckpointHeader() => CheckpointHeader();
 
@@ -58,7 +58,7 @@ public abstract partial class GradientFilter
     internal void CheckStateFits(GradientFilterState state)
     {
         CheckpointFit.CheckKind(state, Kind, Hyperparameters);
-        CheckpointFit.CheckParameters(state, gradients.Parameters);
+        CheckpointFit.CheckParameters(state, steps.Parameters);
         CheckpointFit.CheckBuffers(state, StateBuffers);
     }
 
@@ -69,7 +69,7 @@ public abstract partial class GradientFilter
     internal void RestoreCounts(GradientFilterState state)
     {
         AfterStateLoaded();
-        book.Restore(state);
+        steps.Book.Restore(state);
     }
 
     /// <summary>

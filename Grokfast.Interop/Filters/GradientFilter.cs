@@ -21,70 +21,50 @@ namespace Grokfast.Filters;
 /// work and never waits for the GPU; the host reads the counts back when asked for them (<see cref="StepCount"/>,
 /// <see cref="LastStepSkipped"/>, <see cref="SkippedStepCount"/>, a checkpoint).
 /// </remarks>
-public abstract partial class GradientFilter : IDisposable, ICheckpointable
+public abstract partial class GradientFilter : IDisposable, ICheckpointable, IRunStepper
 {
-    private readonly FlatGradientBuffer gradients;
-    private readonly bool[] hasGradient;
-    private readonly StepBook book;
+    private readonly GradientSteps steps;
+    // False inside a fused optimizer, which owns the steps and drives them.
+    private readonly bool ownsSteps;
     private bool disposed;
-    private int stepping;
-
-    /// <summary>ILGPU's CPU accelerator when the backend is <see cref="KernelBackend.IlgpuCpu"/>, else null.</summary>
-    private protected IlgpuAccelerator? Accelerator { get; }
-
-    /// <summary>The parameters' device's primary context when the backend is <see cref="KernelBackend.Cuda"/>, else null.</summary>
-    private protected CudaPrimaryContext? CudaContext { get; }
-
-    /// <summary>The step bookkeeping on the device when the backend is <see cref="KernelBackend.Cuda"/>, else null.</summary>
-    private protected CudaStepState? DeviceSteps { get; }
 
     /// <summary>
     /// Checks the arguments (<paramref name="validateHyperparameters"/> throws for the filter kind's own), then builds
-    /// the flat gradient buffer for the trainable parameters of <paramref name="module"/>: nothing is allocated or
-    /// rebound before every argument is known good, and what was taken is released if a later step fails.
+    /// the flat gradient buffer for <paramref name="target"/>'s parameters (or takes a fused optimizer's): nothing is
+    /// allocated or rebound before every argument is known good, and what was taken is released if a later step fails.
     /// </summary>
-    private protected GradientFilter(Module module, KernelBackend backend, bool skipNonFinite, Action validateHyperparameters)
+    private protected GradientFilter(FilterTarget target, KernelBackend backend, bool skipNonFinite, Action validateHyperparameters)
     {
-        ArgumentNullException.ThrowIfNull(module);
         if (!Enum.IsDefined(backend))
             throw new ArgumentOutOfRangeException(nameof(backend), backend, "Unknown backend.");
         validateHyperparameters();
-        SkipNonFinite = skipNonFinite;
-        gradients = new FlatGradientBuffer(module);
-        try
+        (steps, ownsSteps) = target.Open(backend, skipNonFinite);
+        if (Backend != KernelBackend.Cpu && Float64Group is not null)
         {
-            Backend = FilterBackends.Resolve(backend, gradients.Device);
-            if (Backend != KernelBackend.Cpu && Float64Group is not null)
-            {
-                TrainableParameter first = gradients.Parameters[Float64Group.First];
-                throw new NotSupportedException($"Parameter '{first.Name}' is Float64: float64 parameters are filtered by the CPU twin only " +
-                    $"(backend Cpu), not by {Backend}; float32, bfloat16 and float16 ones run on every backend.");
-            }
-            Accelerator = Backend == KernelBackend.IlgpuCpu ? IlgpuAccelerator.CreateCpu() : null;
-            if (Backend == KernelBackend.Cuda)
-            {
-                CudaContext = FilterBackends.OpenCudaContext(gradients.Device);
-                DeviceSteps = new CudaStepState(CudaContext, gradients.Parameters.Count, gradients.Groups.Select(g => g.Format));
-            }
-            LibTorchThreads.EnsureBound();
+            TrainableParameter first = steps.Parameters[Float64Group.First];
+            if (ownsSteps) steps.Dispose();
+            throw new NotSupportedException($"Parameter '{first.Name}' is Float64: float64 parameters are filtered by the CPU twin only " +
+                $"(backend Cpu), not by {Backend}; float32, bfloat16 and float16 ones run on every backend.");
         }
-        catch
-        {
-            Dispose();
-            throw;
-        }
-        hasGradient = new bool[gradients.Parameters.Count];
-        book = new StepBook(gradients.Parameters, gradients.Groups, DeviceSteps);
     }
 
+    /// <summary>ILGPU's CPU accelerator when the backend is <see cref="KernelBackend.IlgpuCpu"/>, else null.</summary>
+    private protected IlgpuAccelerator? Accelerator => steps.Accelerator;
+
+    /// <summary>The parameters' device's primary context when the backend is <see cref="KernelBackend.Cuda"/>, else null.</summary>
+    private protected CudaPrimaryContext? CudaContext => steps.CudaContext;
+
+    /// <summary>The step bookkeeping on the device when the backend is <see cref="KernelBackend.Cuda"/>, else null.</summary>
+    private protected CudaStepState? DeviceSteps => steps.DeviceSteps;
+
     /// <summary>The backend the fused pass runs on, resolved from the requested one and the parameters' device.</summary>
-    public KernelBackend Backend { get; }
+    public KernelBackend Backend => steps.Backend;
 
     /// <summary>Trainable parameters (elements) the filter covers.</summary>
-    public long ElementCount => gradients.Length;
+    public long ElementCount => steps.Gradients.Length;
 
     /// <summary>Trainable parameters (tensors) the filter covers.</summary>
-    public int ParameterCount => gradients.Parameters.Count;
+    public int ParameterCount => steps.Parameters.Count;
 
     /// <summary>Steps taken so far (skipped steps not counted). On CUDA, reading it waits for the queued steps.</summary>
     public long StepCount => Counts.StepCount;
@@ -97,7 +77,11 @@ public abstract partial class GradientFilter : IDisposable, ICheckpointable
     /// were, so a loss scaler's own skip logic still sees them. On by default; off saves one read of the
     /// gradients per step. Can be switched between steps.
     /// </summary>
-    public bool SkipNonFinite { get; set; }
+    public bool SkipNonFinite
+    {
+        get => steps.SkipNonFinite;
+        set => steps.SkipNonFinite = value;
+    }
 
     /// <summary>
     /// When false, <see cref="step"/> does nothing — the gradients pass through and the state stays as it
@@ -110,22 +94,22 @@ public abstract partial class GradientFilter : IDisposable, ICheckpointable
     public bool LastStepSkipped => Counts.LastStepSkipped;
 
     /// <summary>Parameters that had no gradient in the last step; their state was left unchanged.</summary>
-    public int SkippedParameterCount => book.SkippedParameterCount;
+    public int SkippedParameterCount => steps.Book.SkippedParameterCount;
 
     /// <summary>Gradients copied into the flat buffer because they had stopped being its views; stays put in a zero-copy loop.</summary>
-    public long GradientCopies => gradients.GradientCopies;
+    public long GradientCopies => steps.Gradients.GradientCopies;
 
     /// <summary>The parameters' device, where the filter kinds allocate their state.</summary>
-    private protected Device StateDevice => gradients.Device;
+    private protected Device StateDevice => steps.Gradients.Device;
 
     /// <summary>
-    /// The flat gradient buffers, one per gradient format present: each filter kind binds one kernel per group, to the
-    /// group's buffer and to its part of the state, which starts at element <see cref="GradientGroup.Base"/>.
+    /// The flat gradient buffers, one per parameter group and gradient format: each filter kind binds one kernel per group,
+    /// to the group's buffer and to its part of the state, which starts at element <see cref="GradientGroup.Base"/>.
     /// </summary>
-    internal IReadOnlyList<GradientGroup> Groups => gradients.Groups;
+    internal IReadOnlyList<GradientGroup> Groups => steps.Groups;
 
     /// <summary>The trainable parameters in the flat buffer's order, with their offsets.</summary>
-    internal IReadOnlyList<TrainableParameter> Parameters => gradients.Parameters;
+    internal IReadOnlyList<TrainableParameter> Parameters => steps.Parameters;
 
     /// <summary>
     /// Set when the filter runs inside a fused optimizer (<see cref="Grokfast.Optim.FusedAdamOptimizer"/>): each run then
@@ -150,92 +134,49 @@ public abstract partial class GradientFilter : IDisposable, ICheckpointable
     /// </summary>
     public void step()
     {
-        ObjectDisposedException.ThrowIf(disposed, this);
-        if (!Enabled) return;
-        // One step at a time: two threads stepping one filter would race on its state and the gradients.
-        if (Interlocked.Exchange(ref stepping, 1) != 0)
-            throw new InvalidOperationException("step() was called from two threads at once; a filter may be used by one thread at a time.");
-        try
-        {
-            FilterAll();
-        }
-        finally
-        {
-            Volatile.Write(ref stepping, 0);
-        }
+        ThrowIfDisposed();
+        if (!ownsSteps) throw new InvalidOperationException("This filter runs inside a fused optimizer; its optimizer's step() steps it.");
+        if (Enabled) steps.Step(this);
     }
 
-    private void FilterAll()
-    {
-        gradients.Refresh(hasGradient);
-        if (DeviceSteps is null) FilterOnHost();
-        else FilterOnDevice(DeviceSteps);
-    }
+    /// <summary>The amplification a step on its own applies (a fused optimizer gives each parameter group's).</summary>
+    private protected abstract double OwnLamb { get; }
 
-    // The host decides: scan every run, then filter every run, or skip the whole step. Index loops: a step allocates nothing.
-    private void FilterOnHost()
-    {
-        book.CollectRuns(hasGradient);
-        IReadOnlyList<ParameterRun> runs = book.Runs;
-        bool skipped = false;
-        for (int r = 0; SkipNonFinite && !skipped && r < runs.Count; r++)
-            skipped = !gradients.Groups[runs[r].Group].Format.AllFinite(RunAddress(runs[r]), runs[r].Length);
-        for (int r = 0; !skipped && r < runs.Count; r++) FilterRun(runs[r]);
-        book.RecordHostStep(skipped);
-    }
+    bool IRunStepper.Filters(int group) => true;
 
-    /// <summary>
-    /// Queues the whole step on libtorch's stream: the skip flag cleared, the scans that may set it, the record of
-    /// the step, then per run the prepare kernel and the pass, all of which do nothing when the flag is set.
-    /// </summary>
-    private void FilterOnDevice(CudaStepState steps)
-    {
-        book.CollectRuns(hasGradient);
-        steps.BeginStep();
-        IReadOnlyList<ParameterRun> runs = book.Runs;
-        for (int r = 0; SkipNonFinite && r < runs.Count; r++) steps.Scan(RunAddress(runs[r]), runs[r].Length, gradients.Groups[runs[r].Group].Format);
-        steps.Record();
-        for (int slot = 0; slot < runs.Count; slot++)
-        {
-            ParameterRun run = runs[slot];
-            FilterRunOnDevice(new DeviceRun(slot, run.First, run.End, run.Offset, run.Length), run.Group);
-        }
-        book.RecordDeviceStep(hasGradient);
-    }
+    bool IRunStepper.Updates => false;
+
+    void IRunStepper.Run(ParameterRun run) => FilterRun(run, OwnLamb);
+
+    void IRunStepper.Run(DeviceRun run, int group) => FilterRunOnDevice(run, group, OwnLamb);
+
+    /// <summary>Runs the pass over one run of parameters that share their step counts, with constants from the host and amplification <paramref name="lamb"/>.</summary>
+    internal abstract void FilterRun(ParameterRun run, double lamb);
+
+    /// <summary>Queues the CUDA step of one run of <paramref name="group"/>: its constants derived on the device, then the pass.</summary>
+    internal abstract void FilterRunOnDevice(DeviceRun run, int group, double lamb);
 
     // The counts, on CUDA read back from the device when a step was queued since (so never after disposal).
     private (long StepCount, long SkippedStepCount, bool LastStepSkipped) Counts
     {
         get
         {
-            if (book.CountsPending) ThrowIfDisposed();
-            return book.Counts;
+            if (steps.Book.CountsPending) ThrowIfDisposed();
+            return steps.Counts;
         }
     }
 
-    private nint RunAddress(ParameterRun run)
-    {
-        GradientGroup group = gradients.Groups[run.Group];
-        return group.Address + (nint)(run.Offset * group.Format.ElementSize());
-    }
-
-    /// <summary>Runs the fused pass over one run of parameters that share their step count, with constants from the host.</summary>
-    private protected abstract void FilterRun(ParameterRun run);
-
-    /// <summary>Queues the CUDA step of one run of <paramref name="group"/>: its constants derived on the device, then the pass.</summary>
-    private protected abstract void FilterRunOnDevice(DeviceRun run, int group);
-
     /// <summary>Where group <paramref name="group"/>'s part of a float32 state buffer at <paramref name="state"/> starts.</summary>
-    private protected nint StateOf(nint state, int group) => state + (nint)(gradients.Groups[group].StateBase * sizeof(float));
+    private protected nint StateOf(nint state, int group) => state + (nint)(steps.Groups[group].StateBase * sizeof(float));
 
     /// <summary>Elements whose filter state is float32 (the float32, bfloat16 and float16 groups'): the float32 state's length.</summary>
-    private protected long Float32StateLength => gradients.Float32StateLength;
+    private protected long Float32StateLength => steps.Gradients.Float32StateLength;
 
     /// <summary>Elements whose filter state is float64 (the float64 group's): the float64 state's length, 0 in most models.</summary>
-    private protected long Float64StateLength => gradients.Float64StateLength;
+    private protected long Float64StateLength => steps.Gradients.Float64StateLength;
 
     /// <summary>The group of float64 gradients, filtered in double with float64 state, or null.</summary>
-    private protected GradientGroup? Float64Group => gradients.Groups.FirstOrDefault(g => g.Format == GradientFormat.Float64);
+    private protected GradientGroup? Float64Group => steps.Groups.FirstOrDefault(g => g.Format == GradientFormat.Float64);
 
     /// <summary>
     /// Bytes one step moves per gradient element, what bandwidth figures count: the EMA and Kalman filters 16 on float32
@@ -252,7 +193,7 @@ public abstract partial class GradientFilter : IDisposable, ICheckpointable
         masterWeights && format != GradientFormat.Float32 ? PassUpdate.AdamMaster : PassUpdate.AdamDirect);
 
     private int AverageBytesPerElement(Func<GradientFormat, PassUpdate> update) =>
-        (int)Math.Round(gradients.Groups.Sum(g => (double)g.Length * BytesPerElementOf(g.Format, update(g.Format))) / gradients.Length);
+        steps.AverageBytesPerElement(g => BytesPerElementOf(g.Format, update(g.Format)));
 
     /// <summary>Bytes the filter kind's pass moves per element of gradients of <paramref name="format"/>, ending in <paramref name="update"/>.</summary>
     private protected abstract int BytesPerElementOf(GradientFormat format, PassUpdate update);
@@ -277,27 +218,13 @@ public abstract partial class GradientFilter : IDisposable, ICheckpointable
             return StateTensors.ToDictionary(t => t.Key, t => t.Value.detach().clone().DetachFromDisposeScope());
     }
 
-    /// <summary>
-    /// Zeroes every gradient in place, in one pass over the flat buffer; a gradient that had stopped being its view is
-    /// made one again first, so it is zeroed too.
-    /// </summary>
-    internal void ZeroGradients()
-    {
-        ThrowIfDisposed();
-        gradients.Refresh(hasGradient);
-        gradients.Zero();
-    }
-
     /// <summary>Frees the filter's state and kernels; the parameters keep their gradients.</summary>
     public void Dispose()
     {
         if (disposed) return;
         disposed = true;
         DisposeState();
-        DeviceSteps?.Dispose();
-        CudaContext?.Dispose();
-        Accelerator?.Dispose();
-        gradients?.Dispose();
+        if (ownsSteps) steps?.Dispose();
         GC.SuppressFinalize(this);
     }
 

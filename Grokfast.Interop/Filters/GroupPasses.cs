@@ -47,11 +47,11 @@ internal sealed class GroupPasses<TSettings, TFilter> : IDisposable
 
     /// <summary>Runs <paramref name="run"/> on the host with the filter's constants <paramref name="filter"/> (and Adam's, when fused).</summary>
     public void Run(ParameterRun run, TFilter filter, FusedAdamPass? adam) =>
-        host[run.Group]!.Run(run.Offset, run.Length, new PassConstants<TFilter>(filter, adam?.At(run.StepsBefore + 1) ?? default));
+        host[run.Group]!.Run(run.Offset, run.Length, new PassConstants<TFilter>(filter, adam?.At(groups[run.Group].ParamGroup, run.UpdatesBefore + 1) ?? default));
 
     /// <summary>Queues the CUDA step of <paramref name="run"/> of group <paramref name="group"/>, its constants derived on the device.</summary>
     public void Run(DeviceRun run, int group, TSettings settings, FusedAdamPass? adam) =>
-        cuda[group]!.Run(run, new PassSettings<TSettings>(settings, adam?.Settings ?? default));
+        cuda[group]!.Run(run, new PassSettings<TSettings>(settings, adam?.Settings[groups[group].ParamGroup] ?? default));
 
     // Each slot is filled in turn, so a failure part-way leaves the passes made so far for Dispose.
     private void Bind(FusedAdamPass? adam)

@@ -8,6 +8,7 @@ using Grokfast.Kernels.Float64;
 using Grokfast.Kernels.Kalman;
 using Grokfast.Optim;
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
@@ -38,7 +39,27 @@ public sealed class KalmanFilter : GradientFilter
     /// <param name="skip_non_finite">Skip a step whose gradients hold a NaN or ±Inf, leaving state and gradients untouched (see <see cref="GradientFilter.SkipNonFinite"/>).</param>
     public KalmanFilter(Module module, double process_noise = DefaultProcessNoise, double measurement_noise = DefaultMeasurementNoise, double lamb = DefaultLamb,
         KernelBackend backend = KernelBackend.Auto, bool skip_non_finite = true)
-        : base(module, backend, skip_non_finite, () => Validate(process_noise, measurement_noise, lamb))
+        : this(FilterTarget.Of(module), process_noise, measurement_noise, lamb, backend, skip_non_finite)
+    {
+    }
+
+    /// <summary>Builds the filter for <paramref name="parameters"/> (those that require grad; see <see cref="GradientFilter"/>).</summary>
+    /// <param name="parameters">The parameters whose gradients are filtered, each named in messages and checkpoints by its <c>name</c>, or else <c>params[i]</c>.</param>
+    /// <param name="process_noise">Q, finite and ≥ 0; the pull request's default is 1e-4.</param>
+    /// <param name="measurement_noise">R, finite and &gt; 0; the pull request's default is 1e-2. P starts at R.</param>
+    /// <param name="lamb">Amplification of the estimate, any finite value; the default is 2.</param>
+    /// <param name="backend">Where the fused pass runs; <see cref="KernelBackend.Auto"/> follows the parameters' device.</param>
+    /// <param name="skip_non_finite">Skip a step whose gradients hold a NaN or ±Inf, leaving state and gradients untouched (see <see cref="GradientFilter.SkipNonFinite"/>).</param>
+    public KalmanFilter(IEnumerable<Parameter> parameters, double process_noise = DefaultProcessNoise, double measurement_noise = DefaultMeasurementNoise, double lamb = DefaultLamb,
+        KernelBackend backend = KernelBackend.Auto, bool skip_non_finite = true)
+        : this(FilterTarget.Of(parameters), process_noise, measurement_noise, lamb, backend, skip_non_finite)
+    {
+    }
+
+    /// <summary>Builds the filter for <paramref name="target"/>'s parameters.</summary>
+    internal KalmanFilter(FilterTarget target, double process_noise, double measurement_noise, double lamb,
+        KernelBackend backend = KernelBackend.Auto, bool skip_non_finite = true)
+        : base(target, backend, skip_non_finite, () => Validate(process_noise, measurement_noise, lamb))
     {
         this.process_noise = process_noise;
         this.measurement_noise = measurement_noise;
@@ -85,9 +106,11 @@ public sealed class KalmanFilter : GradientFilter
     /// <summary>Amplification of the estimate.</summary>
     public double lamb { get; }
 
-    private KalmanSettings Settings => KalmanSettings.From(process_noise, measurement_noise, lamb);
+    private protected override double OwnLamb => lamb;
 
-    private protected override void FilterRun(ParameterRun run)
+    private KalmanSettings SettingsWith(double lamb) => KalmanSettings.From(process_noise, measurement_noise, lamb);
+
+    internal override void FilterRun(ParameterRun run, double lamb)
     {
         if (Groups[run.Group].Format.HasFloat64State())
         {
@@ -97,12 +120,12 @@ public sealed class KalmanFilter : GradientFilter
             return;
         }
         // Every parameter of a run has been filtered equally often, so they share one covariance.
-        KalmanStep step = Settings.Next(covariances[run.First]);
+        KalmanStep step = SettingsWith(lamb).Next(covariances[run.First]);
         passes!.Run(run, step.Constants, FusedAdam);
         Array.Fill(covariances, step.NextCovariance, run.First, run.End - run.First);
     }
 
-    private protected override void FilterRunOnDevice(DeviceRun run, int group) => passes!.Run(run, group, Settings, FusedAdam);
+    internal override void FilterRunOnDevice(DeviceRun run, int group, double lamb) => passes!.Run(run, group, SettingsWith(lamb), FusedAdam);
 
     private protected override void Fused(FusedAdamPass adam) => passes!.Fuse(adam);
 

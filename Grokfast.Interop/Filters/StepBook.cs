@@ -5,8 +5,8 @@ using Grokfast.Kernels.Backends.Cuda;
 namespace Grokfast.Filters;
 
 /// <summary>
-/// A filter's step bookkeeping: which parameters form this step's runs, how often each has been filtered, and the
-/// steps taken and skipped. On the host the counts are the host's own; on CUDA they live on the device
+/// A step's bookkeeping: which parameters form this step's runs, how often each has been filtered and (in a fused
+/// optimizer) updated — two counts, since a filter can be off while the optimizer steps — and the steps taken and skipped. On the host the counts are the host's own; on CUDA they live on the device
 /// (<see cref="CudaStepState"/>) and are read back only when asked, while the host keeps run keys — parameters known to
 /// share a step count share a key — so runs are formed without waiting for the GPU.
 /// </summary>
@@ -16,6 +16,7 @@ internal sealed class StepBook
     private readonly IReadOnlyList<GradientGroup> groups;
     private readonly CudaStepState? device;
     private readonly long[] stepsFiltered;
+    private readonly long[] updates;
     private readonly long[]? runKeys;
     private readonly List<ParameterRun> runs = [];
     private long stepCount;
@@ -31,6 +32,7 @@ internal sealed class StepBook
         this.groups = groups;
         this.device = device;
         stepsFiltered = new long[parameters.Count];
+        updates = new long[parameters.Count];
         if (device is not null) runKeys = new long[parameters.Count];
     }
 
@@ -54,8 +56,8 @@ internal sealed class StepBook
     }
 
     /// <summary>
-    /// Splits the parameters that have a gradient into runs of consecutive ones of one group that have been filtered
-    /// equally often (equal run keys on CUDA), which share one set of step constants: one launch each, one per gradient
+    /// Splits the parameters that have a gradient into runs of consecutive ones of one group that have been filtered and
+    /// updated equally often (equal run keys on CUDA), which share one set of step constants: one launch each, one per gradient
     /// format for the whole model in a normal loop.
     /// </summary>
     public void CollectRuns(bool[] hasGradient)
@@ -73,17 +75,21 @@ internal sealed class StepBook
             }
             int end = first + 1;
             int group = parameters[first].Group;
-            while (end < parameters.Count && hasGradient[end] && keys[end] == keys[first] && parameters[end].Group == group) end++;
+            while (end < parameters.Count && hasGradient[end] && parameters[end].Group == group && keys[end] == keys[first]
+                && (runKeys is not null || updates[end] == updates[first])) end++;
             long offset = parameters[first].Offset;
             long length = parameters[end - 1].Offset + parameters[end - 1].Length - offset;
-            runs.Add(new ParameterRun(first, end, group, offset - groups[group].Base, length, stepsFiltered[first]));
+            runs.Add(new ParameterRun(first, end, group, offset - groups[group].Base, length, stepsFiltered[first], updates[first]));
             first = end;
         }
         SkippedParameterCount = skipped;
     }
 
-    /// <summary>Records a host step: skipped whole, or every run's parameters filtered once more.</summary>
-    public void RecordHostStep(bool skipped)
+    /// <summary>
+    /// Records a host step: skipped whole, or every run's parameters filtered once more where <paramref name="stepper"/>
+    /// filtered their group, and updated once more where it updates.
+    /// </summary>
+    public void RecordHostStep(bool skipped, IRunStepper stepper)
     {
         lastStepSkipped = skipped;
         if (skipped)
@@ -93,7 +99,12 @@ internal sealed class StepBook
         }
         foreach (ParameterRun run in runs)
         {
-            for (int i = run.First; i < run.End; i++) stepsFiltered[i]++;
+            bool filtered = stepper.Filters(run.Group);
+            for (int i = run.First; i < run.End; i++)
+            {
+                if (filtered) stepsFiltered[i]++;
+                if (stepper.Updates) updates[i]++;
+            }
         }
         stepCount++;
     }
@@ -123,14 +134,21 @@ internal sealed class StepBook
         return parameters.Select((p, i) => new ParameterRecord(p.Name, p.Shape, stepsFiltered[i])).ToList();
     }
 
-    /// <summary>Takes the step counts from a checkpoint whose buffers have just been loaded (the queued steps done).</summary>
+    /// <summary>Each parameter's optimizer steps, for a checkpoint (current once <see cref="ParameterRecords"/> has read them back).</summary>
+    public long[] Updates => updates;
+
+    /// <summary>
+    /// Takes the step counts from a checkpoint whose buffers have just been loaded (the queued steps done; a fused
+    /// optimizer's <see cref="Updates"/> among them).
+    /// </summary>
     public void Restore(GradientFilterState state)
     {
         for (int i = 0; i < stepsFiltered.Length; i++) stepsFiltered[i] = state.Parameters[i].StepsFiltered;
         stepCount = state.StepCount;
         if (device is null) return;
         device.WriteSteps(stepsFiltered);
-        stepsFiltered.CopyTo(runKeys!, 0);
+        device.WriteUpdates(updates);
+        SetRunKeys();
         stepsQueued = stepCount + skippedStepCount;
     }
 
@@ -141,8 +159,20 @@ internal sealed class StepBook
         (skippedStepCount, lastStepSkipped) = device!.ReadOutcome();
         stepCount = stepsQueued - skippedStepCount;
         device.ReadSteps(stepsFiltered);
-        // Equal counts are equal keys: runs merge again where histories converged.
-        stepsFiltered.CopyTo(runKeys!, 0);
+        device.ReadUpdates(updates);
+        SetRunKeys();
         deviceCountsPending = false;
+    }
+
+    // Equal counts are equal keys: runs merge again where histories converged.
+    private void SetRunKeys()
+    {
+        var numbered = new Dictionary<(long, long), long>();
+        for (int i = 0; i < runKeys!.Length; i++)
+        {
+            (long, long) counts = (stepsFiltered[i], updates[i]);
+            if (!numbered.TryGetValue(counts, out long key)) numbered[counts] = key = numbered.Count;
+            runKeys[i] = key;
+        }
     }
 }

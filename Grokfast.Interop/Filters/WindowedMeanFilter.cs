@@ -6,6 +6,7 @@ using Grokfast.Kernels.Float64;
 using Grokfast.Kernels.WindowedMean;
 using Grokfast.Optim;
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
@@ -43,7 +44,29 @@ public sealed class WindowedMeanFilter : GradientFilter
     /// <param name="skip_non_finite">Skip a step whose gradients hold a NaN or ±Inf, leaving state and gradients untouched (see <see cref="GradientFilter.SkipNonFinite"/>).</param>
     public WindowedMeanFilter(Module module, int window_size = DefaultWindowSize, double lamb = DefaultLamb, WindowAggregation filter_type = WindowAggregation.Mean,
         bool warmup = true, bool trigger = false, KernelBackend backend = KernelBackend.Auto, bool skip_non_finite = true)
-        : base(module, backend, skip_non_finite, () => Validate(window_size, lamb, filter_type))
+        : this(FilterTarget.Of(module), window_size, lamb, filter_type, warmup, trigger, backend, skip_non_finite)
+    {
+    }
+
+    /// <summary>Builds the filter for <paramref name="parameters"/> (those that require grad; see <see cref="GradientFilter"/>).</summary>
+    /// <param name="parameters">The parameters whose gradients are filtered, each named in messages and checkpoints by its <c>name</c>, or else <c>params[i]</c>.</param>
+    /// <param name="window_size">Gradients in the window, at least 1; the reference's default is 128. The ring takes window_size × parameters × 4 bytes.</param>
+    /// <param name="lamb">Amplification, any finite value; the reference's default is 5.</param>
+    /// <param name="filter_type">Mean or sum of the window.</param>
+    /// <param name="warmup">When true (the default), nothing is added until the window is full.</param>
+    /// <param name="trigger">Ablation switch of the reference: when true (and warmup is on), nothing is ever added.</param>
+    /// <param name="backend">Where the fused pass runs; <see cref="KernelBackend.Auto"/> follows the parameters' device.</param>
+    /// <param name="skip_non_finite">Skip a step whose gradients hold a NaN or ±Inf, leaving state and gradients untouched (see <see cref="GradientFilter.SkipNonFinite"/>).</param>
+    public WindowedMeanFilter(IEnumerable<Parameter> parameters, int window_size = DefaultWindowSize, double lamb = DefaultLamb, WindowAggregation filter_type = WindowAggregation.Mean,
+        bool warmup = true, bool trigger = false, KernelBackend backend = KernelBackend.Auto, bool skip_non_finite = true)
+        : this(FilterTarget.Of(parameters), window_size, lamb, filter_type, warmup, trigger, backend, skip_non_finite)
+    {
+    }
+
+    /// <summary>Builds the filter for <paramref name="target"/>'s parameters.</summary>
+    internal WindowedMeanFilter(FilterTarget target, int window_size, double lamb, WindowAggregation filter_type,
+        bool warmup = true, bool trigger = false, KernelBackend backend = KernelBackend.Auto, bool skip_non_finite = true)
+        : base(target, backend, skip_non_finite, () => Validate(window_size, lamb, filter_type))
     {
         this.window_size = window_size;
         this.lamb = lamb;
@@ -96,16 +119,18 @@ public sealed class WindowedMeanFilter : GradientFilter
     /// <summary>The reference's ablation switch.</summary>
     public bool trigger { get; }
 
-    private WindowedMeanSettings Settings => WindowedMeanSettings.From(window_size, filter_type == WindowAggregation.Mean, lamb, warmup, trigger);
+    private protected override double OwnLamb => lamb;
 
-    private protected override void FilterRun(ParameterRun run)
+    private WindowedMeanSettings SettingsWith(double lamb) => WindowedMeanSettings.From(window_size, filter_type == WindowAggregation.Mean, lamb, warmup, trigger);
+
+    internal override void FilterRun(ParameterRun run, double lamb)
     {
-        WindowedMeanConstants constants = Settings.At(run.StepsBefore);
+        WindowedMeanConstants constants = SettingsWith(lamb).At(run.StepsBefore);
         if (Groups[run.Group].Format.HasFloat64State()) float64Pass!.Run(run.Offset, run.Length, WindowedMeanFloat64Constants.From(constants, lamb));
         else passes!.Run(run, constants, FusedAdam);
     }
 
-    private protected override void FilterRunOnDevice(DeviceRun run, int group) => passes!.Run(run, group, Settings, FusedAdam);
+    internal override void FilterRunOnDevice(DeviceRun run, int group, double lamb) => passes!.Run(run, group, SettingsWith(lamb), FusedAdam);
 
     private protected override void Fused(FusedAdamPass adam) => passes!.Fuse(adam);
 

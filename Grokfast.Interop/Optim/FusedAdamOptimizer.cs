@@ -1,8 +1,8 @@
-using Grokfast.Bridge;
 using Grokfast.Checkpoints;
 using Grokfast.Filters;
 using Grokfast.Kernels.Adam;
 using Grokfast.Kernels.Backends;
+using Grokfast.Kernels.Backends.Cuda;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -14,90 +14,52 @@ namespace Grokfast.Optim;
 /// <summary>
 /// Adam or AdamW with an optional Grokfast filter, fused: one pass over every parameter per step reads the gradient, the
 /// filter's state, the parameter and both moments once and writes all but the gradient once. Gradients and parameters
-/// are views of two flat buffers laid out alike, so the pass is one elementwise sweep of the whole model.
+/// are views of flat buffers laid out alike, so the pass is one elementwise sweep per parameter group and dtype.
 /// </summary>
 /// <remarks>
-/// <para>A TorchSharp optimizer: <see cref="step"/>, <see cref="zero_grad"/>, one parameter group whose learning rate a
-/// learning-rate scheduler reads and sets, <see cref="IBetas"/> for schedulers that cycle momentum.</para>
+/// <para>A TorchSharp optimizer: <see cref="step"/>, <see cref="zero_grad"/>, parameter groups (<see cref="param_groups"/>)
+/// with their own learning rate, betas, eps, weight decay and Grokfast amplification, which learning-rate schedulers drive
+/// group by group; <see cref="IBetas"/> on the optimizer and on each group for schedulers that cycle momentum.</para>
 /// <para>After a step <c>p.grad</c> still holds the raw gradient: the filtered one goes straight into the update and is
 /// not written back. A step whose gradients hold a NaN or ±Inf is skipped whole — parameters, moments, the filter's
 /// state and the step counts untouched — and reported by <see cref="LastStepSkipped"/>.</para>
 /// <para>Runs where the parameters are: on the CPU, the vectorised, multi-threaded twin of the ILGPU kernels; on CUDA, the
 /// ILGPU kernels through the driver, each step's constants derived on the device so a step never waits for the GPU.</para>
 /// </remarks>
-public abstract partial class FusedAdamOptimizer : Optimizer, IBetas, ICheckpointable
+public abstract partial class FusedAdamOptimizer : Optimizer, IBetas, ICheckpointable, IRunStepper
 {
-    private static readonly string[] AdamHyperparameters = ["lr", "beta1", "beta2", "eps", "weight_decay"];
-
-    private readonly GradientFilter filter;
-    private readonly FlatParameterBuffer?[] parameterBuffers = [];
-    private readonly Tensor? exp_avg;
-    private readonly Tensor? exp_avg_sq;
-    private readonly Tensor? master_weights;
-    private readonly long[] masterOffsets = [];
-    private readonly FusedAdamPass? pass;
-    private readonly ParamGroup group;
+    private readonly List<ParamGroup> groups;
     private readonly bool decoupled;
-    private double beta1;
-    private double beta2;
+    private readonly FusedAdamState core;
+    // Per parameter group, this step: whether the filter runs, and at which amplification.
+    private readonly bool[] filtering;
+    private readonly double[] lambs;
+    private long stepCalls;
     private bool disposed;
 
-    /// <summary>Checks every hyperparameter, then builds the filter, the flat parameter buffer and the moments (released again if a later part fails).</summary>
-    private protected FusedAdamOptimizer(Module module, double lr, double beta1, double beta2, double eps, double weight_decay, bool decoupled,
-        GrokfastFilter? grokfast, KernelBackend backend, bool skip_non_finite, bool master_weights)
+    /// <summary>
+    /// Completes each group's options from the optimizer's and checks them, then builds the flat buffers, the moments and
+    /// the filter (released again if a later part fails).
+    /// </summary>
+    private protected FusedAdamOptimizer(GroupSource source, double lr, double beta1, double beta2, double eps, double weight_decay, bool decoupled,
+        GrokfastFilter? grokfast, KernelBackend backend, bool skip_non_finite, bool master_weights, long grokfast_after_step, bool normalize_lr)
         : base(IntPtr.Zero)
     {
-        ArgumentNullException.ThrowIfNull(module);
         Validate(lr, beta1, beta2, eps, weight_decay);
+        ArgumentOutOfRangeException.ThrowIfNegative(grokfast_after_step);
+        if (!Enum.IsDefined(backend))
+            throw new ArgumentOutOfRangeException(nameof(backend), backend, "Unknown backend.");
         this.decoupled = decoupled;
-        this.beta1 = beta1;
-        this.beta2 = beta2;
-        this.eps = eps;
-        this.weight_decay = weight_decay;
         this.grokfast = grokfast;
+        this.grokfast_after_step = grokfast_after_step;
+        this.normalize_lr = normalize_lr;
         MasterWeights = master_weights;
-        filter = grokfast?.Create(module, backend, skip_non_finite) ?? new UnfilteredGradients(module, backend, skip_non_finite);
-        if (filter.Groups.FirstOrDefault(g => g.Format == GradientFormat.Float64) is { } float64)
-        {
-            string name = filter.Parameters[float64.First].Name;
-            filter.Dispose();
-            throw new NotSupportedException($"Parameter '{name}' is Float64; the fused optimizers take float32, bfloat16 and float16 parameters (the filters take float64 too).");
-        }
-        group = new ParamGroup
-        {
-            Parameters = filter.Parameters.Select(p => p.Parameter).ToArray(),
-            Options = new OptimizerOptions { LearningRate = lr, InitialLearningRate = lr },
-        };
-        _parameter_groups = [group];
-        try
-        {
-            Device device = filter.Parameters[0].Parameter.device;
-            IReadOnlyList<GradientGroup> groups = filter.Groups;
-            // The 16-bit groups' float32 master weights, one after another in layout order.
-            masterOffsets = new long[groups.Count];
-            long masterLength = 0;
-            for (int g = 0; g < groups.Count; g++)
-            {
-                masterOffsets[g] = masterLength;
-                if (master_weights && groups[g].Format != GradientFormat.Float32) masterLength += groups[g].Length;
-            }
-            if (masterLength > 0) this.master_weights = torch.empty(masterLength, ScalarType.Float32, device);
-            parameterBuffers = new FlatParameterBuffer?[groups.Count];
-            for (int g = 0; g < groups.Count; g++)
-                parameterBuffers[g] = new FlatParameterBuffer(filter.Parameters, groups[g], device, MasterOf(g));
-            exp_avg = torch.zeros(filter.ElementCount, ScalarType.Float32, device);
-            exp_avg_sq = torch.zeros(filter.ElementCount, ScalarType.Float32, device);
-            nint firstMoments = TensorAddress.OfFloat32(exp_avg), secondMoments = TensorAddress.OfFloat32(exp_avg_sq);
-            FusedAdamBuffers[] buffers = groups.Select((group, g) => new FusedAdamBuffers(parameterBuffers[g]!.Address, MasterAddress(g),
-                firstMoments + (nint)(group.Base * sizeof(float)), secondMoments + (nint)(group.Base * sizeof(float)))).ToArray();
-            pass = new FusedAdamPass(buffers) { Settings = Settings(lr) };
-            filter.Fuse(pass);
-        }
-        catch
-        {
-            Dispose();
-            throw;
-        }
+        groups = [.. source.Groups];
+        for (int g = 0; g < groups.Count; g++) Complete(groups[g], g, new Options { LearningRate = lr, beta1 = beta1, beta2 = beta2, eps = eps, weight_decay = weight_decay });
+        _parameter_groups = [.. groups];
+        filtering = new bool[groups.Count];
+        lambs = new double[groups.Count];
+        core = new FusedAdamState(source.Names, source.Module, grokfast, backend, skip_non_finite, master_weights);
     }
 
     /// <summary>
@@ -110,51 +72,69 @@ public abstract partial class FusedAdamOptimizer : Optimizer, IBetas, ICheckpoin
     /// <summary>The filter that runs inside the step, or null for a plain fused Adam/AdamW.</summary>
     public GrokfastFilter? grokfast { get; }
 
-    /// <summary>Added to the denominator.</summary>
-    public double eps { get; private set; }
+    /// <summary>The parameter groups, in order: each one's options can be changed between steps.</summary>
+    public IReadOnlyList<ParamGroup> param_groups => groups;
 
-    /// <summary>Weight decay: an L2 term added to the gradient (Adam) or a decay of the parameter (AdamW).</summary>
-    public double weight_decay { get; private set; }
+    /// <summary>
+    /// Steps (calls of <see cref="step"/>) before the filter first runs: until then each step is Adam's alone and the
+    /// filter's state stays as it was built, so the filter starts then as a filter created at that step would.
+    /// </summary>
+    public long grokfast_after_step { get; set; }
 
-    /// <summary>The learning rate of the one parameter group (what a scheduler sets).</summary>
+    /// <summary>
+    /// Whether each group's learning rate was divided by 1 + its lamb when the group was added (lucidrains' grokfast-pytorch:
+    /// the filter scales the gradient by about that much, so comparisons with plain Adam stay fair).
+    /// </summary>
+    public bool normalize_lr { get; }
+
+    /// <summary>Switches the filter off for every group (its state kept untouched) and on again; on by default.</summary>
+    public bool GrokfastEnabled { get; set; } = true;
+
+    /// <summary>Added to the denominator (the first group's; <see cref="param_groups"/> has each group's).</summary>
+    public double eps => groups[0].Options.eps!.Value;
+
+    /// <summary>Weight decay: an L2 term added to the gradient (Adam) or a decay of the parameter (AdamW); the first group's.</summary>
+    public double weight_decay => groups[0].Options.weight_decay!.Value;
+
+    /// <summary>The learning rate: the first group's; setting it sets every group's.</summary>
     public double lr
     {
-        get => group.LearningRate;
+        get => groups[0].LearningRate;
         set
         {
-            Validate(value, beta1, beta2, eps, weight_decay);
-            group.LearningRate = value;
+            ValidateLearningRate(value, nameof(lr));
+            foreach (ParamGroup group in groups) group.LearningRate = value;
         }
     }
 
-    /// <summary>The decays of the first and second moments, each in [0, 1).</summary>
+    /// <summary>The decays of the first and second moments, each in [0, 1): the first group's; setting them sets every group's.</summary>
     public (double, double) Betas
     {
-        get => (beta1, beta2);
+        get => groups[0].Betas;
         set
         {
-            Validate(lr, value.Item1, value.Item2, eps, weight_decay);
-            (beta1, beta2) = value;
+            Validate(0, value.Item1, value.Item2, 0, 0);
+            foreach (ParamGroup group in groups) group.Betas = value;
         }
     }
 
     /// <summary>The backend the fused pass runs on.</summary>
-    public KernelBackend Backend => filter.Backend;
+    public KernelBackend Backend => core.Steps.Backend;
 
     /// <summary>Steps taken so far (skipped steps not counted).</summary>
-    public long StepCount => filter.StepCount;
+    public long StepCount => Counts.StepCount;
 
     /// <summary>Steps skipped so far because a gradient held a NaN or ±Inf.</summary>
-    public long SkippedStepCount => filter.SkippedStepCount;
+    public long SkippedStepCount => Counts.SkippedStepCount;
 
     /// <summary>True when the last <see cref="step"/> found a non-finite gradient and changed nothing.</summary>
-    public bool LastStepSkipped => filter.LastStepSkipped;
+    public bool LastStepSkipped => Counts.LastStepSkipped;
 
     /// <summary>Whether a step whose gradients hold a NaN or ±Inf is skipped whole (on by default; see <see cref="GradientFilter.SkipNonFinite"/>).</summary>
     public bool SkipNonFinite
     {
-        get => filter.SkipNonFinite;
-        set => filter.SkipNonFinite = value;
+        get => core.Steps.SkipNonFinite;
+        set => core.Steps.SkipNonFinite = value;
     }
 
     /// <summary>
@@ -163,14 +143,15 @@ public abstract partial class FusedAdamOptimizer : Optimizer, IBetas, ICheckpoin
     /// for 16-bit parameters with master weights (2 fewer for the gradient, 2 more for writing the parameter beside its
     /// master); 6 fewer without. A model mixing both is averaged over its elements, rounded.
     /// </summary>
-    public int BytesPerElement => filter.FusedAdamBytesPerElement(MasterWeights);
+    public int BytesPerElement => core.BytesPerElement(MasterWeights);
 
     /// <summary>Trainable parameters (elements) the optimizer updates.</summary>
-    public long ElementCount => filter.ElementCount;
+    public long ElementCount => core.Steps.Gradients.Length;
 
     /// <summary>
-    /// One fused step over every parameter that has a gradient: the filter (if any) and Adam/AdamW in one pass. A
-    /// parameter without a gradient is left out, its state and step count unchanged, as <c>torch.optim.Adam</c> does.
+    /// One fused step over every parameter that has a gradient: the filter (where it is on) and Adam/AdamW in one pass,
+    /// each parameter group with its own hyperparameters. A parameter without a gradient is left out, its state and step
+    /// count unchanged, as <c>torch.optim.Adam</c> does.
     /// </summary>
     /// <param name="closure">Optional: re-evaluates the model and returns the loss, which the step then returns.</param>
     public override Tensor step(Func<Tensor>? closure = null)
@@ -181,42 +162,40 @@ public abstract partial class FusedAdamOptimizer : Optimizer, IBetas, ICheckpoin
         {
             using (torch.enable_grad()) loss = closure();
         }
-        double rate = group.LearningRate;
-        if (!(rate >= 0 && double.IsFinite(rate)))
-            throw new InvalidOperationException($"Invalid learning rate: {rate}; lr must be finite and >= 0 (it was set through the parameter group).");
-        pass!.Settings = Settings(rate);
-        foreach (FlatParameterBuffer? buffer in parameterBuffers) buffer!.Refresh();
-        filter.step();
+        PrepareGroups();
+        core.RefreshParameters();
+        core.Steps.Step(this);
+        stepCalls++;
         return loss!;
     }
 
-    /// <summary>Zeroes every gradient in place, in one pass over the flat gradient buffer (the gradients stay its views).</summary>
+    /// <summary>Zeroes every gradient in place, in one pass over the flat gradient buffers (the gradients stay its views).</summary>
     public override void zero_grad()
     {
         ThrowIfDisposed();
-        filter.ZeroGradients();
+        core.Steps.ZeroGradients();
     }
 
-    /// <summary>The parameters the optimizer updates, in the flat buffers' order.</summary>
-    public override IEnumerable<Parameter> parameters() => group.Parameters;
+    /// <summary>The parameters the optimizer updates, group by group.</summary>
+    public override IEnumerable<Parameter> parameters() => groups.SelectMany(g => g.Parameters);
 
-    /// <summary>Not supported: one parameter group covers the model.</summary>
-    public override void add_param_group(ParamGroup param_group) =>
-        throw new NotSupportedException("The fused optimizer has one parameter group, covering the model's trainable parameters.");
+    /// <summary>Not supported yet: the groups are fixed when the optimizer is built.</summary>
+    public override void add_param_group(TorchSharp.Modules.ParamGroup param_group) =>
+        throw new NotSupportedException("The fused optimizer's parameter groups are fixed when it is built; pass every group to its constructor.");
 
     /// <summary>
-    /// Copies of the state tensors by name, flat in the parameters' order: exp_avg, exp_avg_sq, master_weights (the 16-bit
-    /// parameters' float32 copies, when kept) and the filter's. The caller owns the copies.
+    /// Copies of the state tensors by name, flat in the parameters' layout order: exp_avg, exp_avg_sq, master_weights (the
+    /// 16-bit parameters' float32 copies, when kept) and the filter's. The caller owns the copies.
     /// </summary>
     public IReadOnlyDictionary<string, Tensor> state()
     {
         ThrowIfDisposed();
-        var copies = new Dictionary<string, Tensor>(filter.state());
+        var copies = new Dictionary<string, Tensor>(core.Filter?.state() ?? new Dictionary<string, Tensor>());
         using (torch.no_grad())
         {
-            copies[nameof(exp_avg)] = exp_avg!.clone().DetachFromDisposeScope();
-            copies[nameof(exp_avg_sq)] = exp_avg_sq!.clone().DetachFromDisposeScope();
-            if (master_weights is not null) copies[nameof(master_weights)] = master_weights.clone().DetachFromDisposeScope();
+            copies[nameof(FusedAdamState.exp_avg)] = core.exp_avg!.clone().DetachFromDisposeScope();
+            copies[nameof(FusedAdamState.exp_avg_sq)] = core.exp_avg_sq!.clone().DetachFromDisposeScope();
+            if (core.master_weights is not null) copies[nameof(FusedAdamState.master_weights)] = core.master_weights.clone().DetachFromDisposeScope();
         }
         return copies;
     }
@@ -227,46 +206,94 @@ public abstract partial class FusedAdamOptimizer : Optimizer, IBetas, ICheckpoin
         if (disposing && !disposed)
         {
             disposed = true;
-            filter.Dispose();
-            exp_avg?.Dispose();
-            exp_avg_sq?.Dispose();
-            master_weights?.Dispose();
-            // The parameters stay views of the flat buffers: they keep their storage alive through their own references.
-            foreach (FlatParameterBuffer? buffer in parameterBuffers) buffer?.Dispose();
+            core?.Dispose();
         }
         base.Dispose(disposing);
     }
 
-    /// <summary>Group <paramref name="g"/>'s slice of the master weights, or null where it has none (float32, or master weights off).</summary>
-    private Tensor? MasterOf(int g) =>
-        master_weights is not null && filter.Groups[g].Format != GradientFormat.Float32 ? master_weights.narrow(0, masterOffsets[g], filter.Groups[g].Length) : null;
+    bool IRunStepper.Filters(int group) => filtering[core.Steps.Groups[group].ParamGroup];
 
-    private nint MasterAddress(int g) =>
-        master_weights is not null && filter.Groups[g].Format != GradientFormat.Float32 ? TensorAddress.OfFloat32(master_weights) + (nint)(masterOffsets[g] * sizeof(float)) : 0;
+    bool IRunStepper.Updates => true;
 
-    /// <summary>Rounds every 16-bit parameter from its float32 master, just loaded.</summary>
-    private void RestoreParametersFromMasters()
+    void IRunStepper.Run(ParameterRun run)
     {
-        using (torch.no_grad())
+        int paramGroup = core.Steps.Groups[run.Group].ParamGroup;
+        core.Run(run, filtering[paramGroup], lambs[paramGroup]);
+    }
+
+    void IRunStepper.Run(DeviceRun run, int group)
+    {
+        int paramGroup = core.Steps.Groups[group].ParamGroup;
+        core.Run(run, group, filtering[paramGroup], lambs[paramGroup]);
+    }
+
+    // Each group's settings for this step, checked (a scheduler or the user may have changed them), and whether its filter runs.
+    private void PrepareGroups()
+    {
+        bool filterOn = core.Filter is not null && GrokfastEnabled && stepCalls >= grokfast_after_step;
+        for (int g = 0; g < groups.Count; g++)
         {
-            for (int g = 0; g < parameterBuffers.Length; g++)
-            {
-                using Tensor? master = MasterOf(g);
-                if (master is not null) parameterBuffers[g]!.Tensor.copy_(master);
-            }
+            Options options = groups[g].Options;
+            double rate = groups[g].LearningRate;
+            if (!(rate >= 0 && double.IsFinite(rate)))
+                throw new InvalidOperationException($"Invalid learning rate in param_groups[{g}]: {rate}; lr must be finite and >= 0 (it was set through the parameter group).");
+            core.Pass.Settings[g] = new AdamSettings(rate, options.beta1!.Value, options.beta2!.Value, options.eps!.Value, options.weight_decay!.Value, decoupled);
+            filtering[g] = filterOn && options.grokfast != false;
+            lambs[g] = options.lamb ?? 0;
         }
     }
 
-    private string Kind => $"{(decoupled ? "adamw" : "adam")}+{filter.Kind}";
+    // Fills what the group leaves null from the optimizer's options, checks every value, and (normalize_lr) scales its rate.
+    private void Complete(ParamGroup group, int index, Options defaults)
+    {
+        Options options = group.Options;
+        options.LearningRate ??= defaults.LearningRate;
+        options.beta1 ??= defaults.beta1;
+        options.beta2 ??= defaults.beta2;
+        options.eps ??= defaults.eps;
+        options.weight_decay ??= defaults.weight_decay;
+        options.lamb ??= grokfast?.lamb ?? 0;
+        options.grokfast ??= true;
+        try
+        {
+            Validate(options.LearningRate!.Value, options.beta1!.Value, options.beta2!.Value, options.eps!.Value, options.weight_decay!.Value);
+            ValidateLamb(options.lamb.Value);
+        }
+        catch (ArgumentOutOfRangeException error)
+        {
+            throw new ArgumentOutOfRangeException($"param_groups[{index}].{error.ParamName}", error.ActualValue, $"In param_groups[{index}]: {error.Message}");
+        }
+        if (normalize_lr && grokfast is not null && options.grokfast == true) options.LearningRate /= 1 + options.lamb.Value;
+        options.InitialLearningRate = options.LearningRate!.Value;
+    }
 
-    private AdamSettings Settings(double rate) => new(rate, beta1, beta2, eps, weight_decay, decoupled);
+    // The counts, on CUDA read back from the device when a step was queued since (so never after disposal).
+    private (long StepCount, long SkippedStepCount, bool LastStepSkipped) Counts
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return core.Steps.Counts;
+        }
+    }
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(disposed, this);
 
-    private static void Validate(double lr, double beta1, double beta2, double eps, double weight_decay)
+    private static void ValidateLearningRate(double lr, string name)
     {
         if (!(lr >= 0 && double.IsFinite(lr)))
-            throw new ArgumentOutOfRangeException(nameof(lr), lr, $"Invalid learning rate: {lr}; lr must be finite and >= 0.");
+            throw new ArgumentOutOfRangeException(name, lr, $"Invalid learning rate: {lr}; lr must be finite and >= 0.");
+    }
+
+    private static void ValidateLamb(double lamb)
+    {
+        if (!double.IsFinite(lamb))
+            throw new ArgumentOutOfRangeException(nameof(lamb), lamb, $"Invalid lamb: {lamb}; lamb must be finite.");
+    }
+
+    private static void Validate(double lr, double beta1, double beta2, double eps, double weight_decay)
+    {
+        ValidateLearningRate(lr, nameof(lr));
         if (!(beta1 >= 0 && beta1 < 1))
             throw new ArgumentOutOfRangeException(nameof(beta1), beta1, $"Invalid beta1: {beta1}; beta1 must be in [0, 1).");
         if (!(beta2 >= 0 && beta2 < 1))

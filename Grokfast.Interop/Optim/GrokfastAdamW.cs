@@ -1,5 +1,7 @@
 using Grokfast.Kernels.Backends;
+using TorchSharp.Modules;
 using static TorchSharp.torch.nn;
+using static TorchSharp.torch.optim;
 
 namespace Grokfast.Optim;
 
@@ -15,21 +17,60 @@ namespace Grokfast.Optim;
 /// </example>
 public sealed class GrokfastAdamW : FusedAdamOptimizer
 {
-    /// <summary>Builds the optimizer for the trainable parameters of <paramref name="module"/>; defaults are <c>torch.optim.AdamW</c>'s.</summary>
-    /// <param name="module">The model whose trainable parameters are updated; they become views of one flat buffer.</param>
-    /// <param name="lr">Learning rate, finite and ≥ 0.</param>
+    /// <summary>Builds the optimizer for the trainable parameters of <paramref name="module"/>, one parameter group; defaults are <c>torch.optim.AdamW</c>'s.</summary>
+    /// <param name="module">The model whose trainable parameters are updated; they become views of one flat buffer per dtype.</param>
+    /// <param name="lr">Learning rate, finite and ≥ 0 (each group's default).</param>
     /// <param name="beta1">Decay of the first moment, in [0, 1).</param>
     /// <param name="beta2">Decay of the second moment, in [0, 1).</param>
     /// <param name="eps">Added to the denominator, finite and ≥ 0.</param>
     /// <param name="weight_decay">Decoupled decay, finite and ≥ 0.</param>
     /// <param name="grokfast">The Grokfast filter run inside the step, or null for none.</param>
-    /// <param name="backend">Where the pass runs: <see cref="KernelBackend.Auto"/> follows the parameters' device (the CPU twin or CUDA); <see cref="KernelBackend.IlgpuCpu"/> is not supported.</param>
+    /// <param name="backend">Where the pass runs: <see cref="KernelBackend.Auto"/> follows the parameters' device (the CPU twin or CUDA).</param>
     /// <param name="skip_non_finite">Skip a step whose gradients hold a NaN or ±Inf, changing nothing.</param>
     /// <param name="master_weights">Keep float32 master weights for bfloat16 and float16 parameters (see <see cref="FusedAdamOptimizer.MasterWeights"/>).</param>
+    /// <param name="grokfast_after_step">Steps of Adam alone before the filter first runs (see <see cref="FusedAdamOptimizer.grokfast_after_step"/>).</param>
+    /// <param name="normalize_lr">Divide each filtered group's learning rate by 1 + its lamb (see <see cref="FusedAdamOptimizer.normalize_lr"/>).</param>
     public GrokfastAdamW(Module module, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weight_decay = 1e-2,
         GrokfastFilter? grokfast = null, KernelBackend backend = KernelBackend.Auto, bool skip_non_finite = true,
-        bool master_weights = true)
-        : base(module, lr, beta1, beta2, eps, weight_decay, decoupled: true, grokfast, backend, skip_non_finite, master_weights)
+        bool master_weights = true, long grokfast_after_step = 0, bool normalize_lr = false)
+        : base(GroupSource.Of(module), lr, beta1, beta2, eps, weight_decay, decoupled: true, grokfast, backend, skip_non_finite, master_weights, grokfast_after_step, normalize_lr)
+    {
+    }
+
+    /// <summary>
+    /// Builds the optimizer for <c>parameters</c> (those that require grad), one parameter group; each is named in messages
+    /// and checkpoints by its <c>name</c>, or else <c>param_groups[0][i]</c>.
+    /// </summary>
+    /// <inheritdoc cref="GrokfastAdamW(Module, double, double, double, double, double, GrokfastFilter, KernelBackend, bool, bool, long, bool)"/>
+    public GrokfastAdamW(IEnumerable<Parameter> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weight_decay = 1e-2,
+        GrokfastFilter? grokfast = null, KernelBackend backend = KernelBackend.Auto, bool skip_non_finite = true,
+        bool master_weights = true, long grokfast_after_step = 0, bool normalize_lr = false)
+        : base(GroupSource.Of(parameters), lr, beta1, beta2, eps, weight_decay, decoupled: true, grokfast, backend, skip_non_finite, master_weights, grokfast_after_step, normalize_lr)
+    {
+    }
+
+    /// <summary>
+    /// Builds the optimizer for <c>param_groups</c>, each with its own options (null ones take these); the
+    /// groups' parameters are laid out group by group: e.g. weight matrices with decay, biases, norms and embeddings without.
+    /// </summary>
+    /// <inheritdoc cref="GrokfastAdamW(Module, double, double, double, double, double, GrokfastFilter, KernelBackend, bool, bool, long, bool)"/>
+    public GrokfastAdamW(IEnumerable<ParamGroup> param_groups, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weight_decay = 1e-2,
+        GrokfastFilter? grokfast = null, KernelBackend backend = KernelBackend.Auto, bool skip_non_finite = true,
+        bool master_weights = true, long grokfast_after_step = 0, bool normalize_lr = false)
+        : base(GroupSource.Of(param_groups), lr, beta1, beta2, eps, weight_decay, decoupled: true, grokfast, backend, skip_non_finite, master_weights, grokfast_after_step, normalize_lr)
+    {
+    }
+
+    /// <summary>
+    /// Builds the optimizer for TorchSharp's <c>AdamW</c> parameter groups, with their options (amsgrad and maximize refused);
+    /// the same groups <c>torch.optim.AdamW</c> takes.
+    /// </summary>
+    /// <inheritdoc cref="GrokfastAdamW(Module, double, double, double, double, double, GrokfastFilter, KernelBackend, bool, bool, long, bool)"/>
+    public GrokfastAdamW(IEnumerable<TorchSharp.Modules.AdamW.ParamGroup> param_groups, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weight_decay = 1e-2,
+        GrokfastFilter? grokfast = null, KernelBackend backend = KernelBackend.Auto, bool skip_non_finite = true,
+        bool master_weights = true, long grokfast_after_step = 0, bool normalize_lr = false)
+        : base(GroupSource.Of(param_groups, g => (g.Options.LearningRate, g.Options.beta1, g.Options.beta2, g.Options.eps, g.Options.weight_decay, g.Options.amsgrad, g.Options.maximize)),
+            lr, beta1, beta2, eps, weight_decay, decoupled: true, grokfast, backend, skip_non_finite, master_weights, grokfast_after_step, normalize_lr)
     {
     }
 }

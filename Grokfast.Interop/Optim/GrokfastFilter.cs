@@ -12,19 +12,23 @@ namespace Grokfast.Optim;
 public sealed class GrokfastFilter
 {
     private readonly string description;
-    private readonly Func<Module, KernelBackend, bool, GradientFilter> create;
+    private readonly Func<FilterTarget, KernelBackend, bool, GradientFilter> create;
 
-    private GrokfastFilter(string description, Func<Module, KernelBackend, bool, GradientFilter> create)
+    private GrokfastFilter(string description, double lamb, Func<FilterTarget, KernelBackend, bool, GradientFilter> create)
     {
         this.description = description;
+        this.lamb = lamb;
         this.create = create;
     }
+
+    /// <summary>The amplification, which a parameter group's own <c>lamb</c> replaces for its parameters.</summary>
+    public double lamb { get; }
 
     /// <summary>The EMA filter (see <see cref="EmaFilter(Module, double, double, KernelBackend, bool)"/>).</summary>
     public static GrokfastFilter Ema(double alpha = EmaFilter.DefaultAlpha, double lamb = EmaFilter.DefaultLamb)
     {
         EmaFilter.Validate(alpha, lamb);
-        return new($"ema(alpha={alpha}, lamb={lamb})", (module, backend, skip) => new EmaFilter(module, alpha, lamb, backend, skip));
+        return new($"ema(alpha={alpha}, lamb={lamb})", lamb, (target, backend, skip) => new EmaFilter(target, alpha, lamb, backend, skip));
     }
 
     /// <summary>The windowed mean (see <see cref="WindowedMeanFilter(Module, int, double, WindowAggregation, bool, bool, KernelBackend, bool)"/>).</summary>
@@ -32,8 +36,8 @@ public sealed class GrokfastFilter
         WindowAggregation filter_type = WindowAggregation.Mean, bool warmup = true, bool trigger = false)
     {
         WindowedMeanFilter.Validate(window_size, lamb, filter_type);
-        return new($"ma(window_size={window_size}, lamb={lamb}, filter_type={filter_type}, warmup={warmup}, trigger={trigger})",
-            (module, backend, skip) => new WindowedMeanFilter(module, window_size, lamb, filter_type, warmup, trigger, backend, skip));
+        return new($"ma(window_size={window_size}, lamb={lamb}, filter_type={filter_type}, warmup={warmup}, trigger={trigger})", lamb,
+            (target, backend, skip) => new WindowedMeanFilter(target, window_size, lamb, filter_type, warmup, trigger, backend, skip));
     }
 
     /// <summary>The Kalman filter (see <see cref="KalmanFilter(Module, double, double, double, KernelBackend, bool)"/>).</summary>
@@ -41,12 +45,12 @@ public sealed class GrokfastFilter
         double lamb = KalmanFilter.DefaultLamb)
     {
         KalmanFilter.Validate(process_noise, measurement_noise, lamb);
-        return new($"kalman(process_noise={process_noise}, measurement_noise={measurement_noise}, lamb={lamb})",
-            (module, backend, skip) => new KalmanFilter(module, process_noise, measurement_noise, lamb, backend, skip));
+        return new($"kalman(process_noise={process_noise}, measurement_noise={measurement_noise}, lamb={lamb})", lamb,
+            (target, backend, skip) => new KalmanFilter(target, process_noise, measurement_noise, lamb, backend, skip));
     }
 
-    /// <summary>Builds the filter for <paramref name="module"/>; the optimizer owns it.</summary>
-    internal GradientFilter Create(Module module, KernelBackend backend, bool skipNonFinite) => create(module, backend, skipNonFinite);
+    /// <summary>Builds the filter on a fused optimizer's steps; the optimizer owns it.</summary>
+    internal GradientFilter Create(GradientSteps steps) => create(FilterTarget.Shared(steps), steps.Backend, steps.SkipNonFinite);
 
     /// <inheritdoc />
     public override string ToString() => description;

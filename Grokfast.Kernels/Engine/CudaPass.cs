@@ -57,9 +57,13 @@ internal sealed unsafe class CudaPass<TStore, TFormat, TSettings, TFilter, TUpda
         ArgumentOutOfRangeException.ThrowIfGreaterThan(run.Length, buffers.Length - run.Offset);
         if (TFilter.KeepsEstimate) ArgumentOutOfRangeException.ThrowIfNotEqual(TSettings.Slots(settings.Filter), buffers.Slots, nameof(settings));
         var skip = new DeviceView(steps.SkipFlag, 1);
-        (DeviceView counts, DeviceView covariances) = steps.Run(run.FirstParameter, run.EndParameter);
+        (DeviceView counts, DeviceView covariances, DeviceView updates) = steps.Run(run.FirstParameter, run.EndParameter);
+        // A pass without a filter (a fused optimizer's with the filter off) leaves the filter's counts as they are; only
+        // an Adam pass counts updates.
+        if (!TFilter.KeepsEstimate) (counts, covariances) = (default, default);
+        if (!TUpdate.IsAdam) updates = default;
         var slot = new DeviceView(slots.Address + run.Slot * sizeof(PassConstants<TFilter>), 1);
-        prepare.Launch(1, KernelArgument.Of(&skip), KernelArgument.Of(&counts), KernelArgument.Of(&covariances), KernelArgument.Of(&slot), KernelArgument.Of(&settings));
+        prepare.Launch(1, KernelArgument.Of(&skip), KernelArgument.Of(&counts), KernelArgument.Of(&covariances), KernelArgument.Of(&updates), KernelArgument.Of(&slot), KernelArgument.Of(&settings));
         if (run.Length == 0) return;
         DeviceView g = View<TStore>(buffers.Gradients, run), sums = View<double>(buffers.Sums, run), master = View<float>(buffers.Master, run);
         DeviceView p = View<TStore>(buffers.Parameters, run), m = View<float>(buffers.FirstMoments, run), v = View<float>(buffers.SecondMoments, run);

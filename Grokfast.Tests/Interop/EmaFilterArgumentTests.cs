@@ -2,7 +2,9 @@ using Grokfast.Filters;
 using Grokfast.Kernels.Backends;
 using Grokfast.Tests.Support;
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
 
 namespace Grokfast.Tests.Interop;
 
@@ -35,9 +37,10 @@ public sealed class EmaFilterArgumentTests
     }
 
     [Fact]
-    public void Constructor_NullModule_Throws()
+    public void Constructor_NullModuleOrParameters_ThrowsNamingIt()
     {
-        Assert.Throws<ArgumentNullException>(() => new EmaFilter(null!));
+        Assert.Equal("module", Assert.Throws<ArgumentNullException>(() => new EmaFilter((Module)null!)).ParamName);
+        Assert.Equal("parameters", Assert.Throws<ArgumentNullException>(() => new EmaFilter((IEnumerable<Parameter>)null!)).ParamName);
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using Grokfast.Filters;
 using Grokfast.Optim;
 using Grokfast.Tests.Support;
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
@@ -76,6 +77,48 @@ public sealed class ReadmeExampleTests
     }
 
     [Fact]
+    public void TrainingRecipeExample_Runs_LowersTheLoss_AndSchedulesEachGroup()
+    {
+        torch.manual_seed(0);
+        using Tensor tokens = torch.randint(0, 20, [256, 4]);
+        using Tensor targets = tokens.sum(1, keepdim: true).to(ScalarType.Float32).div_(10);
+        float firstLoss = float.NaN, lastLoss = float.NaN;
+
+        // README-recipe:begin
+        using var model = Sequential(("embed", Embedding(20, 8)), ("flatten", Flatten()), ("hidden", Linear(32, 32)),
+            ("norm", LayerNorm(32)), ("relu", ReLU()), ("out", Linear(32, 1)));
+        // Weight decay on the weight matrices; none on biases, norms and embeddings.
+        bool decays((string name, Parameter parameter) p) => p.parameter.dim() >= 2 && !p.name.StartsWith("embed", StringComparison.Ordinal);
+        using var optimizer = new GrokfastAdamW(
+            [new GrokfastAdamW.ParamGroup(model.named_parameters().Where(decays).Select(p => p.parameter), weight_decay: 0.1),
+             new GrokfastAdamW.ParamGroup(model.named_parameters().Where(p => !decays(p)).Select(p => p.parameter), weight_decay: 0.0)],
+            lr: 3e-3, grokfast: GrokfastFilter.Ema(alpha: 0.98, lamb: 2.0));
+        // Linear warm-up, then cosine decay, each group from its own rate.
+        const int steps = 200, warmup = 20;
+        var schedule = torch.optim.lr_scheduler.LambdaLR(optimizer,
+            step => step < warmup ? (step + 1.0) / warmup : 0.5 * (1 + Math.Cos(Math.PI * (step - warmup) / (steps - warmup))));
+
+        for (int step = 0; step < steps; step++)
+        {
+            using var scope = torch.NewDisposeScope();
+            Tensor loss = functional.mse_loss(model.forward(tokens), targets);
+            loss.backward();
+            optimizer.step();
+            schedule.step();
+            optimizer.zero_grad();
+            // README-recipe:end
+            if (step == 0) firstLoss = loss.item<float>();
+            lastLoss = loss.item<float>();
+        }
+
+        Assert.True(lastLoss < firstLoss / 10, $"loss went from {firstLoss} to {lastLoss}");
+        Assert.Equal([0.1, 0.0], optimizer.param_groups.Select(g => g.Options.weight_decay!.Value));
+        // Decay: hidden.weight, out.weight; none: embed.weight, hidden.bias, norm.weight, norm.bias, out.bias.
+        Assert.Equal([2, 5], optimizer.param_groups.Select(g => g.Parameters.Count()));
+        Assert.All(optimizer.param_groups, g => Assert.Equal(0, g.LearningRate, 12));
+    }
+
+    [Fact]
     public void Readme_ShowsTheGettingStartedExampleVerbatim()
     {
         string program = File.ReadAllText(Path.Combine(Repository.Root, "examples", "GettingStarted", "Program.cs"));
@@ -89,6 +132,7 @@ public sealed class ReadmeExampleTests
     [Theory]
     [InlineData("README")]
     [InlineData("README-optimizer")]
+    [InlineData("README-recipe")]
     public void Readme_ShowsTheUsageExampleVerbatim(string marker)
     {
         string source = File.ReadAllText(Path.Combine(Repository.Root, "Grokfast.Tests", "Interop", "ReadmeExampleTests.cs"));

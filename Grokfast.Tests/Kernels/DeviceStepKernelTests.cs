@@ -18,6 +18,7 @@ public sealed class DeviceStepKernelTests : IDisposable
 {
     private const int Parameters = 3;
     private const int Steps = 40;
+    private const long UpdatesAhead = 3;
     private static readonly int[] SkippedSteps = [2, 3, 17];
 
     private readonly IlgpuAccelerator accelerator = IlgpuAccelerator.CreateCpu();
@@ -111,7 +112,9 @@ public sealed class DeviceStepKernelTests : IDisposable
     /// Runs the prepare kernel of <typeparamref name="TFilter"/> step after step, some steps flagged to skip, and checks
     /// after each that the slot holds what <paramref name="host"/> computes from the steps taken so far (and the
     /// covariance) with Adam's constants for the step (of default settings without <paramref name="adam"/>), that every
-    /// parameter's count is the steps taken, and that a skipped step left slot, counts and covariances as they were.
+    /// parameter's count is the steps taken, and that a skipped step left slot, counts and covariances as they were. With
+    /// <paramref name="adam"/> the parameters start <see cref="UpdatesAhead"/> updates ahead of the filter (a filter
+    /// switched on late), and Adam's constants and counts follow the updates, not the filter's steps.
     /// </summary>
     private void AssertPrepareFollowsTheHost<TSettings, TFilter>(TSettings settings, bool adam, float covariance,
         Func<long, float, (TFilter Constants, float NextCovariance)> host)
@@ -119,12 +122,14 @@ public sealed class DeviceStepKernelTests : IDisposable
         where TFilter : unmanaged, IFilterStep<TFilter>, IEquatable<TFilter>
     {
         var launch = accelerator.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<long>, ArrayView<float>,
-            ArrayView<PassConstants<TFilter>>, PassSettings<TSettings>>(PrepareKernel<TSettings, TFilter>.Kernel);
+            ArrayView<long>, ArrayView<PassConstants<TFilter>>, PassSettings<TSettings>>(PrepareKernel<TSettings, TFilter>.Kernel);
         AdamSettings adamSettings = adam ? Adam : default;
         using MemoryBuffer1D<int, Stride1D.Dense> skip = accelerator.Accelerator.Allocate1D<int>(1);
         using MemoryBuffer1D<long, Stride1D.Dense> steps = accelerator.Accelerator.Allocate1D<long>(Parameters);
         using MemoryBuffer1D<float, Stride1D.Dense> covariances = accelerator.Accelerator.Allocate1D(Enumerable.Repeat(covariance, Parameters).ToArray());
         using MemoryBuffer1D<PassConstants<TFilter>, Stride1D.Dense> slot = accelerator.Accelerator.Allocate1D<PassConstants<TFilter>>(1);
+        long ahead = adam ? UpdatesAhead : 0;
+        using MemoryBuffer1D<long, Stride1D.Dense> updates = accelerator.Accelerator.Allocate1D(Enumerable.Repeat(ahead, Parameters).ToArray());
         steps.MemSetToZero();
         slot.MemSetToZero();
         long taken = 0;
@@ -137,15 +142,16 @@ public sealed class DeviceStepKernelTests : IDisposable
             if (!skipped)
             {
                 (TFilter filter, covariance) = host(taken, covariance);
-                expected = new PassConstants<TFilter>(filter, adamSettings.At(taken + 1));
+                expected = new PassConstants<TFilter>(filter, adamSettings.At(ahead + taken + 1));
                 taken++;
             }
 
             // The CUDA path launches a block of threads for it; all but thread 0 must leave it alone.
-            launch(256, skip.View, steps.View, covariances.View, slot.View, new PassSettings<TSettings>(settings, adamSettings));
+            launch(256, skip.View, steps.View, covariances.View, adam ? updates.View : ArrayView<long>.Empty, slot.View, new PassSettings<TSettings>(settings, adamSettings));
 
             Assert.Equal(expected, slot.GetAsArray1D()[0]);
             Assert.All(steps.GetAsArray1D(), count => Assert.Equal(taken, count));
+            Assert.All(updates.GetAsArray1D(), count => Assert.Equal(ahead + (adam ? taken : 0), count));
             if (covariance != 0) Assert.All(covariances.GetAsArray1D(), p => Assert.Equal(covariance, p));
         }
     }

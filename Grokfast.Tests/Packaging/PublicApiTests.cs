@@ -27,7 +27,8 @@ public sealed partial class PublicApiTests
         Assert.Equal(exported, listed);
     }
 
-    // `Grokfast.Some.Type` or `Grokfast.Some.Type<T1, T2>` in backticks (a package name has two parts, a type three or more).
-    [GeneratedRegex(@"`(?<name>Grokfast(\.\w+){2,})(<[^`]*>)?`")]
+    // `Grokfast.Some.Type`, `Grokfast.Some.Type<T1, T2>` or a nested `Grokfast.Some.Type+Nested` in backticks (a package
+    // name has two parts, a type three or more).
+    [GeneratedRegex(@"`(?<name>Grokfast(\.\w+){2,}(\+\w+)?)(<[^`]*>)?`")]
     private static partial Regex QualifiedName();
 }

@@ -56,12 +56,13 @@ public sealed class LifetimeAndUsabilityTests
     {
         using var model = TinyMlp.Create();
         using var filter = new KalmanFilter(model);
-        FieldInfo stepping = typeof(GradientFilter).GetField("stepping", BindingFlags.Instance | BindingFlags.NonPublic)!;
-        stepping.SetValue(filter, 1);
+        object steps = typeof(GradientFilter).GetField("steps", BindingFlags.Instance | BindingFlags.NonPublic)!.GetValue(filter)!;
+        FieldInfo stepping = steps.GetType().GetField("stepping", BindingFlags.Instance | BindingFlags.NonPublic)!;
+        stepping.SetValue(steps, 1);
 
         var error = Assert.Throws<InvalidOperationException>(filter.step);
         Assert.Contains("two threads", error.Message, StringComparison.Ordinal);
-        stepping.SetValue(filter, 0);
+        stepping.SetValue(steps, 0);
     }
 
     /// <summary>Live tensors and managed heap once every unreachable wrapper has been finalized.</summary>

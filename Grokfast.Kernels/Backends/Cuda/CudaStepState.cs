@@ -3,7 +3,8 @@ namespace Grokfast.Kernels.Backends.Cuda;
 /// <summary>
 /// A CUDA filter's step bookkeeping, kept on the device so that a step never waits for the GPU: the skip flag the
 /// non-finite scan sets and every kernel of the step reads, the count of skipped steps, and each parameter's steps
-/// filtered and (for the Kalman filter) covariance, from which the prepare kernels derive each step's constants.
+/// filtered, (for the Kalman filter) covariance and (in a fused optimizer) steps updated, from which the prepare kernels
+/// derive each step's constants.
 /// The host reads them back only when asked (a step count, a checkpoint), and writes them when a checkpoint loads.
 /// </summary>
 public sealed unsafe class CudaStepState : IDisposable
@@ -14,6 +15,7 @@ public sealed unsafe class CudaStepState : IDisposable
     private readonly CudaDeviceMemory outcome;
     private readonly CudaDeviceMemory steps;
     private readonly CudaDeviceMemory covariances;
+    private readonly CudaDeviceMemory updates;
     private readonly List<IDisposable> owned = [];
 
     /// <summary>Loads the scan and record kernels and allocates the bookkeeping, zeroed, for <paramref name="parameters"/> parameters.</summary>
@@ -36,6 +38,7 @@ public sealed unsafe class CudaStepState : IDisposable
             outcome = Own(new CudaDeviceMemory(context, 2, sizeof(long)));
             steps = Own(new CudaDeviceMemory(context, parameters, sizeof(long)));
             covariances = Own(new CudaDeviceMemory(context, parameters, sizeof(float)));
+            updates = Own(new CudaDeviceMemory(context, parameters, sizeof(long)));
         }
         catch
         {
@@ -50,9 +53,10 @@ public sealed unsafe class CudaStepState : IDisposable
     /// <summary>The flag every kernel of a step reads: nonzero when the step found a NaN or ±Inf.</summary>
     internal nint SkipFlag => skip.Address;
 
-    /// <summary>Views of the step counts and covariances of parameters [<paramref name="first"/>, <paramref name="end"/>).</summary>
-    internal (DeviceView Steps, DeviceView Covariances) Run(int first, int end) =>
-        (new DeviceView(steps.Address + first * sizeof(long), end - first), new DeviceView(covariances.Address + first * sizeof(float), end - first));
+    /// <summary>Views of the steps filtered, covariances and steps updated of parameters [<paramref name="first"/>, <paramref name="end"/>).</summary>
+    internal (DeviceView Steps, DeviceView Covariances, DeviceView Updates) Run(int first, int end) =>
+        (new DeviceView(steps.Address + first * sizeof(long), end - first), new DeviceView(covariances.Address + first * sizeof(float), end - first),
+            new DeviceView(updates.Address + first * sizeof(long), end - first));
 
     /// <summary>Queues the start of a step: the skip flag cleared.</summary>
     public void BeginStep() => skip.ZeroAsync(1);
@@ -94,6 +98,12 @@ public sealed unsafe class CudaStepState : IDisposable
 
     /// <summary>Sets every parameter's steps filtered.</summary>
     public void WriteSteps(ReadOnlySpan<long> source) => steps.Write(source[..Parameters]);
+
+    /// <summary>Waits for the queued work, then reads every parameter's steps updated (a fused optimizer's).</summary>
+    public void ReadUpdates(Span<long> destination) => updates.Read(destination[..Parameters]);
+
+    /// <summary>Sets every parameter's steps updated.</summary>
+    public void WriteUpdates(ReadOnlySpan<long> source) => updates.Write(source[..Parameters]);
 
     /// <summary>Waits for the queued work, then reads every parameter's covariance.</summary>
     public void ReadCovariances(Span<float> destination) => covariances.Read(destination[..Parameters]);

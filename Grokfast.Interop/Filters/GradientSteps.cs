@@ -1,0 +1,174 @@
+using Grokfast.Bridge;
+using Grokfast.Kernels.Backends;
+using Grokfast.Kernels.Backends.Cuda;
+using TorchSharp;
+
+namespace Grokfast.Filters;
+
+/// <summary>
+/// What a step runs on, shared by the filters and the fused optimizers: the flat gradient buffer, the backend and its
+/// context, the step bookkeeping, the non-finite guard, and the step itself — refresh the views, form the runs, scan,
+/// then hand each run to an <see cref="IRunStepper"/>.
+/// </summary>
+/// <remarks>
+/// On the CPU the host decides each step: it scans for non-finite gradients, computes the step's constants and counts
+/// the steps. On CUDA all of that stays on the device (<see cref="CudaStepState"/>), so a step only queues work and never
+/// waits for the GPU; the host reads the counts back when asked for them.
+/// </remarks>
+internal sealed class GradientSteps : IDisposable
+{
+    private readonly FlatGradientBuffer gradients;
+    private readonly bool[] hasGradient;
+    private int stepping;
+    private bool disposed;
+
+    /// <summary>Takes <paramref name="gradients"/> (disposed with this, or at once if this fails) and opens <paramref name="backend"/> for their device.</summary>
+    public GradientSteps(FlatGradientBuffer gradients, KernelBackend backend, bool skipNonFinite)
+    {
+        this.gradients = gradients;
+        SkipNonFinite = skipNonFinite;
+        try
+        {
+            Backend = FilterBackends.Resolve(backend, gradients.Device);
+            Accelerator = Backend == KernelBackend.IlgpuCpu ? IlgpuAccelerator.CreateCpu() : null;
+            if (Backend == KernelBackend.Cuda)
+            {
+                CudaContext = FilterBackends.OpenCudaContext(gradients.Device);
+                DeviceSteps = new CudaStepState(CudaContext, gradients.Parameters.Count, gradients.Groups.Select(g => g.Format));
+            }
+            LibTorchThreads.EnsureBound();
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+        hasGradient = new bool[gradients.Parameters.Count];
+        Book = new StepBook(gradients.Parameters, gradients.Groups, DeviceSteps);
+    }
+
+    /// <summary>The backend the passes run on, resolved from the requested one and the parameters' device.</summary>
+    public KernelBackend Backend { get; }
+
+    /// <summary>ILGPU's CPU accelerator when the backend is <see cref="KernelBackend.IlgpuCpu"/>, else null.</summary>
+    public IlgpuAccelerator? Accelerator { get; }
+
+    /// <summary>The parameters' device's primary context when the backend is <see cref="KernelBackend.Cuda"/>, else null.</summary>
+    public CudaPrimaryContext? CudaContext { get; }
+
+    /// <summary>The step bookkeeping on the device when the backend is <see cref="KernelBackend.Cuda"/>, else null.</summary>
+    public CudaStepState? DeviceSteps { get; }
+
+    /// <summary>The counts and runs.</summary>
+    public StepBook Book { get; }
+
+    /// <summary>The flat gradient buffers.</summary>
+    public FlatGradientBuffer Gradients => gradients;
+
+    /// <summary>The buffers, one per parameter group and format.</summary>
+    public IReadOnlyList<GradientGroup> Groups => gradients.Groups;
+
+    /// <summary>The parameters in layout order.</summary>
+    public IReadOnlyList<TrainableParameter> Parameters => gradients.Parameters;
+
+    /// <summary>Whether a step whose gradients hold a NaN or ±Inf is skipped whole.</summary>
+    public bool SkipNonFinite { get; set; }
+
+    /// <summary>Whether <see cref="Dispose"/> has run.</summary>
+    public bool IsDisposed => disposed;
+
+    /// <summary>Steps taken, steps skipped, and whether the last was skipped; on CUDA, reading them waits for the queued steps.</summary>
+    public (long StepCount, long SkippedStepCount, bool LastStepSkipped) Counts
+    {
+        get
+        {
+            // On CUDA the counts are read back from the device when a step was queued since, so never after disposal.
+            if (Book.CountsPending) ObjectDisposedException.ThrowIf(disposed, this);
+            return Book.Counts;
+        }
+    }
+
+    /// <summary>
+    /// One step: every parameter's gradient made its view again, the runs formed, the gradients scanned (when guarded),
+    /// then every run handed to <paramref name="stepper"/> — or, on a non-finite gradient, none. One step at a time:
+    /// two threads stepping at once would race on the state and the gradients.
+    /// </summary>
+    public void Step(IRunStepper stepper)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        if (Interlocked.Exchange(ref stepping, 1) != 0)
+            throw new InvalidOperationException("step() was called from two threads at once; a filter or optimizer may be used by one thread at a time.");
+        try
+        {
+            gradients.Refresh(hasGradient);
+            Book.CollectRuns(hasGradient);
+            if (DeviceSteps is null) StepOnHost(stepper);
+            else StepOnDevice(DeviceSteps, stepper);
+        }
+        finally
+        {
+            Volatile.Write(ref stepping, 0);
+        }
+    }
+
+    // The host decides: scan every run, then step every run, or skip the whole step. Index loops: a step allocates nothing.
+    private void StepOnHost(IRunStepper stepper)
+    {
+        IReadOnlyList<ParameterRun> runs = Book.Runs;
+        bool skipped = false;
+        for (int r = 0; SkipNonFinite && !skipped && r < runs.Count; r++)
+            skipped = !gradients.Groups[runs[r].Group].Format.AllFinite(RunAddress(runs[r]), runs[r].Length);
+        for (int r = 0; !skipped && r < runs.Count; r++) stepper.Run(runs[r]);
+        Book.RecordHostStep(skipped, stepper);
+    }
+
+    /// <summary>
+    /// Queues the whole step on libtorch's stream: the skip flag cleared, the scans that may set it, the record of
+    /// the step, then per run the prepare kernel and the pass, all of which do nothing when the flag is set.
+    /// </summary>
+    private void StepOnDevice(CudaStepState steps, IRunStepper stepper)
+    {
+        steps.BeginStep();
+        IReadOnlyList<ParameterRun> runs = Book.Runs;
+        for (int r = 0; SkipNonFinite && r < runs.Count; r++) steps.Scan(RunAddress(runs[r]), runs[r].Length, gradients.Groups[runs[r].Group].Format);
+        steps.Record();
+        for (int slot = 0; slot < runs.Count; slot++)
+        {
+            ParameterRun run = runs[slot];
+            stepper.Run(new DeviceRun(slot, run.First, run.End, run.Offset, run.Length), run.Group);
+        }
+        Book.RecordDeviceStep(hasGradient);
+    }
+
+    /// <summary>
+    /// Zeroes every gradient in place, one pass per buffer; a gradient that had stopped being its view is made one
+    /// again first, so it is zeroed too.
+    /// </summary>
+    public void ZeroGradients()
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        gradients.Refresh(hasGradient);
+        gradients.Zero();
+    }
+
+    /// <summary>What <paramref name="bytesPerElement"/> gives each buffer, averaged over the elements and rounded.</summary>
+    public int AverageBytesPerElement(Func<GradientGroup, int> bytesPerElement) =>
+        (int)Math.Round(gradients.Groups.Sum(g => (double)g.Length * bytesPerElement(g)) / gradients.Length);
+
+    private nint RunAddress(ParameterRun run)
+    {
+        GradientGroup group = gradients.Groups[run.Group];
+        return group.Address + (nint)(run.Offset * group.Format.ElementSize());
+    }
+
+    /// <summary>Frees the bookkeeping, the backend and the flat buffers; the parameters keep their gradients. Never throws.</summary>
+    public void Dispose()
+    {
+        if (disposed) return;
+        disposed = true;
+        DeviceSteps?.Dispose();
+        CudaContext?.Dispose();
+        Accelerator?.Dispose();
+        gradients.Dispose();
+    }
+}

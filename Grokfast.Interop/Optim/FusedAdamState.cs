@@ -1,0 +1,167 @@
+using Grokfast.Bridge;
+using Grokfast.Checkpoints;
+using Grokfast.Filters;
+using Grokfast.Kernels.Backends;
+using Grokfast.Kernels.Backends.Cuda;
+using Grokfast.Kernels.Engine;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace Grokfast.Optim;
+
+/// <summary>
+/// A fused optimizer's buffers and passes for one set of parameter groups: the steps (flat gradients, backend,
+/// bookkeeping, guard), the flat parameter buffers, the moments and master weights, the filter's state, and the passes
+/// that step a run with the filter or without it. <see cref="FusedAdamOptimizer.add_param_group"/> builds a new one
+/// and carries this one's state over.
+/// </summary>
+internal sealed class FusedAdamState : IDisposable
+{
+    private readonly FlatParameterBuffer?[] parameterBuffers = [];
+    private readonly long[] masterOffsets = [];
+    private readonly GroupPasses<NoFilter, NoFilter>? plain;
+
+    /// <summary>
+    /// Lays out <paramref name="named"/> (one list per parameter group) and builds everything a step needs; what was built
+    /// is released if a later part fails.
+    /// </summary>
+    public FusedAdamState(IReadOnlyList<IReadOnlyList<(string Name, Parameter Parameter)>> named, Module? module, GrokfastFilter? grokfast,
+        KernelBackend backend, bool skipNonFinite, bool masterWeights)
+    {
+        var gradients = new FlatGradientBuffer(named, module);
+        Steps = new GradientSteps(gradients, backend, skipNonFinite);
+        try
+        {
+            IReadOnlyList<GradientGroup> groups = Steps.Groups;
+            if (groups.FirstOrDefault(g => g.Format == GradientFormat.Float64) is { } float64)
+                throw new NotSupportedException($"Parameter '{Steps.Parameters[float64.First].Name}' is Float64; the fused optimizers take float32, bfloat16 and float16 parameters (the filters take float64 too).");
+            Device device = gradients.Device;
+            // The 16-bit groups' float32 master weights, one after another in layout order.
+            masterOffsets = new long[groups.Count];
+            long masterLength = 0;
+            for (int g = 0; g < groups.Count; g++)
+            {
+                masterOffsets[g] = masterLength;
+                if (masterWeights && groups[g].Format != GradientFormat.Float32) masterLength += groups[g].Length;
+            }
+            if (masterLength > 0) master_weights = torch.empty(masterLength, ScalarType.Float32, device);
+            parameterBuffers = new FlatParameterBuffer?[groups.Count];
+            for (int g = 0; g < groups.Count; g++)
+                parameterBuffers[g] = new FlatParameterBuffer(Steps.Parameters, groups[g], device, MasterOf(g));
+            exp_avg = torch.zeros(gradients.Length, ScalarType.Float32, device);
+            exp_avg_sq = torch.zeros(gradients.Length, ScalarType.Float32, device);
+            nint firstMoments = TensorAddress.OfFloat32(exp_avg), secondMoments = TensorAddress.OfFloat32(exp_avg_sq);
+            FusedAdamBuffers[] buffers = groups.Select((group, g) => new FusedAdamBuffers(parameterBuffers[g]!.Address, MasterAddress(g),
+                firstMoments + (nint)(group.Base * sizeof(float)), secondMoments + (nint)(group.Base * sizeof(float)))).ToArray();
+            Pass = new FusedAdamPass(buffers, new Kernels.Adam.AdamSettings[named.Count]);
+            plain = new GroupPasses<NoFilter, NoFilter>(groups, Steps.Accelerator, Steps.CudaContext, Steps.DeviceSteps,
+                (group, _) => PassBuffers.Filter(group.Address, 0, 0, group.Length, 0));
+            plain.Fuse(Pass);
+            Filter = grokfast?.Create(Steps);
+            Filter?.Fuse(Pass);
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The flat gradients, backend, bookkeeping and guard.</summary>
+    public GradientSteps Steps { get; }
+
+    /// <summary>The filter, on <see cref="Steps"/>, or null for plain Adam.</summary>
+    public GradientFilter? Filter { get; }
+
+    /// <summary>The buffers and each parameter group's settings every Adam pass reads.</summary>
+    public FusedAdamPass Pass { get; } = null!;
+
+    /// <summary>Adam's first moments, flat in layout order.</summary>
+    public Tensor? exp_avg { get; }
+
+    /// <summary>Adam's second moments.</summary>
+    public Tensor? exp_avg_sq { get; }
+
+    /// <summary>The 16-bit parameters' float32 masters, or null.</summary>
+    public Tensor? master_weights { get; }
+
+    /// <summary>Bytes a step moves per element (see <see cref="FusedAdamOptimizer.BytesPerElement"/>), averaged over the groups.</summary>
+    public int BytesPerElement(bool masterWeights) => Filter?.FusedAdamBytesPerElement(masterWeights)
+        ?? Steps.AverageBytesPerElement(g => Passes.BytesPerElement<NoFilter>(g.Format, g.Format != GradientFormat.Float32 && masterWeights ? PassUpdate.AdamMaster : PassUpdate.AdamDirect));
+
+    /// <summary>Refreshes the parameters' views before a step.</summary>
+    public void RefreshParameters()
+    {
+        foreach (FlatParameterBuffer? buffer in parameterBuffers) buffer!.Refresh();
+    }
+
+    /// <summary>Steps <paramref name="run"/> on the host: with the filter at amplification <paramref name="lamb"/>, or Adam alone when <paramref name="filtered"/> is false.</summary>
+    public void Run(ParameterRun run, bool filtered, double lamb)
+    {
+        if (filtered) Filter!.FilterRun(run, lamb);
+        else plain!.Run(run, default, Pass);
+    }
+
+    /// <summary>Queues the CUDA step of <paramref name="run"/> of gradient group <paramref name="group"/>, as <see cref="Run(ParameterRun, bool, double)"/>.</summary>
+    public void Run(DeviceRun run, int group, bool filtered, double lamb)
+    {
+        if (filtered) Filter!.FilterRunOnDevice(run, group, lamb);
+        else plain!.Run(run, group, default, Pass);
+    }
+
+    /// <summary>
+    /// What a checkpoint holds besides the filter's: the moments, the masters and each parameter's steps updated.
+    /// </summary>
+    public List<StateBuffer> OwnStateBuffers
+    {
+        get
+        {
+            var buffers = new List<StateBuffer>
+            {
+                new TensorStateBuffer(nameof(exp_avg), exp_avg!),
+                new TensorStateBuffer(nameof(exp_avg_sq), exp_avg_sq!),
+                new HostStateBuffer<long>(UpdatesBuffer, Steps.Book.Updates),
+            };
+            if (master_weights is not null) buffers.Add(new TensorStateBuffer(nameof(master_weights), master_weights));
+            return buffers;
+        }
+    }
+
+    /// <summary>The buffer of each parameter's steps updated.</summary>
+    public const string UpdatesBuffer = "steps_updated";
+
+    /// <summary>Rounds every 16-bit parameter from its float32 master, just loaded.</summary>
+    public void RestoreParametersFromMasters()
+    {
+        using (torch.no_grad())
+        {
+            for (int g = 0; g < parameterBuffers.Length; g++)
+            {
+                using Tensor? master = MasterOf(g);
+                if (master is not null) parameterBuffers[g]!.Tensor.copy_(master);
+            }
+        }
+    }
+
+    /// <summary>Frees the moments, the filter and the buffers; the parameters keep their values and gradients. Never throws.</summary>
+    public void Dispose()
+    {
+        Filter?.Dispose();
+        plain?.Dispose();
+        exp_avg?.Dispose();
+        exp_avg_sq?.Dispose();
+        master_weights?.Dispose();
+        // The parameters stay views of the flat buffers: they keep their storage alive through their own references.
+        foreach (FlatParameterBuffer? buffer in parameterBuffers) buffer?.Dispose();
+        Steps?.Dispose();
+    }
+
+    /// <summary>Group <paramref name="g"/>'s slice of the master weights, or null where it has none (float32, or master weights off).</summary>
+    private Tensor? MasterOf(int g) =>
+        master_weights is not null && Steps.Groups[g].Format != GradientFormat.Float32 ? master_weights.narrow(0, masterOffsets[g], Steps.Groups[g].Length) : null;
+
+    private nint MasterAddress(int g) =>
+        master_weights is not null && Steps.Groups[g].Format != GradientFormat.Float32 ? TensorAddress.OfFloat32(master_weights) + (nint)(masterOffsets[g] * sizeof(float)) : 0;
+}
