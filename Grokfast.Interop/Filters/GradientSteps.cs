@@ -74,9 +74,6 @@ internal sealed class GradientSteps : IDisposable
     /// <summary>Whether a step whose gradients hold a NaN or ±Inf is skipped whole.</summary>
     public bool SkipNonFinite { get; set; }
 
-    /// <summary>Whether <see cref="Dispose"/> has run.</summary>
-    public bool IsDisposed => disposed;
-
     /// <summary>Steps taken, steps skipped, and whether the last was skipped; on CUDA, reading them waits for the queued steps.</summary>
     public (long StepCount, long SkippedStepCount, bool LastStepSkipped) Counts
     {

@@ -109,8 +109,7 @@ public abstract partial class FusedAdamOptimizer
         {
             try
             {
-                Validate(saved[g].LearningRate!.Value, saved[g].beta1!.Value, saved[g].beta2!.Value, saved[g].eps!.Value, saved[g].weight_decay!.Value);
-                ValidateLamb(saved[g].lamb!.Value);
+                Validate(saved[g]);
             }
             catch (ArgumentOutOfRangeException error)
             {

@@ -256,8 +256,7 @@ public abstract partial class FusedAdamOptimizer : Optimizer, IBetas, ICheckpoin
         options.grokfast ??= true;
         try
         {
-            Validate(options.LearningRate!.Value, options.beta1!.Value, options.beta2!.Value, options.eps!.Value, options.weight_decay!.Value);
-            ValidateLamb(options.lamb.Value);
+            Validate(options);
         }
         catch (ArgumentOutOfRangeException error)
         {
@@ -283,6 +282,13 @@ public abstract partial class FusedAdamOptimizer : Optimizer, IBetas, ICheckpoin
     {
         if (!(lr >= 0 && double.IsFinite(lr)))
             throw new ArgumentOutOfRangeException(name, lr, $"Invalid learning rate: {lr}; lr must be finite and >= 0.");
+    }
+
+    // Every option of a completed group (throws ArgumentOutOfRangeException naming the first out of range).
+    private static void Validate(Options options)
+    {
+        Validate(options.LearningRate!.Value, options.beta1!.Value, options.beta2!.Value, options.eps!.Value, options.weight_decay!.Value);
+        ValidateLamb(options.lamb!.Value);
     }
 
     private static void ValidateLamb(double lamb)

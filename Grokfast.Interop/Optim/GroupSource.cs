@@ -1,3 +1,4 @@
+using Grokfast.Filters;
 using TorchSharp.Modules;
 using static TorchSharp.torch.nn;
 using static TorchSharp.torch.optim;
@@ -40,7 +41,7 @@ internal sealed record GroupSource(IReadOnlyList<FusedAdamOptimizer.ParamGroup> 
             list[g].Parameters = list[g].Parameters.ToArray();
             list[g].Options ??= new FusedAdamOptimizer.Options();
         }
-        return new(list, list.Select((group, g) => Named(group.Parameters, g)).ToList(), null);
+        return new(list, list.Select((group, g) => FilterTarget.Named(group.Parameters, $"param_groups[{g}]")).ToList(), null);
     }
 
     /// <summary>
@@ -60,7 +61,4 @@ internal sealed record GroupSource(IReadOnlyList<FusedAdamOptimizer.ParamGroup> 
             return new FusedAdamOptimizer.ParamGroup(group.Parameters, lr, beta1, beta2, eps, weightDecay);
         }).ToArray());
     }
-
-    private static List<(string Name, Parameter Parameter)> Named(IEnumerable<Parameter> parameters, int group) =>
-        parameters.Select((p, i) => (p?.name ?? $"param_groups[{group}][{i}]", p!)).ToList();
 }
