@@ -44,6 +44,7 @@ internal static class ThroughputCommand
         NativeHeap.ReturnLargeBlocksToTheSystem();
         var filters = FilterVersions.All.ToDictionary(f => f.Name, f => FilterMeasurement.Measure(f, elements, tensors, dtype));
         var optimizers = OptimizerMeasurement.Filters.ToDictionary(f => f, f => OptimizerMeasurement.Measure(f, elements, tensors, dtype));
+        VariantThroughput variants = OptimizerVariants.Measure(elements, tensors, dtype);
         string machine = MachineInfo.Describe();
         double copyGBps = MachineInfo.CopyGBps();
         if (json)
@@ -84,6 +85,16 @@ internal static class ThroughputCommand
                     rmw_gbps = o.Value.ReadModifyWriteGBps,
                     bandwidth_ratio_rmw = o.Value.ReadModifyWriteRatio,
                 }),
+                adamw_ema = new
+                {
+                    one_group_ms = variants.OneGroupMs,
+                    two_groups_ms = variants.TwoGroupsMs,
+                    fused_clipping_ms = variants.FusedClippingMs,
+                    clip_grad_norm_then_fused_ms = variants.ClipThenFusedMs,
+                    two_groups_ratio = variants.TwoGroupsRatio,
+                    fused_clipping_ratio = variants.FusedClippingRatio,
+                    clip_grad_norm_then_fused_ratio = variants.ClipThenFusedRatio,
+                },
             };
             Console.WriteLine(JsonSerializer.Serialize(report));
             return 0;
@@ -102,6 +113,10 @@ internal static class ThroughputCommand
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{name,-13}  {o.FusedMs,8:F2}  {o.SeparateMs,11:F2}  {o.SpeedupVsSeparate,10:F1}x  {o.BytesPerElement,6}  {o.FusedGBps,10:F1}  {o.ReadModifyWriteGBps,8:F1}  {o.ReadModifyWriteRatio,8:F2}x"));
         }
+        Console.WriteLine();
+        Console.WriteLine("AdamW + ema    one group ms  two groups ms  fused clipping ms  clip_grad_norm_ then fused ms   (each against one group)");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"               {variants.OneGroupMs,12:F2}  {variants.TwoGroupsMs,8:F2} {variants.TwoGroupsRatio,5:F2}x  {variants.FusedClippingMs,12:F2} {variants.FusedClippingRatio,5:F2}x  {variants.ClipThenFusedMs,23:F2} {variants.ClipThenFusedRatio,5:F2}x"));
         return 0;
     }
 }

@@ -42,6 +42,14 @@ internal sealed class TensorStateBuffer(string name, Tensor tensor, bool ownsTen
         using (torch.no_grad()) tensor.copy_(((TensorStateBuffer)staging).tensor);
     }
 
+    public override void CopyPrefixFrom(StateBuffer prefix)
+    {
+        Tensor source = ((TensorStateBuffer)prefix).tensor;
+        using Tensor flat = tensor.view(-1);
+        using Tensor head = flat.narrow(0, 0, source.numel());
+        using (torch.no_grad()) head.copy_(source.view(-1));
+    }
+
     public override void Dispose()
     {
         base.Dispose();

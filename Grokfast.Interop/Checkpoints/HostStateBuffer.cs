@@ -16,4 +16,6 @@ internal sealed class HostStateBuffer<T>(string name, T[] values) : StateBuffer(
     public override StateBuffer CreateStaging() => new HostStateBuffer<T>(Name, new T[values.Length]);
 
     public override void CopyFrom(StateBuffer staging) => ((HostStateBuffer<T>)staging).values.CopyTo(values, 0);
+
+    public override void CopyPrefixFrom(StateBuffer prefix) => ((HostStateBuffer<T>)prefix).values.CopyTo(values, 0);
 }

@@ -27,6 +27,12 @@ internal abstract class StateBuffer(string name, long length) : IDisposable
     /// <summary>Overwrites this buffer with <paramref name="staging"/>, which this buffer's <see cref="CreateStaging"/> made.</summary>
     public abstract void CopyFrom(StateBuffer staging);
 
+    /// <summary>
+    /// Overwrites this buffer's first bytes with <paramref name="prefix"/>'s, a buffer of the same kind and name no longer
+    /// than this one: the same state before a parameter group was appended to the layout.
+    /// </summary>
+    public abstract void CopyPrefixFrom(StateBuffer prefix);
+
     /// <summary>Frees the memory a staging buffer owns; a buffer over live state owns none.</summary>
     public virtual void Dispose()
     {

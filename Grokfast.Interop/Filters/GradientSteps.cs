@@ -8,7 +8,8 @@ namespace Grokfast.Filters;
 /// <summary>
 /// What a step runs on, shared by the filters and the fused optimizers: the flat gradient buffer, the backend and its
 /// context, the step bookkeeping, the non-finite guard, and the step itself — refresh the views, form the runs, scan,
-/// then hand each run to an <see cref="IRunStepper"/>.
+/// then hand each run to an <see cref="IRunStepper"/>. A fused optimizer's steps also measure the gradients' norm for
+/// clipping, in the same read as the guard.
 /// </summary>
 /// <remarks>
 /// On the CPU the host decides each step: it scans for non-finite gradients, computes the step's constants and counts
@@ -22,8 +23,11 @@ internal sealed class GradientSteps : IDisposable
     private int stepping;
     private bool disposed;
 
-    /// <summary>Takes <paramref name="gradients"/> (disposed with this, or at once if this fails) and opens <paramref name="backend"/> for their device.</summary>
-    public GradientSteps(FlatGradientBuffer gradients, KernelBackend backend, bool skipNonFinite)
+    /// <summary>
+    /// Takes <paramref name="gradients"/> (disposed with this, or at once if this fails) and opens <paramref name="backend"/>
+    /// for their device; with <paramref name="clipping"/>, makes room for clipping's norm (<see cref="Clipping"/>).
+    /// </summary>
+    public GradientSteps(FlatGradientBuffer gradients, KernelBackend backend, bool skipNonFinite, bool clipping = false)
     {
         this.gradients = gradients;
         SkipNonFinite = skipNonFinite;
@@ -34,8 +38,9 @@ internal sealed class GradientSteps : IDisposable
             if (Backend == KernelBackend.Cuda)
             {
                 CudaContext = FilterBackends.OpenCudaContext(gradients.Device);
-                DeviceSteps = new CudaStepState(CudaContext, gradients.Parameters.Count, gradients.Groups.Select(g => g.Format));
+                DeviceSteps = new CudaStepState(CudaContext, gradients.Parameters.Count, gradients.Groups.Select(g => g.Format), clipping ? gradients.Length : 0);
             }
+            if (clipping) Clipping = new GradientClipping(gradients.Length, gradients.Parameters.Count, gradients.Device);
             LibTorchThreads.EnsureBound();
         }
         catch
@@ -58,6 +63,9 @@ internal sealed class GradientSteps : IDisposable
 
     /// <summary>The step bookkeeping on the device when the backend is <see cref="KernelBackend.Cuda"/>, else null.</summary>
     public CudaStepState? DeviceSteps { get; }
+
+    /// <summary>The gradient clipping when built with it, else null.</summary>
+    public GradientClipping? Clipping { get; }
 
     /// <summary>The counts and runs.</summary>
     public StepBook Book { get; }
@@ -108,26 +116,42 @@ internal sealed class GradientSteps : IDisposable
         }
     }
 
-    // The host decides: scan every run, then step every run, or skip the whole step. Index loops: a step allocates nothing.
+    // The host decides: scan every run (measuring the norm when clipping), then step every run, or skip the whole step.
+    // Index loops: a step allocates nothing.
     private void StepOnHost(IRunStepper stepper)
     {
         IReadOnlyList<ParameterRun> runs = Book.Runs;
         bool skipped = false;
-        for (int r = 0; SkipNonFinite && !skipped && r < runs.Count; r++)
+        Clipping?.BeginHost();
+        if (Clipping?.MaxNorm is double maxNorm)
+        {
+            for (int r = 0; r < runs.Count; r++) Clipping.AddRun(gradients.Groups[runs[r].Group].Format, RunAddress(runs[r]), runs[r].Length);
+            skipped = !Clipping.FinishHost(maxNorm) && SkipNonFinite;
+        }
+        for (int r = 0; SkipNonFinite && !skipped && Clipping?.MaxNorm is null && r < runs.Count; r++)
             skipped = !gradients.Groups[runs[r].Group].Format.AllFinite(RunAddress(runs[r]), runs[r].Length);
         for (int r = 0; !skipped && r < runs.Count; r++) stepper.Run(runs[r]);
         Book.RecordHostStep(skipped, stepper);
     }
 
     /// <summary>
-    /// Queues the whole step on libtorch's stream: the skip flag cleared, the scans that may set it, the record of
+    /// Queues the whole step on libtorch's stream: the skip flag cleared, the scans that may set it (with clipping, the
+    /// norm's, which also derive the scale), the record of
     /// the step, then per run the prepare kernel and the pass, all of which do nothing when the flag is set.
     /// </summary>
     private void StepOnDevice(CudaStepState steps, IRunStepper stepper)
     {
         steps.BeginStep();
         IReadOnlyList<ParameterRun> runs = Book.Runs;
-        for (int r = 0; SkipNonFinite && r < runs.Count; r++) steps.Scan(RunAddress(runs[r]), runs[r].Length, gradients.Groups[runs[r].Group].Format);
+        if (Clipping?.MaxNorm is double maxNorm)
+        {
+            for (int r = 0; r < runs.Count; r++) steps.NormScan(RunAddress(runs[r]), runs[r].Length, gradients.Groups[runs[r].Group].Format);
+            steps.Clip(maxNorm, Clipping.NormAddress, SkipNonFinite);
+        }
+        else
+        {
+            for (int r = 0; SkipNonFinite && r < runs.Count; r++) steps.Scan(RunAddress(runs[r]), runs[r].Length, gradients.Groups[runs[r].Group].Format);
+        }
         steps.Record();
         for (int slot = 0; slot < runs.Count; slot++)
         {
@@ -164,6 +188,7 @@ internal sealed class GradientSteps : IDisposable
         if (disposed) return;
         disposed = true;
         DeviceSteps?.Dispose();
+        Clipping?.Dispose();
         CudaContext?.Dispose();
         Accelerator?.Dispose();
         gradients.Dispose();

@@ -152,6 +152,24 @@ internal sealed class StepBook
         stepsQueued = stepCount + skippedStepCount;
     }
 
+    /// <summary>
+    /// Takes the counts of <paramref name="before"/>, the book of this one's first parameters before a parameter group was
+    /// appended: theirs carry over, the new parameters' start at zero.
+    /// </summary>
+    public void ContinueFrom(StepBook before)
+    {
+        before.ReadDeviceCounts();
+        before.stepsFiltered.CopyTo(stepsFiltered, 0);
+        before.updates.CopyTo(updates, 0);
+        (stepCount, skippedStepCount, lastStepSkipped) = (before.stepCount, before.skippedStepCount, before.lastStepSkipped);
+        if (device is null) return;
+        device.WriteSteps(stepsFiltered);
+        device.WriteUpdates(updates);
+        device.WriteOutcome(skippedStepCount);
+        SetRunKeys();
+        stepsQueued = stepCount + skippedStepCount;
+    }
+
     // On CUDA, when a step has been queued since the counts were last read: waits for it, then reads them.
     private void ReadDeviceCounts()
     {

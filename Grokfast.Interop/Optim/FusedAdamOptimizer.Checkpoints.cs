@@ -138,7 +138,7 @@ public abstract partial class FusedAdamOptimizer
 
     private static string GroupKey(int group, string key) => string.Create(CultureInfo.InvariantCulture, $"param_groups[{group}].{key}");
 
-    private List<StateBuffer> StateBuffers => [.. core.Filter?.StateBuffers ?? [], .. core.OwnStateBuffers];
+    private List<StateBuffer> StateBuffers => core.StateBuffers;
 
     CheckpointHeader ICheckpointable.CheckpointHeader() => CheckpointHeader();
 

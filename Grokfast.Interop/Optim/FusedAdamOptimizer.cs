@@ -30,10 +30,13 @@ public abstract partial class FusedAdamOptimizer : Optimizer, IBetas, ICheckpoin
 {
     private readonly List<ParamGroup> groups;
     private readonly bool decoupled;
-    private readonly FusedAdamState core;
+    // The options a group added later completes from, and the parameters' names group by group.
+    private readonly Options defaults;
+    private IReadOnlyList<IReadOnlyList<(string Name, Parameter Parameter)>> names;
+    private FusedAdamState core;
     // Per parameter group, this step: whether the filter runs, and at which amplification.
-    private readonly bool[] filtering;
-    private readonly double[] lambs;
+    private bool[] filtering;
+    private double[] lambs;
     private long stepCalls;
     private bool disposed;
 
@@ -55,7 +58,9 @@ public abstract partial class FusedAdamOptimizer : Optimizer, IBetas, ICheckpoin
         this.normalize_lr = normalize_lr;
         MasterWeights = master_weights;
         groups = [.. source.Groups];
-        for (int g = 0; g < groups.Count; g++) Complete(groups[g], g, new Options { LearningRate = lr, beta1 = beta1, beta2 = beta2, eps = eps, weight_decay = weight_decay });
+        names = source.Names;
+        defaults = new Options { LearningRate = lr, beta1 = beta1, beta2 = beta2, eps = eps, weight_decay = weight_decay };
+        for (int g = 0; g < groups.Count; g++) Complete(groups[g], g, defaults);
         _parameter_groups = [.. groups];
         filtering = new bool[groups.Count];
         lambs = new double[groups.Count];
@@ -179,9 +184,37 @@ public abstract partial class FusedAdamOptimizer : Optimizer, IBetas, ICheckpoin
     /// <summary>The parameters the optimizer updates, group by group.</summary>
     public override IEnumerable<Parameter> parameters() => groups.SelectMany(g => g.Parameters);
 
-    /// <summary>Not supported yet: the groups are fixed when the optimizer is built.</summary>
-    public override void add_param_group(TorchSharp.Modules.ParamGroup param_group) =>
-        throw new NotSupportedException("The fused optimizer's parameter groups are fixed when it is built; pass every group to its constructor.");
+    /// <summary>
+    /// Adds a parameter group, as <c>torch.optim</c> does: a <see cref="ParamGroup"/> or TorchSharp's
+    /// <c>AdamW.ParamGroup</c>/<c>Adam.ParamGroup</c>, its null options taking the constructor's. The flat buffers are
+    /// laid out again with the new group's parameters after the others; every earlier group's state — moments, masters,
+    /// the filter's state, step counts — carries over bit for bit, and the new group's starts fresh. Its parameters must
+    /// not be in another group. From then on, replaced parameters are found by disposal only (as for parameter lists).
+    /// </summary>
+    public override void add_param_group(TorchSharp.Modules.ParamGroup param_group)
+    {
+        ThrowIfDisposed();
+        ArgumentNullException.ThrowIfNull(param_group);
+        int index = groups.Count;
+        ParamGroup group = GroupSource.Convert(param_group, index);
+        Complete(group, index, defaults);
+        IReadOnlyList<IReadOnlyList<(string, Parameter)>> named = [.. names, FilterTarget.Named(group.Parameters, $"param_groups[{index}]")];
+        var next = new FusedAdamState(named, module: null, grokfast, Backend, SkipNonFinite, MasterWeights);
+        try
+        {
+            next.ContinueFrom(core);
+        }
+        catch
+        {
+            next.Dispose();
+            throw;
+        }
+        core.Dispose();
+        (core, names) = (next, named);
+        groups.Add(group);
+        _parameter_groups.Add(group);
+        (filtering, lambs) = (new bool[groups.Count], new double[groups.Count]);
+    }
 
     /// <summary>
     /// Copies of the state tensors by name, flat in the parameters' layout order: exp_avg, exp_avg_sq, master_weights (the

@@ -1,4 +1,5 @@
 using Grokfast.Kernels.Adam;
+using Grokfast.Filters;
 
 namespace Grokfast.Optim;
 
@@ -9,8 +10,9 @@ namespace Grokfast.Optim;
 /// </summary>
 /// <param name="Buffers">Per gradient group, where its parameters, master weights and part of the moments lie.</param>
 /// <param name="Settings">Per parameter group, Adam's hyperparameters for the next step.</param>
-internal sealed record FusedAdamPass(IReadOnlyList<FusedAdamBuffers> Buffers, AdamSettings[] Settings)
+/// <param name="Clipping">The clipping whose scale the host's passes apply to the raw gradients.</param>
+internal sealed record FusedAdamPass(IReadOnlyList<FusedAdamBuffers> Buffers, AdamSettings[] Settings, GradientClipping Clipping)
 {
     /// <summary>The constants of Adam's step number <paramref name="step"/> (1 for a parameter's first update) in parameter group <paramref name="paramGroup"/>.</summary>
-    public AdamConstants At(int paramGroup, long step) => Settings[paramGroup].At(step);
+    public AdamConstants At(int paramGroup, long step) => Settings[paramGroup].At(step, Clipping.Scale);
 }

@@ -31,7 +31,7 @@ internal sealed class FusedAdamState : IDisposable
         KernelBackend backend, bool skipNonFinite, bool masterWeights)
     {
         var gradients = new FlatGradientBuffer(named, module);
-        Steps = new GradientSteps(gradients, backend, skipNonFinite);
+        Steps = new GradientSteps(gradients, backend, skipNonFinite, clipping: true);
         try
         {
             IReadOnlyList<GradientGroup> groups = Steps.Groups;
@@ -55,7 +55,7 @@ internal sealed class FusedAdamState : IDisposable
             nint firstMoments = TensorAddress.OfFloat32(exp_avg), secondMoments = TensorAddress.OfFloat32(exp_avg_sq);
             FusedAdamBuffers[] buffers = groups.Select((group, g) => new FusedAdamBuffers(parameterBuffers[g]!.Address, MasterAddress(g),
                 firstMoments + (nint)(group.Base * sizeof(float)), secondMoments + (nint)(group.Base * sizeof(float)))).ToArray();
-            Pass = new FusedAdamPass(buffers, new Kernels.Adam.AdamSettings[named.Count]);
+            Pass = new FusedAdamPass(buffers, new Kernels.Adam.AdamSettings[named.Count], Steps.Clipping!);
             plain = new GroupPasses<NoFilter, NoFilter>(groups, Steps.Accelerator, Steps.CudaContext, Steps.DeviceSteps,
                 (group, _) => PassBuffers.Filter(group.Address, 0, 0, group.Length, 0));
             plain.Fuse(Pass);
@@ -127,6 +127,25 @@ internal sealed class FusedAdamState : IDisposable
             if (master_weights is not null) buffers.Add(new TensorStateBuffer(nameof(master_weights), master_weights));
             return buffers;
         }
+    }
+
+    /// <summary>Every buffer a checkpoint holds: the filter's, then the optimizer's own.</summary>
+    public List<StateBuffer> StateBuffers => [.. Filter?.StateBuffers ?? [], .. OwnStateBuffers];
+
+    /// <summary>
+    /// Carries <paramref name="before"/>'s state over, bit for bit: this state's layout is <paramref name="before"/>'s with
+    /// parameter groups appended, so each of its buffers begins with the same buffer of <paramref name="before"/>, and
+    /// its first parameters are <paramref name="before"/>'s. The appended groups' state stays as built.
+    /// </summary>
+    public void ContinueFrom(FusedAdamState before)
+    {
+        before.Filter?.BeforeStateSaved();
+        Dictionary<string, StateBuffer> earlier = before.StateBuffers.ToDictionary(b => b.Name);
+        foreach (StateBuffer buffer in StateBuffers) buffer.CopyPrefixFrom(earlier[buffer.Name]);
+        Steps.Book.ContinueFrom(before.Steps.Book);
+        Filter?.AfterStateLoaded();
+        Steps.SkipNonFinite = before.Steps.SkipNonFinite;
+        Steps.Clipping!.ContinueFrom(before.Steps.Clipping!);
     }
 
     /// <summary>The buffer of each parameter's steps updated.</summary>

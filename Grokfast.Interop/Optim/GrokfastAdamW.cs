@@ -69,7 +69,7 @@ public sealed class GrokfastAdamW : FusedAdamOptimizer
     public GrokfastAdamW(IEnumerable<TorchSharp.Modules.AdamW.ParamGroup> param_groups, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weight_decay = 1e-2,
         GrokfastFilter? grokfast = null, KernelBackend backend = KernelBackend.Auto, bool skip_non_finite = true,
         bool master_weights = true, long grokfast_after_step = 0, bool normalize_lr = false)
-        : base(GroupSource.Of(param_groups, g => (g.Options.LearningRate, g.Options.beta1, g.Options.beta2, g.Options.eps, g.Options.weight_decay, g.Options.amsgrad, g.Options.maximize)),
+        : base(GroupSource.Of(param_groups),
             lr, beta1, beta2, eps, weight_decay, decoupled: true, grokfast, backend, skip_non_finite, master_weights, grokfast_after_step, normalize_lr)
     {
     }

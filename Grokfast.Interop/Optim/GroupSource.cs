@@ -44,11 +44,26 @@ internal sealed record GroupSource(IReadOnlyList<FusedAdamOptimizer.ParamGroup> 
         return new(list, list.Select((group, g) => FilterTarget.Named(group.Parameters, $"param_groups[{g}]")).ToList(), null);
     }
 
-    /// <summary>
-    /// TorchSharp's Adam or AdamW groups (<paramref name="options"/> reads each one's options), as fused groups with the same
-    /// values; amsgrad and maximize, which the fused step does not do, are refused.
-    /// </summary>
-    public static GroupSource Of<TGroup>(IEnumerable<TGroup> groups, Func<TGroup, (double? Lr, double? Beta1, double? Beta2, double? Eps, double? WeightDecay, bool? Amsgrad, bool? Maximize)> options)
+    /// <summary>TorchSharp's AdamW groups, as fused groups with the same values (amsgrad and maximize refused).</summary>
+    public static GroupSource Of(IEnumerable<AdamW.ParamGroup> groups) =>
+        Of(groups, g => (g.Options.LearningRate, g.Options.beta1, g.Options.beta2, g.Options.eps, g.Options.weight_decay, g.Options.amsgrad, g.Options.maximize));
+
+    /// <summary>TorchSharp's Adam groups, as fused groups with the same values (amsgrad and maximize refused).</summary>
+    public static GroupSource Of(IEnumerable<Adam.ParamGroup> groups) =>
+        Of(groups, g => (g.Options.LearningRate, g.Options.beta1, g.Options.beta2, g.Options.eps, g.Options.weight_decay, g.Options.amsgrad, g.Options.maximize));
+
+    /// <summary>One group added after construction, as the constructors take groups; another kind of group is refused.</summary>
+    public static FusedAdamOptimizer.ParamGroup Convert(TorchSharp.Modules.ParamGroup param_group, int index) => param_group switch
+    {
+        FusedAdamOptimizer.ParamGroup fused => Of([fused]).Groups[0],
+        AdamW.ParamGroup adamw => Of([adamw]).Groups[0],
+        Adam.ParamGroup adam => Of([adam]).Groups[0],
+        _ => throw new ArgumentException($"param_groups[{index}] would be a {param_group.GetType().Name}; the fused optimizers take their own ParamGroup or TorchSharp's Adam/AdamW ParamGroup.", nameof(param_group)),
+    };
+
+    // TorchSharp's Adam or AdamW groups (options reads each one's options), as fused groups with the same values; amsgrad
+    // and maximize, which the fused step does not do, are refused.
+    private static GroupSource Of<TGroup>(IEnumerable<TGroup> groups, Func<TGroup, (double? Lr, double? Beta1, double? Beta2, double? Eps, double? WeightDecay, bool? Amsgrad, bool? Maximize)> options)
         where TGroup : TorchSharp.Modules.ParamGroup
     {
         ArgumentNullException.ThrowIfNull(groups);

@@ -13,5 +13,6 @@ namespace Grokfast.Kernels.Adam;
 /// <param name="BiasCorrection2Sqrt">√(1 − beta2^step).</param>
 /// <param name="Eps">Added to the denominator.</param>
 /// <param name="NegativeStepSize">−lr / (1 − beta1^step).</param>
+/// <param name="GradientScale">What the raw gradient is multiplied by before the filter and Adam: fused clipping's factor, 1 without.</param>
 public readonly record struct AdamConstants(float Beta1, float OneMinusBeta1, float Beta2, float OneMinusBeta2, float WeightDecay,
-    float DecayFactor, float BiasCorrection2Sqrt, float Eps, float NegativeStepSize);
+    float DecayFactor, float BiasCorrection2Sqrt, float Eps, float NegativeStepSize, float GradientScale);

@@ -29,8 +29,11 @@ public readonly record struct AdamSettings(double Lr, double Beta1, double Beta2
         init => decoupled = value ? 1 : 0;
     }
 
-    /// <summary>The constants of step <paramref name="step"/> (1 for the first step; kernel code, so not checked here).</summary>
-    public AdamConstants At(long step)
+    /// <summary>
+    /// The constants of step <paramref name="step"/> (1 for the first step; kernel code, so not checked here), the raw
+    /// gradients to be multiplied by <paramref name="gradientScale"/> (fused clipping's factor).
+    /// </summary>
+    public AdamConstants At(long step, float gradientScale = 1)
     {
         double biasCorrection1 = 1 - Power(Beta1, step);
         double biasCorrection2 = 1 - Power(Beta2, step);
@@ -38,7 +41,7 @@ public readonly record struct AdamSettings(double Lr, double Beta1, double Beta2
             (float)Beta1, (float)(1 - Beta1), (float)Beta2, (float)(1 - Beta2),
             Decoupled ? 0f : (float)WeightDecay,
             Decoupled ? (float)(1 - Lr * WeightDecay) : 1f,
-            (float)Math.Sqrt(biasCorrection2), (float)Eps, (float)(-(Lr / biasCorrection1)));
+            (float)Math.Sqrt(biasCorrection2), (float)Eps, (float)(-(Lr / biasCorrection1)), gradientScale);
     }
 
     /// <summary><paramref name="value"/> to the power <paramref name="exponent"/> (≥ 0) by repeated squaring.</summary>

@@ -64,6 +64,10 @@ internal readonly struct AdamLanes(AdamConstants c)
     public readonly Vector<float> BiasCorrection2Sqrt = new(c.BiasCorrection2Sqrt);
     public readonly Vector<float> Eps = new(c.Eps);
     public readonly Vector<float> NegativeStepSize = new(c.NegativeStepSize);
+    public readonly Vector<float> GradientScale = new(c.GradientScale);
+
+    /// <summary>The raw gradients are scaled (fused clipping cut them); a factor of 1 is skipped, so unclipped gradients stay bit for bit.</summary>
+    public readonly bool Scales = c.GradientScale != 1;
 
     /// <summary>AdamW's decay is on (it multiplies the parameter first).</summary>
     public readonly bool Decoupled = c.DecayFactor != 1;

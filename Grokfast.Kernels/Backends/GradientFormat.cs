@@ -47,6 +47,27 @@ internal static class GradientFormats
         _ => throw new ArgumentOutOfRangeException(nameof(format), format, "Unknown gradient format."),
     };
 
+    /// <summary>Writes the sums of squares of the blocks of the <paramref name="length"/> gradients at <paramref name="data"/> to <paramref name="sums"/> (<see cref="GradientNorm"/>; host memory).</summary>
+    public static unsafe void BlockSums(this GradientFormat format, nint data, long length, double* sums)
+    {
+        switch (format)
+        {
+            case GradientFormat.Float32: GradientNorm<float, Float32Format>.BlockSums(data, length, sums); break;
+            case GradientFormat.BFloat16: GradientNorm<ushort, BFloat16Format>.BlockSums(data, length, sums); break;
+            case GradientFormat.Float16: GradientNorm<ushort, Float16Format>.BlockSums(data, length, sums); break;
+            default: throw new ArgumentOutOfRangeException(nameof(format), format, "Fused clipping takes float32, bfloat16 and float16 gradients.");
+        }
+    }
+
+    /// <summary>The ILGPU lane kernel (data, lanes) of the gradients' norm (<see cref="GradientNorm"/>), for the CUDA path.</summary>
+    public static Delegate NormLaneKernel(this GradientFormat format) => format switch
+    {
+        GradientFormat.Float32 => (Action<ILGPU.Index1D, ILGPU.ArrayView<float>, ILGPU.ArrayView<double>>)GradientNorm<float, Float32Format>.LaneKernel,
+        GradientFormat.BFloat16 => (Action<ILGPU.Index1D, ILGPU.ArrayView<ushort>, ILGPU.ArrayView<double>>)GradientNorm<ushort, BFloat16Format>.LaneKernel,
+        GradientFormat.Float16 => (Action<ILGPU.Index1D, ILGPU.ArrayView<ushort>, ILGPU.ArrayView<double>>)GradientNorm<ushort, Float16Format>.LaneKernel,
+        _ => throw new ArgumentOutOfRangeException(nameof(format), format, "Fused clipping takes float32, bfloat16 and float16 gradients."),
+    };
+
     /// <summary>The ILGPU scan kernel (data, found) that sets <c>found[0]</c> on a NaN or ±Inf, for the CUDA path.</summary>
     public static Delegate ScanKernel(this GradientFormat format) => format switch
     {

@@ -34,6 +34,7 @@ internal static unsafe class CpuTwin<TStore, TFormat, TFilter, TUpdate>
         for (; i <= count - 2 * lanes; i += 2 * lanes)
         {
             (Vector<float> gLow, Vector<float> gHigh) = TFormat.LoadLanes(at.G + i);
+            if (TUpdate.IsAdam && adam.Scales) (gLow, gHigh) = (gLow * adam.GradientScale, gHigh * adam.GradientScale);
             float* estimate = at.Estimate + i;
             double* sum = at.Sum + i;
             Vector<float> eLow = reads ? Vector.Load(estimate) : default, eHigh = reads ? Vector.Load(estimate + lanes) : default;
@@ -84,37 +85,13 @@ internal static unsafe class CpuTwin<TStore, TFormat, TFilter, TUpdate>
         for (long i = 0; i < count; i += Block)
         {
             int n = (int)Math.Min(Block, count - i);
-            WidenBlock(at.G + i, gradients, n);
+            BlockConversion<TStore, TFormat>.Widen(at.G + i, gradients, n);
             float* weights = TUpdate.HasMaster ? at.Master + i : widened;
-            if (!TUpdate.HasMaster) WidenBlock(at.P + i, widened, n);
+            if (!TUpdate.HasMaster) BlockConversion<TStore, TFormat>.Widen(at.P + i, widened, n);
             var block = new PassPointers<float>(gradients, at.Estimate + i, at.Sum + i, null, weights, at.M + i, at.V + i);
             CpuTwin<float, Float32Format, TFilter, AdamDirect>.Run(block, n, c, filter, adam);
-            NarrowBlock(weights, at.P + i, n);
+            BlockConversion<TStore, TFormat>.Narrow(weights, at.P + i, n);
         }
-    }
-
-    // The n values at source widened into destination.
-    private static void WidenBlock(TStore* source, float* destination, int n)
-    {
-        int lanes = Vector<float>.Count, i = 0;
-        for (; i <= n - 2 * lanes; i += 2 * lanes)
-        {
-            (Vector<float> low, Vector<float> high) = TFormat.LoadLanes(source + i);
-            Float32Format.StoreLanes(low, high, destination + i);
-        }
-        for (; i < n; i++) destination[i] = TFormat.Widen(source[i]);
-    }
-
-    // The n floats at source rounded into destination.
-    private static void NarrowBlock(float* source, TStore* destination, int n)
-    {
-        int lanes = Vector<float>.Count, i = 0;
-        for (; i <= n - 2 * lanes; i += 2 * lanes)
-        {
-            (Vector<float> low, Vector<float> high) = Float32Format.LoadLanes(source + i);
-            TFormat.StoreLanes(low, high, destination + i);
-        }
-        for (; i < n; i++) destination[i] = TFormat.Narrow(source[i]);
     }
 
     // Adam on two vectors of filtered gradients, the parameters and the moments in place. Only float32 parameters come

@@ -62,8 +62,9 @@ internal sealed unsafe class CudaPass<TStore, TFormat, TSettings, TFilter, TUpda
         // an Adam pass counts updates.
         if (!TFilter.KeepsEstimate) (counts, covariances) = (default, default);
         if (!TUpdate.IsAdam) updates = default;
+        DeviceView scale = TUpdate.IsAdam ? steps.GradientScale : default;
         var slot = new DeviceView(slots.Address + run.Slot * sizeof(PassConstants<TFilter>), 1);
-        prepare.Launch(1, KernelArgument.Of(&skip), KernelArgument.Of(&counts), KernelArgument.Of(&covariances), KernelArgument.Of(&updates), KernelArgument.Of(&slot), KernelArgument.Of(&settings));
+        prepare.Launch(1, KernelArgument.Of(&skip), KernelArgument.Of(&counts), KernelArgument.Of(&covariances), KernelArgument.Of(&updates), KernelArgument.Of(&scale), KernelArgument.Of(&slot), KernelArgument.Of(&settings));
         if (run.Length == 0) return;
         DeviceView g = View<TStore>(buffers.Gradients, run), sums = View<double>(buffers.Sums, run), master = View<float>(buffers.Master, run);
         DeviceView p = View<TStore>(buffers.Parameters, run), m = View<float>(buffers.FirstMoments, run), v = View<float>(buffers.SecondMoments, run);

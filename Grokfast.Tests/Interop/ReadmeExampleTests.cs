@@ -92,7 +92,10 @@ public sealed class ReadmeExampleTests
         using var optimizer = new GrokfastAdamW(
             [new GrokfastAdamW.ParamGroup(model.named_parameters().Where(decays).Select(p => p.parameter), weight_decay: 0.1),
              new GrokfastAdamW.ParamGroup(model.named_parameters().Where(p => !decays(p)).Select(p => p.parameter), weight_decay: 0.0)],
-            lr: 3e-3, grokfast: GrokfastFilter.Ema(alpha: 0.98, lamb: 2.0));
+            lr: 3e-3, grokfast: GrokfastFilter.Ema(alpha: 0.98, lamb: 2.0))
+        {
+            max_grad_norm = 1.0,   // clip_grad_norm_(…, 1.0), fused into the step
+        };
         // Linear warm-up, then cosine decay, each group from its own rate.
         const int steps = 200, warmup = 20;
         var schedule = torch.optim.lr_scheduler.LambdaLR(optimizer,
@@ -116,6 +119,8 @@ public sealed class ReadmeExampleTests
         // Decay: hidden.weight, out.weight; none: embed.weight, hidden.bias, norm.weight, norm.bias, out.bias.
         Assert.Equal([2, 5], optimizer.param_groups.Select(g => g.Parameters.Count()));
         Assert.All(optimizer.param_groups, g => Assert.Equal(0, g.LearningRate, 12));
+        using Tensor norm = optimizer.grad_norm();
+        Assert.InRange(norm.item<double>(), 1e-6, 1e3);
     }
 
     [Fact]

@@ -19,6 +19,7 @@ public sealed class DeviceStepKernelTests : IDisposable
     private const int Parameters = 3;
     private const int Steps = 40;
     private const long UpdatesAhead = 3;
+    private const float ClipScale = 0.375f;
     private static readonly int[] SkippedSteps = [2, 3, 17];
 
     private readonly IlgpuAccelerator accelerator = IlgpuAccelerator.CreateCpu();
@@ -114,7 +115,8 @@ public sealed class DeviceStepKernelTests : IDisposable
     /// covariance) with Adam's constants for the step (of default settings without <paramref name="adam"/>), that every
     /// parameter's count is the steps taken, and that a skipped step left slot, counts and covariances as they were. With
     /// <paramref name="adam"/> the parameters start <see cref="UpdatesAhead"/> updates ahead of the filter (a filter
-    /// switched on late), and Adam's constants and counts follow the updates, not the filter's steps.
+    /// switched on late), Adam's constants and counts follow the updates, not the filter's steps, and the constants carry
+    /// the step's gradient scale (fused clipping's; 1 without a scale view).
     /// </summary>
     private void AssertPrepareFollowsTheHost<TSettings, TFilter>(TSettings settings, bool adam, float covariance,
         Func<long, float, (TFilter Constants, float NextCovariance)> host)
@@ -122,7 +124,7 @@ public sealed class DeviceStepKernelTests : IDisposable
         where TFilter : unmanaged, IFilterStep<TFilter>, IEquatable<TFilter>
     {
         var launch = accelerator.Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<long>, ArrayView<float>,
-            ArrayView<long>, ArrayView<PassConstants<TFilter>>, PassSettings<TSettings>>(PrepareKernel<TSettings, TFilter>.Kernel);
+            ArrayView<long>, ArrayView<float>, ArrayView<PassConstants<TFilter>>, PassSettings<TSettings>>(PrepareKernel<TSettings, TFilter>.Kernel);
         AdamSettings adamSettings = adam ? Adam : default;
         using MemoryBuffer1D<int, Stride1D.Dense> skip = accelerator.Accelerator.Allocate1D<int>(1);
         using MemoryBuffer1D<long, Stride1D.Dense> steps = accelerator.Accelerator.Allocate1D<long>(Parameters);
@@ -130,6 +132,7 @@ public sealed class DeviceStepKernelTests : IDisposable
         using MemoryBuffer1D<PassConstants<TFilter>, Stride1D.Dense> slot = accelerator.Accelerator.Allocate1D<PassConstants<TFilter>>(1);
         long ahead = adam ? UpdatesAhead : 0;
         using MemoryBuffer1D<long, Stride1D.Dense> updates = accelerator.Accelerator.Allocate1D(Enumerable.Repeat(ahead, Parameters).ToArray());
+        using MemoryBuffer1D<float, Stride1D.Dense> scale = accelerator.Accelerator.Allocate1D([ClipScale]);
         steps.MemSetToZero();
         slot.MemSetToZero();
         long taken = 0;
@@ -142,12 +145,13 @@ public sealed class DeviceStepKernelTests : IDisposable
             if (!skipped)
             {
                 (TFilter filter, covariance) = host(taken, covariance);
-                expected = new PassConstants<TFilter>(filter, adamSettings.At(ahead + taken + 1));
+                expected = new PassConstants<TFilter>(filter, adamSettings.At(ahead + taken + 1, adam ? ClipScale : 1));
                 taken++;
             }
 
             // The CUDA path launches a block of threads for it; all but thread 0 must leave it alone.
-            launch(256, skip.View, steps.View, covariances.View, adam ? updates.View : ArrayView<long>.Empty, slot.View, new PassSettings<TSettings>(settings, adamSettings));
+            launch(256, skip.View, steps.View, covariances.View, adam ? updates.View : ArrayView<long>.Empty,
+                adam ? scale.View : ArrayView<float>.Empty, slot.View, new PassSettings<TSettings>(settings, adamSettings));
 
             Assert.Equal(expected, slot.GetAsArray1D()[0]);
             Assert.All(steps.GetAsArray1D(), count => Assert.Equal(taken, count));

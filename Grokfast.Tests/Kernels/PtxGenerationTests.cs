@@ -21,7 +21,8 @@ public sealed partial class PtxGenerationTests
 
     /// <summary>
     /// Every kernel the engine launches: each filter's pass for every format and update ("ema-Float32-WriteBack"), each
-    /// filter's prepare kernel ("ema-prepare"), the non-finite scan per format and the record of a step.
+    /// filter's prepare kernel ("ema-prepare"), the non-finite scan per format, the record of a step, and fused
+    /// clipping's norm kernels (lanes per format, columns, folds, clip).
     /// </summary>
     private static readonly Dictionary<string, MethodInfo> KernelMethods = new[]
     {
@@ -32,6 +33,12 @@ public sealed partial class PtxGenerationTests
             new("finite-scan-BFloat16", GradientFormat.BFloat16.ScanKernel().Method),
             new("finite-scan-Float16", GradientFormat.Float16.ScanKernel().Method),
             new("record", ((Delegate)FiniteScan.Record).Method),
+            new("norm-lanes-Float32", GradientFormat.Float32.NormLaneKernel().Method),
+            new("norm-lanes-BFloat16", GradientFormat.BFloat16.NormLaneKernel().Method),
+            new("norm-lanes-Float16", GradientFormat.Float16.NormLaneKernel().Method),
+            new("norm-columns", ((Delegate)GradientNorm.ColumnKernel).Method),
+            new("norm-folds", ((Delegate)GradientNorm.FoldKernel).Method),
+            new("norm-clip", ((Delegate)GradientNorm.ClipKernel).Method),
         ],
     }.SelectMany(kernels => kernels).ToDictionary();
 
@@ -40,6 +47,7 @@ public sealed partial class PtxGenerationTests
     [InlineData("ma-BFloat16-AdamMaster")]
     [InlineData("kalman-Float16-AdamDirect")]
     [InlineData("finite-scan-Float32")]
+    [InlineData("norm-lanes-BFloat16")]
     public void Pass_CompilesToPtxForHopper_WithA64BitGridStrideLoop(string name)
     {
         string ptx = Compile(name).Assembly;
@@ -90,14 +98,15 @@ public sealed partial class PtxGenerationTests
 
     [Theory]
     [InlineData("ema-Float32-AdamDirect", 5, 4)]
-    [InlineData("kalman-Float32-WriteBack", 2, 2)]
+    [InlineData("kalman-Float32-WriteBack", 5, 2)]
     [InlineData("none-Float32-AdamDirect", 4, 3)]
     public void Float32Pass_Ptx_LoadsAndStoresEachStreamSixteenBytesAtATime(string name, int streamsRead, int streamsWritten)
     {
         string ptx = Compile(name).Assembly;
 
         // Each float32 stream read as four floats at once where the views are aligned (the EMA with Adam: g, the average,
-        // p, m and v), and each written so (the average, p, m and v).
+        // p, m and v), and each written so (the average, p, m and v). The Kalman pass's 48 bytes of constants (its two
+        // and Adam's ten floats) load as three more.
         Assert.Equal(streamsRead, Regex.Count(ptx, @"\bld(\.global)?\.v4\.f32\b"));
         Assert.Equal(streamsWritten, Regex.Count(ptx, @"\bst(\.global)?\.v4\.f32\b"));
     }
@@ -163,6 +172,6 @@ public sealed partial class PtxGenerationTests
         Passes.Instantiations.Select(i => new KeyValuePair<string, MethodInfo>($"{name}-{i.Format}-{i.Update}", Passes.KernelOf<TFilter>(i.Format, i.Update)))
             .Append(new($"{name}-prepare", ((Delegate)PrepareKernel<TSettings, TFilter>.Kernel).Method));
 
-    [GeneratedRegex(@"\.param\s+(?:\.align\s+\d+\s+)?\.b(?<bits>\d+)\s+\w+(?:\[(?<bytes>\d+)\])?")]
+    [GeneratedRegex(@"\.param\s+(?:\.align\s+\d+\s+)?\.[bfsu](?<bits>\d+)\s+\w+(?:\[(?<bytes>\d+)\])?")]
     private static partial Regex ParameterDeclaration();
 }

@@ -293,24 +293,28 @@ public sealed class FusedAdamOptimizerTests
     }
 
     [Fact]
-    public void AddParamGroup_IsRefused()
+    public void AddParamGroup_OfAnotherOptimizersKind_IsRefusedByName()
     {
         using var model = TinyMlp.Create();
         using var optimizer = new GrokfastAdam(model);
 
-        Assert.Throws<NotSupportedException>(() => optimizer.add_param_group(new ParamGroup()));
+        var error = Assert.Throws<ArgumentException>(() => optimizer.add_param_group(new ParamGroup()));
+        Assert.Equal("param_group", error.ParamName);
+        Assert.Single(optimizer.param_groups);
     }
 
     [Theory]
-    [InlineData("none")]
-    [InlineData("ema")]
-    [InlineData("ma")]
-    [InlineData("kalman")]
-    public void Step_AfterTheFirst_AllocatesNoManagedMemory(string filter)
+    [InlineData("none", false)]
+    [InlineData("ema", false)]
+    [InlineData("ma", false)]
+    [InlineData("kalman", false)]
+    [InlineData("ema", true)]
+    public void Step_AfterTheFirst_AllocatesNoManagedMemory(string filter, bool clipped)
     {
         using var model = TinyMlp.Create();
         (Tensor x, Tensor y) = TinyMlp.Data();
         using FusedAdamOptimizer optimizer = Create(model, filter, decoupled: true);
+        optimizer.max_grad_norm = clipped ? 0.01 : null;
         TinyMlp.Backward(model, x, y);
         optimizer.step();
 

@@ -4,7 +4,8 @@ namespace Grokfast.Kernels.Backends.Cuda;
 /// A CUDA filter's step bookkeeping, kept on the device so that a step never waits for the GPU: the skip flag the
 /// non-finite scan sets and every kernel of the step reads, the count of skipped steps, and each parameter's steps
 /// filtered, (for the Kalman filter) covariance and (in a fused optimizer) steps updated, from which the prepare kernels
-/// derive each step's constants.
+/// derive each step's constants; and, for fused clipping, the gradients' norm summed on the device (<see cref="GradientNorm"/>)
+/// and the scale the Adam passes apply.
 /// The host reads them back only when asked (a step count, a checkpoint), and writes them when a checkpoint loads.
 /// </summary>
 public sealed unsafe class CudaStepState : IDisposable
@@ -16,7 +17,9 @@ public sealed unsafe class CudaStepState : IDisposable
     private readonly CudaDeviceMemory steps;
     private readonly CudaDeviceMemory covariances;
     private readonly CudaDeviceMemory updates;
+    private readonly CudaClipping? clipping;
     private readonly List<IDisposable> owned = [];
+    private bool clippedThisStep;
 
     /// <summary>Loads the scan and record kernels and allocates the bookkeeping, zeroed, for <paramref name="parameters"/> parameters.</summary>
     public CudaStepState(CudaPrimaryContext context, int parameters)
@@ -24,8 +27,11 @@ public sealed unsafe class CudaStepState : IDisposable
     {
     }
 
-    /// <summary>As the public constructor, with a scan kernel for the gradients of each of <paramref name="formats"/>.</summary>
-    internal CudaStepState(CudaPrimaryContext context, int parameters, IEnumerable<GradientFormat> formats)
+    /// <summary>
+    /// As the public constructor, with a scan kernel for the gradients of each of <paramref name="formats"/>, and, when
+    /// <paramref name="clippedElements"/> is positive, the kernels and scratch to clip that many gradient elements.
+    /// </summary>
+    internal CudaStepState(CudaPrimaryContext context, int parameters, IEnumerable<GradientFormat> formats, long clippedElements = 0)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(parameters);
@@ -39,6 +45,7 @@ public sealed unsafe class CudaStepState : IDisposable
             steps = Own(new CudaDeviceMemory(context, parameters, sizeof(long)));
             covariances = Own(new CudaDeviceMemory(context, parameters, sizeof(float)));
             updates = Own(new CudaDeviceMemory(context, parameters, sizeof(long)));
+            if (clippedElements > 0) clipping = Own(new CudaClipping(context, formats, clippedElements, parameters));
         }
         catch
         {
@@ -58,8 +65,34 @@ public sealed unsafe class CudaStepState : IDisposable
         (new DeviceView(steps.Address + first * sizeof(long), end - first), new DeviceView(covariances.Address + first * sizeof(float), end - first),
             new DeviceView(updates.Address + first * sizeof(long), end - first));
 
+    /// <summary>The scale the Adam passes of this step apply (<c>scale[0]</c>), or an empty view (1) when the step is not clipped.</summary>
+    internal DeviceView GradientScale => clippedThisStep ? clipping!.Scale : default;
+
     /// <summary>Queues the start of a step: the skip flag cleared.</summary>
-    public void BeginStep() => skip.ZeroAsync(1);
+    public void BeginStep()
+    {
+        skip.ZeroAsync(1);
+        clipping?.Begin();
+        clippedThisStep = false;
+    }
+
+    /// <summary>Queues the norm's lane sums of the <paramref name="length"/> gradients of <paramref name="format"/> at <paramref name="data"/>, the step's next run.</summary>
+    internal void NormScan(nint data, long length, GradientFormat format)
+    {
+        if (clipping is null) throw new InvalidOperationException("This step state was built without clipping.");
+        clipping.Scan(data, length, format);
+    }
+
+    /// <summary>
+    /// Queues the end of the norm: the norm (a double) written to <paramref name="norm"/> on the device, the scale the
+    /// Adam passes apply, and — when <paramref name="guard"/> — the skip flag set on a NaN or ±Inf gradient.
+    /// </summary>
+    internal void Clip(double maxNorm, nint norm, bool guard)
+    {
+        if (clipping is null) throw new InvalidOperationException("This step state was built without clipping.");
+        clipping.Finish(maxNorm, norm, guard, new DeviceView(skip.Address, 1));
+        clippedThisStep = true;
+    }
 
     /// <summary>Queues a scan of <paramref name="length"/> floats at <paramref name="data"/> that sets the skip flag on a NaN or ±Inf.</summary>
     public void Scan(nint data, long length) => Scan(data, length, GradientFormat.Float32);
