@@ -13,7 +13,7 @@ internal interface ICheckpointable
     void BeforeStateSaved();
 
     /// <summary>Checks that <paramref name="state"/> fits, throwing and changing nothing if not, then takes it.</summary>
-    void load_state_dict(GradientFilterState state);
+    void LoadCheckpoint(GradientFilterState state);
 
     /// <summary>Throws <see cref="ObjectDisposedException"/> once the owner is disposed.</summary>
     void ThrowIfDisposed();
@@ -53,11 +53,11 @@ internal static class CheckpointCodec
         Load(owner, file);
     }
 
-    /// <summary>Reads the checkpoint in <paramref name="stream"/> into staging copies, then takes it through <see cref="ICheckpointable.load_state_dict"/>.</summary>
+    /// <summary>Reads the checkpoint in <paramref name="stream"/> into staging copies, then takes it through <see cref="ICheckpointable.LoadCheckpoint"/>.</summary>
     public static void Load(ICheckpointable owner, Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
         owner.ThrowIfDisposed();
-        StagedCheckpoint.Load(stream, owner.StateBuffers, owner.load_state_dict);
+        StagedCheckpoint.Load(stream, owner.StateBuffers, owner.LoadCheckpoint);
     }
 }

@@ -1,5 +1,7 @@
 using Grokfast.Bridge;
 using Grokfast.Checkpoints;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Grokfast.Filters;
 
@@ -10,6 +12,30 @@ public abstract partial class GradientFilter
     /// <summary>The state a checkpoint holds, each buffer streamed from and into where it lives.</summary>
     internal virtual IReadOnlyList<StateBuffer> StateBuffers =>
         StateTensors.Select(t => (StateBuffer)new TensorStateBuffer(t.Key, t.Value)).ToList();
+
+    /// <summary>
+    /// Parameter <paramref name="p"/>'s part of the state tensors, as views shaped like it (the caller disposes them): what
+    /// a fused optimizer's per-parameter state carries. This default is for one float32 estimate per element.
+    /// </summary>
+    internal virtual IReadOnlyList<(string Name, Tensor View)> ParameterViews(TrainableParameter p) =>
+        StateTensors.Select(t => (t.Key, Slice(t.Value, StateOffset(p), p))).ToList();
+
+    /// <summary>The per-parameter covariances (the Kalman filter's; null for the others), current after <see cref="BeforeStateSaved"/>.</summary>
+    internal virtual float[]? Covariances => null;
+
+    /// <summary>Where <paramref name="p"/>'s float32 state starts in a flat state tensor.</summary>
+    private protected long StateOffset(TrainableParameter p)
+    {
+        GradientGroup group = steps.Groups[p.Group];
+        return group.StateBase + p.Offset - group.Base;
+    }
+
+    /// <summary>The <paramref name="p"/>.Length elements of <paramref name="flat"/> from <paramref name="offset"/>, shaped like <paramref name="p"/>.</summary>
+    private protected static Tensor Slice(Tensor flat, long offset, TrainableParameter p)
+    {
+        using Tensor part = flat.narrow(0, offset, p.Length);
+        return part.view(p.Shape);
+    }
 
     /// <summary>Brings host copies of device-side state up to date before a checkpoint reads them (the Kalman covariances on CUDA).</summary>
     internal virtual void BeforeStateSaved()
@@ -53,6 +79,8 @@ public abstract partial class GradientFilter
     void ICheckpointable.BeforeStateSaved() => BeforeStateSaved();
 
     void ICheckpointable.ThrowIfDisposed() => ThrowIfDisposed();
+
+    void ICheckpointable.LoadCheckpoint(GradientFilterState state) => load_state_dict(state);
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first thing in <paramref name="state"/> that does not fit this filter.</summary>
     internal void CheckStateFits(GradientFilterState state)

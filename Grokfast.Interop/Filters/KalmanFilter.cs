@@ -157,6 +157,8 @@ public sealed class KalmanFilter : GradientFilter
         }
     }
 
+    internal override float[] Covariances => covariances;
+
     internal override void BeforeStateSaved() => DeviceSteps?.ReadCovariances(covariances);
 
     internal override void AfterStateLoaded() => DeviceSteps?.WriteCovariances(covariances);

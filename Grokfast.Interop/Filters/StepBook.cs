@@ -152,6 +152,24 @@ internal sealed class StepBook
         stepsQueued = stepCount + skippedStepCount;
     }
 
+    /// <summary>Parameter <paramref name="parameter"/>'s steps filtered and updated; on CUDA read back (waiting for the queued steps) when stale.</summary>
+    public (long Filtered, long Updated) CountsOf(int parameter)
+    {
+        ReadDeviceCounts();
+        return (stepsFiltered[parameter], updates[parameter]);
+    }
+
+    /// <summary>Sets parameter <paramref name="parameter"/>'s counts (a per-parameter state loaded), on the device too.</summary>
+    public void SetCounts(int parameter, long filtered, long updated)
+    {
+        ReadDeviceCounts();
+        (stepsFiltered[parameter], updates[parameter]) = (filtered, updated);
+        if (device is null) return;
+        device.WriteSteps(stepsFiltered);
+        device.WriteUpdates(updates);
+        SetRunKeys();
+    }
+
     /// <summary>
     /// Takes the counts of <paramref name="before"/>, the book of this one's first parameters before a parameter group was
     /// appended: theirs carry over, the new parameters' start at zero.

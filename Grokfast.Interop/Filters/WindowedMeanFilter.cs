@@ -137,6 +137,17 @@ public sealed class WindowedMeanFilter : GradientFilter
     /// <summary>The first of <paramref name="group"/>'s float64 sums: the sums are one buffer for every group, in layout order.</summary>
     private nint SumsOf(GradientGroup group) => sumsAddress + (nint)(group.Base * sizeof(double));
 
+    // The parameter's element of every ring slot, slot by slot, then of the sums.
+    internal override IReadOnlyList<(string Name, Tensor View)> ParameterViews(TrainableParameter p)
+    {
+        GradientGroup group = Groups[p.Group];
+        long first = window_size * group.StateBase + p.Offset - group.Base;
+        var views = new List<(string, Tensor)>(window_size + 1);
+        for (int slot = 0; slot < window_size; slot++) views.Add(($"{nameof(ring)}[{slot}]", Slice(ring, first + slot * group.Length, p)));
+        views.Add((nameof(sums), Slice(sums, p.Offset, p)));
+        return views;
+    }
+
     /// <summary>The first slot of <paramref name="group"/>'s ring: the rings of the groups before it take window_size × their elements.</summary>
     private nint RingOf(GradientGroup group) => ringAddress + (nint)(window_size * group.StateBase * sizeof(float));
 

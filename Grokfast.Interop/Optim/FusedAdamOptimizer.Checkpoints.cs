@@ -1,6 +1,7 @@
 using System.Globalization;
 using Grokfast.Checkpoints;
 using Grokfast.Filters;
+using static TorchSharp.torch.optim;
 
 namespace Grokfast.Optim;
 
@@ -16,17 +17,18 @@ public abstract partial class FusedAdamOptimizer
 
     /// <summary>
     /// A snapshot of the optimizer's whole state — each parameter group's options, the moments, the step counts and the
-    /// filter's state — in the filters' checkpoint format (kind <c>adam+ema</c>, <c>adamw+none</c>, …).
+    /// filter's state — in the filters' checkpoint format (kind <c>adam+ema</c>, <c>adamw+none</c>, …), what
+    /// <see cref="save"/> streams; TorchSharp's shape of the same state is <c>state_dict()</c>.
     /// </summary>
-    public GradientFilterState state_dict() => CheckpointCodec.StateDict(this);
+    public GradientFilterState checkpoint() => CheckpointCodec.StateDict(this);
 
     /// <summary>
-    /// Restores a state from <see cref="state_dict"/>. Each group's options (lr, betas, eps, weight decay, lamb, whether it
+    /// Restores a state from <see cref="checkpoint"/>. Each group's options (lr, betas, eps, weight decay, lamb, whether it
     /// is filtered) are taken from it, as <c>torch.optim</c> restores its parameter groups; another optimizer or filter
     /// kind, other filter hyperparameters, another model or another grouping of its parameters throws
     /// <see cref="ArgumentException"/> naming the first difference and leaves this optimizer as it was.
     /// </summary>
-    public void load_state_dict(GradientFilterState state)
+    public void load_checkpoint(GradientFilterState state)
     {
         ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(state);
@@ -50,6 +52,29 @@ public abstract partial class FusedAdamOptimizer
         if (core.master_weights is not null) core.RestoreParametersFromMasters();
         for (int g = 0; g < groups.Count; g++) groups[g].Options.LoadStateDict(saved[g]);
         stepCalls = state.StepCount;
+    }
+
+    /// <summary>
+    /// Restores a state in TorchSharp's shape (<c>state_dict()</c> of a fused optimizer with the same groups, parameter
+    /// shapes and filter): each group's options, then each parameter's state. Everything is checked before anything
+    /// changes. The optimizer-wide counts (<see cref="StepCount"/>, <see cref="SkippedStepCount"/>, the steps
+    /// <see cref="grokfast_after_step"/> counts) are not part of that shape: <see cref="save"/>/<see cref="load(string)"/> carry them.
+    /// </summary>
+    public override void load_state_dict(StateDictionary state_dict)
+    {
+        ThrowIfDisposed();
+        ArgumentNullException.ThrowIfNull(state_dict);
+        StateDictionary mine = this.state_dict();
+        if (state_dict.Options.Count != mine.Options.Count || state_dict.State.Count != mine.State.Count)
+            throw new ArgumentException($"The state has {state_dict.Options.Count} parameter groups and {state_dict.State.Count} parameter states; this optimizer, {mine.Options.Count} and {mine.State.Count}.", nameof(state_dict));
+        for (int g = 0; g < state_dict.Options.Count; g++)
+        {
+            if (state_dict.Options[g] is not Options options || options.beta1 is null || options.lamb is null)
+                throw new ArgumentException($"param_groups[{g}]'s options are not a fused optimizer's completed options.", nameof(state_dict));
+            Validate(options);
+        }
+        for (int i = 0; i < state_dict.State.Count; i++) ((ParameterState)mine.State[i]).CheckFits(state_dict.State[i]);
+        base.load_state_dict(state_dict);
     }
 
     /// <inheritdoc cref="GradientFilter.save(string)"/>
@@ -145,6 +170,8 @@ public abstract partial class FusedAdamOptimizer
     IReadOnlyList<StateBuffer> ICheckpointable.StateBuffers => StateBuffers;
 
     void ICheckpointable.BeforeStateSaved() => core.Filter?.BeforeStateSaved();
+
+    void ICheckpointable.LoadCheckpoint(GradientFilterState state) => load_checkpoint(state);
 
     void ICheckpointable.ThrowIfDisposed() => ThrowIfDisposed();
 }

@@ -1,3 +1,4 @@
+using Grokfast.Bridge;
 using Grokfast.Checkpoints;
 using Grokfast.Filters;
 using Grokfast.Kernels.Adam;
@@ -26,7 +27,7 @@ namespace Grokfast.Optim;
 /// <para>Runs where the parameters are: on the CPU, the vectorised, multi-threaded twin of the ILGPU kernels; on CUDA, the
 /// ILGPU kernels through the driver, each step's constants derived on the device so a step never waits for the GPU.</para>
 /// </remarks>
-public abstract partial class FusedAdamOptimizer : Optimizer, IBetas, ICheckpointable, IRunStepper
+public abstract partial class FusedAdamOptimizer : OptimizerHelper, IBetas, ICheckpointable, IRunStepper
 {
     private readonly List<ParamGroup> groups;
     private readonly bool decoupled;
@@ -46,7 +47,6 @@ public abstract partial class FusedAdamOptimizer : Optimizer, IBetas, ICheckpoin
     /// </summary>
     private protected FusedAdamOptimizer(GroupSource source, double lr, double beta1, double beta2, double eps, double weight_decay, bool decoupled,
         GrokfastFilter? grokfast, KernelBackend backend, bool skip_non_finite, bool master_weights, long grokfast_after_step, bool normalize_lr)
-        : base(IntPtr.Zero)
     {
         Validate(lr, beta1, beta2, eps, weight_decay);
         ArgumentOutOfRangeException.ThrowIfNegative(grokfast_after_step);
@@ -65,6 +65,8 @@ public abstract partial class FusedAdamOptimizer : Optimizer, IBetas, ICheckpoin
         filtering = new bool[groups.Count];
         lambs = new double[groups.Count];
         core = new FusedAdamState(source.Names, source.Module, grokfast, backend, skip_non_finite, master_weights);
+        _defaults = defaults;
+        BindStates();
     }
 
     /// <summary>
@@ -214,6 +216,7 @@ public abstract partial class FusedAdamOptimizer : Optimizer, IBetas, ICheckpoin
         groups.Add(group);
         _parameter_groups.Add(group);
         (filtering, lambs) = (new bool[groups.Count], new double[groups.Count]);
+        BindStates();
     }
 
     /// <summary>
@@ -239,9 +242,26 @@ public abstract partial class FusedAdamOptimizer : Optimizer, IBetas, ICheckpoin
         if (disposing && !disposed)
         {
             disposed = true;
+            ReleaseStates();
             core?.Dispose();
         }
         base.Dispose(disposing);
+    }
+
+    // The per-parameter states TorchSharp's state_dict lists, over the current buffers; each group keeps only the
+    // parameters the buffers hold (those that require grad), so every one it lists has a state.
+    private void BindStates()
+    {
+        ReleaseStates();
+        IReadOnlyList<TrainableParameter> trainable = core.Steps.Parameters;
+        for (int i = 0; i < trainable.Count; i++) _state[trainable[i].Parameter.Handle] = new ParameterState(this, trainable[i], i);
+        foreach (ParamGroup group in groups) group.Parameters = group.Parameters.Where(p => _state.ContainsKey(p.Handle)).ToArray();
+    }
+
+    private void ReleaseStates()
+    {
+        foreach (OptimizerState state in _state.Values) ((ParameterState)state).Dispose();
+        _state.Clear();
     }
 
     bool IRunStepper.Filters(int group) => filtering[core.Steps.Groups[group].ParamGroup];

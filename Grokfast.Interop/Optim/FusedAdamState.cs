@@ -177,6 +177,22 @@ internal sealed class FusedAdamState : IDisposable
         Steps?.Dispose();
     }
 
+    /// <summary>Views of <paramref name="p"/>'s moments and master weight (null where it has none), shaped like it; the caller disposes them.</summary>
+    public (Tensor ExpAvg, Tensor ExpAvgSq, Tensor? Master) ParameterViews(TrainableParameter p)
+    {
+        Tensor? master = null;
+        if (MasterOf(p.Group) is { } groupMaster)
+        {
+            using (groupMaster)
+            {
+                using Tensor part = groupMaster.narrow(0, p.Offset - Steps.Groups[p.Group].Base, p.Length);
+                master = part.view(p.Shape);
+            }
+        }
+        using Tensor m = exp_avg!.narrow(0, p.Offset, p.Length), v = exp_avg_sq!.narrow(0, p.Offset, p.Length);
+        return (m.view(p.Shape), v.view(p.Shape), master);
+    }
+
     /// <summary>Group <paramref name="g"/>'s slice of the master weights, or null where it has none (float32, or master weights off).</summary>
     private Tensor? MasterOf(int g) =>
         master_weights is not null && Steps.Groups[g].Format != GradientFormat.Float32 ? master_weights.narrow(0, masterOffsets[g], Steps.Groups[g].Length) : null;

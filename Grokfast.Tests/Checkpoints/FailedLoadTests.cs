@@ -69,7 +69,7 @@ public sealed class FailedLoadTests : IDisposable
 
         /// <summary>Everything a load may change: the state (buffers, counts, hyperparameters, Adam's among them) and the parameters.</summary>
         public (GradientFilterState State, byte[][] Parameters) Snapshot() =>
-            (filter?.state_dict() ?? optimizer!.state_dict(), Enumerable.Range(0, MixedDtypes.Shapes.Length).Select(Model.ValueBytes).ToArray());
+            (filter?.state_dict() ?? optimizer!.checkpoint(), Enumerable.Range(0, MixedDtypes.Shapes.Length).Select(Model.ValueBytes).ToArray());
 
         public void Dispose()
         {

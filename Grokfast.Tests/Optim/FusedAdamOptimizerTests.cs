@@ -78,11 +78,11 @@ public sealed class FusedAdamOptimizerTests
         using var saved = new GrokfastAdam(model, lr: 3e-3, grokfast: GrokfastFilter.Ema());
         Step(model, saved, x, y);
         Step(model, saved, x, y);
-        GradientFilterState state = saved.state_dict();
+        GradientFilterState state = saved.checkpoint();
         using var other = TinyMlp.Create();
         using var loaded = new GrokfastAdam(other, lr: 1.0, grokfast: GrokfastFilter.Ema());
 
-        loaded.load_state_dict(state);
+        loaded.load_checkpoint(state);
 
         Assert.Equal("adam+ema", state.Kind);
         Assert.Equal(3e-3, loaded.lr);
@@ -97,7 +97,7 @@ public sealed class FusedAdamOptimizerTests
         using var saved = new GrokfastAdamW(model, lr: 3e-3, beta1: 0.8, beta2: 0.95, eps: 1e-3, weight_decay: 0.1, grokfast: GrokfastFilter.Ema());
         Step(model, saved, x, y);
         Step(model, saved, x, y);
-        GradientFilterState state = saved.state_dict();
+        GradientFilterState state = saved.checkpoint();
         using var other = TinyMlp.Create(seed: 5);
         using (torch.no_grad())
         {
@@ -105,7 +105,7 @@ public sealed class FusedAdamOptimizerTests
         }
         using var loaded = new GrokfastAdamW(other, grokfast: GrokfastFilter.Ema());
 
-        loaded.load_state_dict(state);
+        loaded.load_checkpoint(state);
 
         Assert.Equal(1e-3, loaded.eps);
         Assert.Equal(0.1, loaded.weight_decay);
@@ -122,14 +122,14 @@ public sealed class FusedAdamOptimizerTests
         (Tensor x, Tensor y) = TinyMlp.Data();
         using var adamw = new GrokfastAdamW(model, grokfast: GrokfastFilter.Ema(alpha: 0.9));
         Step(model, adamw, x, y);
-        GradientFilterState adamwState = adamw.state_dict();
+        GradientFilterState adamwState = adamw.checkpoint();
         using var other = TinyMlp.Create();
         using var adam = new GrokfastAdam(other, grokfast: GrokfastFilter.Ema(alpha: 0.9));
         using var otherAlpha = new GrokfastAdamW(other, grokfast: GrokfastFilter.Ema(alpha: 0.8));
         float[] momentsBefore = Moments(otherAlpha);
 
-        ArgumentException kind = Assert.Throws<ArgumentException>(() => adam.load_state_dict(adamwState));
-        ArgumentException alpha = Assert.Throws<ArgumentException>(() => otherAlpha.load_state_dict(adamwState));
+        ArgumentException kind = Assert.Throws<ArgumentException>(() => adam.load_checkpoint(adamwState));
+        ArgumentException alpha = Assert.Throws<ArgumentException>(() => otherAlpha.load_checkpoint(adamwState));
 
         Assert.Contains("adamw+ema", kind.Message, StringComparison.Ordinal);
         Assert.Contains("alpha", alpha.Message, StringComparison.Ordinal);

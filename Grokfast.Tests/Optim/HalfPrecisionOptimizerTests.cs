@@ -99,13 +99,13 @@ public sealed class HalfPrecisionOptimizerTests
         using (Tensor grad = model.Parameters[2].grad!)
         using (torch.no_grad())
             grad.view(-1)[7] = 70000f;  // overflows float16 to +Inf
-        GradientFilterState before = optimizer.state_dict();
+        GradientFilterState before = optimizer.checkpoint();
         byte[][] values = Enumerable.Range(0, Shapes.Length).Select(model.ValueBytes).ToArray();
 
         optimizer.step();
 
         Assert.True(optimizer.LastStepSkipped);
-        GradientFilterState after = optimizer.state_dict();
+        GradientFilterState after = optimizer.checkpoint();
         foreach (string name in before.Buffers.Keys) Assert.Equal(before.Buffers[name], after.Buffers[name]);
         Assert.Contains("master_weights", before.Buffers.Keys);
         for (int i = 0; i < Shapes.Length; i++) Assert.Equal(values[i], model.ValueBytes(i));
@@ -119,7 +119,7 @@ public sealed class HalfPrecisionOptimizerTests
         using var optimizer = new GrokfastAdamW(model, lr: 1e-2, grokfast: GrokfastFilter.Kalman(lamb: 2));
         for (int step = 0; step < 6; step++) Step(model, optimizer, step);
         using var saved = new MemoryStream();
-        optimizer.state_dict().Save(saved);
+        optimizer.checkpoint().Save(saved);
         Tensor[] valuesAtSave = model.Parameters.Select(p => p.detach().clone()).ToArray();
         var continued = new List<byte[]>();
         for (int step = 6; step < 12; step++) continued.AddRange(Step(model, optimizer, step));
@@ -132,12 +132,12 @@ public sealed class HalfPrecisionOptimizerTests
         }
         using var resumed = new GrokfastAdamW(resumedModel, lr: 1e-2, grokfast: GrokfastFilter.Kalman(lamb: 2));
         saved.Position = 0;
-        resumed.load_state_dict(GradientFilterState.Load(saved));
+        resumed.load_checkpoint(GradientFilterState.Load(saved));
         var replayed = new List<byte[]>();
         for (int step = 6; step < 12; step++) replayed.AddRange(Step(resumedModel, resumed, step));
 
         Assert.Equal(continued, replayed);
-        GradientFilterState expected = optimizer.state_dict(), actual = resumed.state_dict();
+        GradientFilterState expected = optimizer.checkpoint(), actual = resumed.checkpoint();
         foreach (string name in expected.Buffers.Keys) Assert.Equal(expected.Buffers[name], actual.Buffers[name]);
     }
 
@@ -148,12 +148,12 @@ public sealed class HalfPrecisionOptimizerTests
         MixedDtypes.SetValues(model, Mixed);
         using var optimizer = new GrokfastAdamW(model, lr: 1e-2, grokfast: GrokfastFilter.Ema(alpha: 0.9, lamb: 2));
         for (int step = 0; step < 4; step++) Step(model, optimizer, step);
-        GradientFilterState state = optimizer.state_dict();
+        GradientFilterState state = optimizer.checkpoint();
         // A fresh model: its 16-bit parameters hold other values (zeros), which the masters must overwrite on load.
         using var resumedModel = new DtypeModule(Shapes, Mixed);
         using var resumed = new GrokfastAdamW(resumedModel, lr: 1e-2, grokfast: GrokfastFilter.Ema(alpha: 0.9, lamb: 2));
 
-        resumed.load_state_dict(state);
+        resumed.load_checkpoint(state);
 
         for (int i = 0; i < Shapes.Length; i++)
         {
@@ -167,11 +167,11 @@ public sealed class HalfPrecisionOptimizerTests
     {
         using var model = new DtypeModule(Shapes, Mixed);
         using var withMaster = new GrokfastAdamW(model);
-        GradientFilterState state = withMaster.state_dict();
+        GradientFilterState state = withMaster.checkpoint();
         using var otherModel = new DtypeModule(Shapes, Mixed);
         using var direct = new GrokfastAdamW(otherModel, master_weights: false);
 
-        ArgumentException error = Assert.Throws<ArgumentException>(() => direct.load_state_dict(state));
+        ArgumentException error = Assert.Throws<ArgumentException>(() => direct.load_checkpoint(state));
 
         Assert.Contains("master weights", error.Message, StringComparison.Ordinal);
     }

@@ -23,7 +23,7 @@ internal static class CheckpointFixtures
         {
             case "adamw+ema":
                 var adamw = new GrokfastAdamW(model, lr: 1e-2, grokfast: GrokfastFilter.Ema(alpha: 0.9, lamb: 2));
-                return (model, adamw, adamw.state_dict, adamw.load);
+                return (model, adamw, adamw.checkpoint, adamw.load);
             default:
                 GradientFilter filter = name switch
                 {
