@@ -38,18 +38,18 @@ public sealed class AddParamGroupTests
         });
         float[] separate = Train((parameters, add) =>
         {
-            var filters = new List<GradientFilter?> { Filter(filter, First.Select(i => parameters[i]), 2.0) };
+            var filters = new List<GradientFilter?> { SeparatePath.Filter(filter, First.Select(i => parameters[i]), 2.0) };
             var adamw = AdamW(First.Select(i => parameters[i]), lr: 1e-2, weight_decay: 0.1);
             add(() =>
             {
                 adamw.add_param_group(new AdamW.ParamGroup(Added.Select(i => parameters[i]), lr: 2e-2, weight_decay: 0.0));
-                filters.Add(Filter(filter, Added.Select(i => parameters[i]), 1.0));
+                filters.Add(SeparatePath.Filter(filter, Added.Select(i => parameters[i]), 1.0));
             });
             return (() =>
             {
                 foreach (GradientFilter? f in filters) f?.step();
                 adamw.step();
-            }, new Owners(() => [.. filters, adamw]));
+            }, new SeparatePath.Owners(() => [.. filters, adamw]));
         });
 
         // As ParameterGroupTests: libtorch's Adam fuses multiply-adds we round one by one.
@@ -107,7 +107,7 @@ public sealed class AddParamGroupTests
 
             using var resumedModel = TinyMlp.CreateLinear();
             Parameter[] resumedParameters = [.. resumedModel.parameters()];
-            Load(resumedParameters, atSave);
+            TinyMlp.Load(resumedParameters, atSave);
             using var resumed = new GrokfastAdamW([new FusedAdamOptimizer.ParamGroup(First.Select(i => resumedParameters[i])),
                 new FusedAdamOptimizer.ParamGroup(Added.Select(i => resumedParameters[i]))], lr: 1e-2, grokfast: GrokfastFilter.Ema(alpha: 0.9, lamb: 2.0));
             resumed.load(path);
@@ -148,30 +148,6 @@ public sealed class AddParamGroupTests
         optimizer.step();
     }
 
-    private static GradientFilter? Filter(string filter, IEnumerable<Parameter> parameters, double lamb) => filter switch
-    {
-        "none" => null,
-        "ema" => new EmaFilter(parameters, alpha: 0.9, lamb: lamb),
-        "ma" => new WindowedMeanFilter(parameters, window_size: 5, lamb: lamb),
-        "kalman" => new KalmanFilter(parameters, lamb: lamb),
-        _ => throw new ArgumentOutOfRangeException(nameof(filter)),
-    };
-
-    private static void Load(Parameter[] parameters, float[] values)
-    {
-        int at = 0;
-        using (torch.no_grad())
-        {
-            foreach (Parameter p in parameters)
-            {
-                int n = (int)p.numel();
-                using Tensor source = torch.tensor(values.AsSpan(at, n).ToArray()).view(p.shape);
-                p.copy_(source);
-                at += n;
-            }
-        }
-    }
-
     /// <summary>
     /// Trains a fresh linear <see cref="TinyMlp"/> for Before + After steps with the step <paramref name="build"/> gives;
     /// the action it registers adds the second layer's group after Before steps. Returns the weights.
@@ -193,13 +169,5 @@ public sealed class AddParamGroupTests
             }
         }
         return TinyMlp.Flatten(model.parameters());
-    }
-
-    private sealed class Owners(Func<IEnumerable<IDisposable?>> owned) : IDisposable
-    {
-        public void Dispose()
-        {
-            foreach (IDisposable? o in owned()) o?.Dispose();
-        }
     }
 }

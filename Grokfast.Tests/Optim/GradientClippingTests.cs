@@ -56,14 +56,14 @@ public sealed class GradientClippingTests
         });
         float[] separate = Train((model, parameters) =>
         {
-            GradientFilter?[] filters = Groups.Select(m => Filter(filter, m.Select(i => parameters[i]))).ToArray();
+            GradientFilter?[] filters = Groups.Select(m => SeparatePath.Filter(filter, m.Select(i => parameters[i]))).ToArray();
             var adamw = AdamW(Groups.Select((m, g) => new AdamW.ParamGroup(m.Select(i => parameters[i]), 1e-2, weight_decay: Decays[g])));
             return (() =>
             {
                 separateNorms.Add(torch.nn.utils.clip_grad_norm_(parameters, maxNorm));
                 foreach (GradientFilter? f in filters) f?.step();
                 adamw.step();
-            }, new Owners([.. filters, adamw]));
+            }, new SeparatePath.Owners([.. filters, adamw]));
         });
 
         // At 0.1 the norm starts above the limit and falls below it as the loss falls: both sides in one run.
@@ -140,15 +140,6 @@ public sealed class GradientClippingTests
         Assert.Null(optimizer.max_grad_norm);
     }
 
-    private static GradientFilter? Filter(string filter, IEnumerable<Parameter> parameters) => filter switch
-    {
-        "none" => null,
-        "ema" => new EmaFilter(parameters, alpha: 0.9, lamb: 2.0),
-        "ma" => new WindowedMeanFilter(parameters, window_size: 5, lamb: 2.0),
-        "kalman" => new KalmanFilter(parameters, lamb: 2.0),
-        _ => throw new ArgumentOutOfRangeException(nameof(filter)),
-    };
-
     private static (Action, IDisposable) Own(FusedAdamOptimizer optimizer) => (() => optimizer.step(), optimizer);
 
     /// <summary>Trains a fresh linear <see cref="TinyMlp"/> with the step <paramref name="build"/> gives; returns the weights.</summary>
@@ -168,13 +159,5 @@ public sealed class GradientClippingTests
             }
         }
         return TinyMlp.Flatten(model.parameters());
-    }
-
-    private sealed class Owners(IEnumerable<IDisposable?> owned) : IDisposable
-    {
-        public void Dispose()
-        {
-            foreach (IDisposable? o in owned) o?.Dispose();
-        }
     }
 }

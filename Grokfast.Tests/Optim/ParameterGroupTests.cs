@@ -67,7 +67,7 @@ public sealed class ParameterGroupTests
         });
         float[] separate = Train((model, parameters) =>
         {
-            GradientFilter?[] filters = members.Select((m, g) => double.IsNaN(options[g].Lamb) ? null : Filter(filter, m.Select(i => parameters[i]), options[g].Lamb)).ToArray();
+            GradientFilter?[] filters = members.Select((m, g) => double.IsNaN(options[g].Lamb) ? null : SeparatePath.Filter(filter, m.Select(i => parameters[i]), options[g].Lamb)).ToArray();
             Optimizer adam = decoupled
                 ? AdamW(members.Select((m, g) => new AdamW.ParamGroup(m.Select(i => parameters[i]), options[g].Lr, options[g].Beta1, options[g].Beta2, options[g].Eps, options[g].WeightDecay)))
                 : Adam(members.Select((m, g) => new Adam.ParamGroup(m.Select(i => parameters[i]), options[g].Lr, options[g].Beta1, options[g].Beta2, options[g].Eps, options[g].WeightDecay)));
@@ -77,7 +77,7 @@ public sealed class ParameterGroupTests
                 foreach (GradientFilter? f in filters) f?.step();
                 adam.step();
                 scheduler.step();
-            }, new Owners([.. filters, adam]));
+            }, new SeparatePath.Owners([.. filters, adam]));
         });
 
         // As FusedAdamTrainingTests: libtorch's Adam fuses multiply-adds we round one by one, < 1e-6 over 120 steps here.
@@ -144,10 +144,10 @@ public sealed class ParameterGroupTests
             int steps = 0;
             return (adam.zero_grad, () =>
             {
-                if (steps++ == after) late = Filter(filter, model.parameters(), 2.0);
+                if (steps++ == after) late = SeparatePath.Filter(filter, model.parameters(), 2.0);
                 late?.step();
                 adam.step();
-            }, new Owners([adam, new Deferred(() => late)]));
+            }, new SeparatePath.Owners([adam, new Deferred(() => late)]));
         });
 
         foreach ((string name, Tensor start) in atStart!) Assert.True(start.bytes.SequenceEqual(atAfter![name].bytes), $"the filter's {name} changed before step {after}");
@@ -224,7 +224,7 @@ public sealed class ParameterGroupTests
         {
             using var model = TinyMlp.CreateLinear();
             Parameter[] parameters = [.. model.parameters()];
-            Load(parameters, atSave);
+            TinyMlp.Load(parameters, atSave);
             using (var resumed = ThreeGroupOptimizer(parameters, KernelBackend.Cpu))
             {
                 resumed.load(path);
@@ -263,15 +263,6 @@ public sealed class ParameterGroupTests
             ThreeOptions[g].Beta2, ThreeOptions[g].Eps, ThreeOptions[g].WeightDecay, double.IsNaN(ThreeOptions[g].Lamb) ? null : ThreeOptions[g].Lamb,
             grokfast: !double.IsNaN(ThreeOptions[g].Lamb))), grokfast: GrokfastFilter.Ema(alpha: 0.9, lamb: 2.0), backend: backend);
 
-    private static GradientFilter? Filter(string filter, IEnumerable<Parameter> parameters, double lamb) => filter switch
-    {
-        "none" => null,
-        "ema" => new EmaFilter(parameters, alpha: 0.9, lamb: lamb),
-        "ma" => new WindowedMeanFilter(parameters, window_size: 5, lamb: lamb),
-        "kalman" => new KalmanFilter(parameters, lamb: lamb),
-        _ => throw new ArgumentOutOfRangeException(nameof(filter)),
-    };
-
     private static Dictionary<string, Tensor> FilterState(FusedAdamOptimizer optimizer) =>
         optimizer.state().Where(s => s.Key is not ("exp_avg" or "exp_avg_sq" or "master_weights")).ToDictionary();
 
@@ -280,21 +271,6 @@ public sealed class ParameterGroupTests
         optimizer.zero_grad();
         TinyMlp.Backward(model, x, y);
         optimizer.step();
-    }
-
-    private static void Load(Parameter[] parameters, float[] values)
-    {
-        int at = 0;
-        using (torch.no_grad())
-        {
-            foreach (Parameter p in parameters)
-            {
-                int n = (int)p.numel();
-                using Tensor source = torch.tensor(values.AsSpan(at, n).ToArray()).view(p.shape);
-                p.copy_(source);
-                at += n;
-            }
-        }
     }
 
     private static float[] Part(Tensor state, long start, long length) => state.data<float>().Skip((int)start).Take((int)length).ToArray();
@@ -317,14 +293,6 @@ public sealed class ParameterGroupTests
             }
         }
         return TinyMlp.Flatten(model.parameters());
-    }
-
-    private sealed class Owners(IEnumerable<IDisposable?> owned) : IDisposable
-    {
-        public void Dispose()
-        {
-            foreach (IDisposable? o in owned) o?.Dispose();
-        }
     }
 
     private sealed class Deferred(Func<IDisposable?> owned) : IDisposable

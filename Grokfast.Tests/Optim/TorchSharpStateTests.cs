@@ -78,8 +78,8 @@ public sealed class TorchSharpStateTests
             using var inMemory = TinyMlp.CreateLinear();
             using var fromFile = TinyMlp.CreateLinear();
             Parameter[] memoryParameters = [.. inMemory.parameters()], fileParameters = [.. fromFile.parameters()];
-            Load(memoryParameters, atSave);
-            Load(fileParameters, atSave);
+            TinyMlp.Load(memoryParameters, atSave);
+            TinyMlp.Load(fileParameters, atSave);
             using GrokfastAdamW memoryOptimizer = Create(memoryParameters, filter), fileOptimizer = Create(fileParameters, filter);
             memoryOptimizer.load_state_dict(optimizer.state_dict());
             fileOptimizer.load_state_dict(path);
@@ -144,20 +144,5 @@ public sealed class TorchSharpStateTests
         foreach (Parameter p in model.parameters()) p.grad?.zero_();
         TinyMlp.Backward(model, x, y);
         optimizer.step();
-    }
-
-    private static void Load(Parameter[] parameters, float[] values)
-    {
-        int at = 0;
-        using (torch.no_grad())
-        {
-            foreach (Parameter p in parameters)
-            {
-                int n = (int)p.numel();
-                using Tensor source = torch.tensor(values.AsSpan(at, n).ToArray()).view(p.shape);
-                p.copy_(source);
-                at += n;
-            }
-        }
     }
 }

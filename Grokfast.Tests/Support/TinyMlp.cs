@@ -51,6 +51,22 @@ internal static class TinyMlp
         functional.mse_loss(model.forward(inputs), targets).backward();
     }
 
+    /// <summary>Copies <paramref name="values"/>, flat in order (as <see cref="Flatten"/> gives them), into <paramref name="parameters"/>.</summary>
+    public static void Load(IEnumerable<TorchSharp.Modules.Parameter> parameters, float[] values)
+    {
+        int at = 0;
+        using (torch.no_grad())
+        {
+            foreach (TorchSharp.Modules.Parameter p in parameters)
+            {
+                int n = (int)p.numel();
+                using Tensor source = torch.tensor(values.AsSpan(at, n).ToArray()).view(p.shape);
+                p.copy_(source);
+                at += n;
+            }
+        }
+    }
+
     public static float[] Flatten(IEnumerable<Tensor> tensors)
     {
         using var scope = torch.NewDisposeScope();
