@@ -66,6 +66,17 @@ public abstract partial class GradientFilter : IDisposable, ICheckpointable, IRu
     /// <summary>Trainable parameters (tensors) the filter covers.</summary>
     public int ParameterCount => steps.Parameters.Count;
 
+    /// <summary>
+    /// Data-parallel training: the communicator across whose ranks each step first averages the gradients (one collective
+    /// per flat buffer), so every rank filters the same average; null (the default) for none. Inside a fused optimizer,
+    /// set the optimizer's instead. The communicator stays yours to dispose.
+    /// </summary>
+    public Kernels.Distributed.ICommunicator? communicator
+    {
+        get => steps.Communicator;
+        set => steps.Communicator = value;
+    }
+
     /// <summary>Steps taken so far (skipped steps not counted). On CUDA, reading it waits for the queued steps.</summary>
     public long StepCount => Counts.StepCount;
 

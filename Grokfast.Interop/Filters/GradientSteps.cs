@@ -1,7 +1,9 @@
 using Grokfast.Bridge;
 using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.Backends.Cuda;
+using Grokfast.Kernels.Distributed;
 using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Grokfast.Filters;
 
@@ -20,6 +22,8 @@ internal sealed class GradientSteps : IDisposable
 {
     private readonly FlatGradientBuffer gradients;
     private readonly bool[] hasGradient;
+    private ICommunicator? communicator;
+    private Scalar? worldSize;
     private int stepping;
     private bool disposed;
 
@@ -67,6 +71,29 @@ internal sealed class GradientSteps : IDisposable
     /// <summary>The gradient clipping when built with it, else null.</summary>
     public GradientClipping? Clipping { get; }
 
+    /// <summary>
+    /// The communicator across whose ranks each step first averages the gradients (data parallel: one collective per flat
+    /// buffer, then a division by the world size, as DDP divides), or null for none. It must take every buffer's format
+    /// and memory (host buffers for MPI); it stays the caller's to dispose.
+    /// </summary>
+    public ICommunicator? Communicator
+    {
+        get => communicator;
+        set
+        {
+            if (value is not null)
+            {
+                if (value.TakesDeviceMemory != (Backend == KernelBackend.Cuda))
+                    throw new ArgumentException($"The communicator takes {(value.TakesDeviceMemory ? "device" : "host")} buffers; these gradients are in {(Backend == KernelBackend.Cuda ? "device" : "host")} memory.", nameof(value));
+                if (gradients.Groups.FirstOrDefault(g => !value.Takes(g.Format)) is { } group)
+                    throw new ArgumentException($"The communicator cannot sum {group.Format} gradients (parameter '{Parameters[group.First].Name}').", nameof(value));
+            }
+            worldSize?.Dispose();
+            worldSize = value is null ? null : (Scalar)value.WorldSize;
+            communicator = value;
+        }
+    }
+
     /// <summary>The counts and runs.</summary>
     public StepBook Book { get; }
 
@@ -106,6 +133,7 @@ internal sealed class GradientSteps : IDisposable
         try
         {
             gradients.Refresh(hasGradient);
+            if (communicator is not null) AverageAcrossRanks(communicator);
             Book.CollectRuns(hasGradient);
             if (DeviceSteps is null) StepOnHost(stepper);
             else StepOnDevice(DeviceSteps, stepper);
@@ -113,6 +141,17 @@ internal sealed class GradientSteps : IDisposable
         finally
         {
             Volatile.Write(ref stepping, 0);
+        }
+    }
+
+    // Every buffer summed over the ranks, then divided by their number: every rank then holds the same average, and the
+    // guard, the norm and the passes that follow make the same decisions and the same state on every rank.
+    private void AverageAcrossRanks(ICommunicator ranks)
+    {
+        foreach (GradientGroup group in gradients.Groups)
+        {
+            ranks.AllReduceSum(group.Address, group.Length, group.Format);
+            using (torch.no_grad()) group.Tensor.div_(worldSize!);
         }
     }
 
@@ -189,6 +228,7 @@ internal sealed class GradientSteps : IDisposable
         disposed = true;
         DeviceSteps?.Dispose();
         Clipping?.Dispose();
+        worldSize?.Dispose();
         CudaContext?.Dispose();
         Accelerator?.Dispose();
         gradients.Dispose();

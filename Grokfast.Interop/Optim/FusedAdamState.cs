@@ -145,6 +145,7 @@ internal sealed class FusedAdamState : IDisposable
         Steps.Book.ContinueFrom(before.Steps.Book);
         Filter?.AfterStateLoaded();
         Steps.SkipNonFinite = before.Steps.SkipNonFinite;
+        Steps.Communicator = before.Steps.Communicator;
         Steps.Clipping!.ContinueFrom(before.Steps.Clipping!);
     }
 

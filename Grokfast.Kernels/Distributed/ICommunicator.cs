@@ -1,0 +1,38 @@
+using Grokfast.Kernels.Backends;
+
+namespace Grokfast.Kernels.Distributed;
+
+/// <summary>
+/// The collectives data-parallel training needs, over flat buffers of one element type: what the filters and the fused
+/// optimizers call to average their flat gradient buffers across ranks. Every rank calls each collective in the same
+/// order with the same counts; a call returns when this rank's part is done.
+/// </summary>
+public interface ICommunicator : IDisposable
+{
+    /// <summary>This process's rank, in [0, <see cref="WorldSize"/>).</summary>
+    int Rank { get; }
+
+    /// <summary>Processes taking part.</summary>
+    int WorldSize { get; }
+
+    /// <summary>Whether the buffers this communicator reads and writes are in device memory (NCCL) rather than host memory (MPI).</summary>
+    bool TakesDeviceMemory { get; }
+
+    /// <summary>Whether the collectives take buffers of <paramref name="format"/>.</summary>
+    bool Takes(GradientFormat format);
+
+    /// <summary>Sums the <paramref name="count"/> elements at <paramref name="buffer"/> over every rank, in place: afterwards every rank holds the sum.</summary>
+    void AllReduceSum(nint buffer, long count, GradientFormat format);
+
+    /// <summary>
+    /// Sums the <paramref name="countPerRank"/> × <see cref="WorldSize"/> elements at <paramref name="send"/> over every
+    /// rank and leaves rank r's block r of the sum (<paramref name="countPerRank"/> elements) at <paramref name="receive"/>.
+    /// </summary>
+    void ReduceScatterSum(nint send, nint receive, long countPerRank, GradientFormat format);
+
+    /// <summary>Gathers every rank's <paramref name="countPerRank"/> elements at <paramref name="send"/> into <paramref name="receive"/>, rank by rank.</summary>
+    void AllGather(nint send, nint receive, long countPerRank, GradientFormat format);
+
+    /// <summary>The largest of every rank's <paramref name="value"/>.</summary>
+    double AllReduceMax(double value);
+}

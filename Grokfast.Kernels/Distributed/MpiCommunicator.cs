@@ -1,0 +1,161 @@
+using Grokfast.Kernels.Backends;
+using System.Runtime.InteropServices;
+
+namespace Grokfast.Kernels.Distributed;
+
+/// <summary>
+/// Collectives on host buffers through Open MPI (<c>libmpi.so.40</c>: Debian's and Ubuntu's <c>openmpi-bin</c>), for
+/// processes started by <c>mpirun</c>: a thin binding of the calls needed, loaded only when the world communicator is
+/// first asked for, so a program that never goes distributed needs no MPI. (MPI.NET 1.4.0 on NuGet binds Microsoft MPI's
+/// <c>msmpi.dll</c> and its integer handles; it cannot load Open MPI, whose handles are the addresses of exported objects.)
+/// </summary>
+public sealed unsafe class MpiCommunicator : ICommunicator
+{
+    /// <summary>The library loaded unless another is named.</summary>
+    public const string DefaultLibrary = "libmpi.so.40";
+
+    // Open MPI's MPI_IN_PLACE.
+    private static readonly void* InPlace = (void*)1;
+    private static readonly Lock Gate = new();
+    private static MpiCommunicator? world;
+
+    private readonly delegate* unmanaged<void*, void*, int, nint, nint, nint, int> allReduce;
+    private readonly delegate* unmanaged<void*, void*, int, nint, nint, nint, int> reduceScatterBlock;
+    private readonly delegate* unmanaged<void*, int, nint, void*, int, nint, nint, int> allGather;
+    private readonly delegate* unmanaged<int> finalize;
+    private readonly nint communicator, float32, float64, sum, max;
+    private readonly bool initializedHere;
+    private bool disposed;
+
+    private MpiCommunicator(string library, (int Rank, int WorldSize)? launched)
+    {
+        if (!NativeLibrary.TryLoad(library, out nint handle))
+            throw new DllNotFoundException($"Could not load the MPI library '{library}'. Data-parallel training on the CPU needs Open MPI: apt-get install openmpi-bin, then start the ranks with mpirun.");
+        nint Export(string name) => NativeLibrary.TryGetExport(handle, name, out nint address) ? address
+            : throw new EntryPointNotFoundException($"'{library}' does not export {name}; Grokfast's MPI binding takes Open MPI (libmpi.so.40).");
+        var initialized = (delegate* unmanaged<int*, int>)Export("MPI_Initialized");
+        var init = (delegate* unmanaged<int*, byte***, int>)Export("MPI_Init");
+        var rankOf = (delegate* unmanaged<nint, int*, int>)Export("MPI_Comm_rank");
+        var sizeOf = (delegate* unmanaged<nint, int*, int>)Export("MPI_Comm_size");
+        allReduce = (delegate* unmanaged<void*, void*, int, nint, nint, nint, int>)Export("MPI_Allreduce");
+        reduceScatterBlock = (delegate* unmanaged<void*, void*, int, nint, nint, nint, int>)Export("MPI_Reduce_scatter_block");
+        allGather = (delegate* unmanaged<void*, int, nint, void*, int, nint, nint, int>)Export("MPI_Allgather");
+        finalize = (delegate* unmanaged<int>)Export("MPI_Finalize");
+        (communicator, float32, float64) = (Export("ompi_mpi_comm_world"), Export("ompi_mpi_float"), Export("ompi_mpi_double"));
+        (sum, max) = (Export("ompi_mpi_op_sum"), Export("ompi_mpi_op_max"));
+        int flag;
+        Check(initialized(&flag), "MPI_Initialized");
+        if (flag == 0)
+        {
+            Check(init(null, null), "MPI_Init");
+            initializedHere = true;
+        }
+        int rank, size;
+        Check(rankOf(communicator, &rank), "MPI_Comm_rank");
+        Check(sizeOf(communicator, &size), "MPI_Comm_size");
+        (Rank, WorldSize) = (rank, size);
+        if (launched is { } expected && expected != (rank, size))
+            throw new InvalidOperationException($"The launcher's environment says rank {expected.Rank} of {expected.WorldSize}; MPI says rank {rank} of {size}. Start every rank with the same mpirun.");
+    }
+
+    /// <summary>
+    /// The communicator of every process <c>mpirun</c> started, MPI initialized on first use (one per process). The rank
+    /// and world size in the launcher's environment are checked first (<see cref="LaunchEnvironment"/>); a missing library
+    /// throws <see cref="DllNotFoundException"/> naming it.
+    /// </summary>
+    public static MpiCommunicator World(string library = DefaultLibrary)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(library);
+        lock (Gate)
+        {
+            if (world is { disposed: false }) return world;
+            if (world is not null)
+                throw new InvalidOperationException("MPI was finalized in this process (the world communicator was disposed), and MPI cannot start twice in a process.");
+            (int Rank, int WorldSize)? launched = LaunchEnvironment.Read();
+            world = new MpiCommunicator(library, launched);
+            return world;
+        }
+    }
+
+    /// <inheritdoc />
+    public int Rank { get; }
+
+    /// <inheritdoc />
+    public int WorldSize { get; }
+
+    /// <inheritdoc />
+    public bool TakesDeviceMemory => false;
+
+    /// <inheritdoc />
+    public bool Takes(GradientFormat format) => format is GradientFormat.Float32 or GradientFormat.Float64;
+
+    /// <inheritdoc />
+    public void AllReduceSum(nint buffer, long count, GradientFormat format)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        ObjectDisposedException.ThrowIf(disposed, this);
+        nint type = TypeOf(format);
+        int size = format.ElementSize();
+        // MPI counts are ints: a larger buffer goes in pieces.
+        for (long done = 0; done < count; done += int.MaxValue)
+        {
+            int piece = (int)Math.Min(int.MaxValue, count - done);
+            Check(allReduce(InPlace, (byte*)buffer + done * size, piece, type, sum, communicator), "MPI_Allreduce");
+        }
+    }
+
+    /// <inheritdoc />
+    public void ReduceScatterSum(nint send, nint receive, long countPerRank, GradientFormat format)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        Check(reduceScatterBlock((void*)send, (void*)receive, CountOf(countPerRank), TypeOf(format), sum, communicator), "MPI_Reduce_scatter_block");
+    }
+
+    /// <inheritdoc />
+    public void AllGather(nint send, nint receive, long countPerRank, GradientFormat format)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        nint type = TypeOf(format);
+        int count = CountOf(countPerRank);
+        Check(allGather((void*)send, count, type, (void*)receive, count, type, communicator), "MPI_Allgather");
+    }
+
+    /// <inheritdoc />
+    public double AllReduceMax(double value)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        double result;
+        Check(allReduce(&value, &result, 1, float64, max, communicator), "MPI_Allreduce");
+        return result;
+    }
+
+    /// <summary>Finalizes MPI (when this process initialized it); after that no communicator can be made in this process.</summary>
+    public void Dispose()
+    {
+        lock (Gate)
+        {
+            if (disposed) return;
+            disposed = true;
+            if (initializedHere) _ = finalize();
+        }
+    }
+
+    private nint TypeOf(GradientFormat format) => format switch
+    {
+        GradientFormat.Float32 => float32,
+        GradientFormat.Float64 => float64,
+        _ => throw new NotSupportedException($"MPI has no {format} sum; data-parallel training over MPI takes float32 and float64 gradients."),
+    };
+
+    private static int CountOf(long countPerRank)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(countPerRank);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(countPerRank, int.MaxValue);
+        return (int)countPerRank;
+    }
+
+    private static void Check(int result, string call)
+    {
+        if (result != 0) throw new InvalidOperationException($"{call} failed with MPI error {result}.");
+    }
+}

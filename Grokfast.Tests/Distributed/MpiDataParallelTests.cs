@@ -1,0 +1,153 @@
+using Grokfast.Kernels.Distributed;
+using Grokfast.Tests.Support;
+
+namespace Grokfast.Tests.Distributed;
+
+/// <summary>
+/// Data-parallel training over Open MPI: ranks started by <c>mpirun</c> (this executable, <see cref="MpiTraining"/>)
+/// against the single-process run on the same global batch. A collective that did nothing would leave each rank
+/// training on its own part of the batch: the split runs would part from the single-process run and from each other.
+/// </summary>
+[Collection(nameof(ChildProcesses))]
+public sealed class MpiDataParallelTests
+{
+    [MpiFact]
+    public void TwoRanks_OnTheSameBatch_MatchTheSingleProcessRunBitForBit()
+    {
+        MpiTraining.Outcome single = MpiTraining.Train(null, 0, 1, "duplicated");
+
+        MpiTraining.Outcome[] ranks = RunRanks(2, "duplicated");
+
+        // Each rank's gradient is the whole batch's, so the average (g + g) / 2 is exact.
+        Assert.All(ranks, rank =>
+        {
+            Assert.Equal(single.Weights, rank.Weights);
+            Assert.Equal(single.Norms, rank.Norms);
+        });
+    }
+
+    [MpiFact]
+    public void TwoAndThreeRanks_EachOnItsPart_AgreeBitForBit_AndMatchTheSingleProcessRun()
+    {
+        MpiTraining.Outcome single = MpiTraining.Train(null, 0, 1, "split");
+
+        foreach (int worldSize in new[] { 2, 3 })
+        {
+            MpiTraining.Outcome[] ranks = RunRanks(worldSize, "split");
+
+            Assert.All(ranks, rank =>
+            {
+                Assert.Equal(ranks[0].Weights, rank.Weights);
+                Assert.Equal(ranks[0].Norms, rank.Norms);
+            });
+            // The mean of the parts' means is the batch's mean up to rounding (a few ulps of each gradient); through
+            // clipping, the filter and AdamW over 12 steps that stays below 1e-5 of the weights (which move by ~1e-1).
+            Assert.Equal(single.Weights, ranks[0].Weights, (a, b) => Math.Abs(a - b) <= 1e-5f);
+            Assert.Equal(single.Norms, ranks[0].Norms, (a, b) => Math.Abs(a - b) <= 1e-6 + 1e-5 * Math.Abs(a));
+            // Clipping is on (limit 0.5) and binds at the first steps.
+            Assert.True(single.Norms[0] > 0.5, $"the first norm is {single.Norms[0]}");
+        }
+    }
+
+    [MpiFact]
+    public void NaNOnOneRank_SkipsTheStepOnEveryRank()
+    {
+        MpiTraining.Outcome[] ranks = RunRanks(2, "nan");
+
+        Assert.All(ranks, rank =>
+        {
+            Assert.Equal(Enumerable.Range(0, MpiTraining.Steps).Select(step => step == MpiTraining.NaNStep), rank.Skipped);
+            Assert.Equal(ranks[0].Weights, rank.Weights);
+            Assert.True(double.IsNaN(rank.Norms[MpiTraining.NaNStep]));
+        });
+    }
+
+    [MpiFact]
+    public void Collectives_OnThreeRanks_SumScatterGatherAndMax()
+    {
+        string folder = Directory.CreateTempSubdirectory("grokfast-mpi-").FullName;
+        try
+        {
+            Launch(3, "collectives", folder);
+            for (int rank = 0; rank < 3; rank++)
+            {
+                (float[] allReduced, float[] scattered, double[] gathered, double max) = MpiTraining.ReadCollectives(Path.Combine(folder, $"rank{rank}.bin"));
+                float[] sum = Enumerable.Range(0, 15).Select(i => Enumerable.Range(0, 3).Sum(r => MpiTraining.Value(r, i))).ToArray();
+                Assert.Equal(sum, allReduced);
+                Assert.Equal(sum.Skip(5 * rank).Take(5), scattered);
+                Assert.Equal(Enumerable.Range(0, 3).SelectMany(r => Enumerable.Range(0, 5).Select(i => 100.0 * r + i)), gathered);
+                Assert.Equal(3.0, max);
+            }
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [MpiFact]
+    public void ARankWithABadWorldSize_FailsNamingTheVariable()
+    {
+        string folder = Directory.CreateTempSubdirectory("grokfast-mpi-").FullName;
+        try
+        {
+            (int exitCode, _, string error) = ChildProcess.Run(TestExecutable, [MpiTraining.Verb, "split", folder], TimeSpan.FromMinutes(2),
+                new Dictionary<string, string?> { ["OMPI_COMM_WORLD_RANK"] = "2", ["OMPI_COMM_WORLD_SIZE"] = "2" });
+
+            Assert.NotEqual(0, exitCode);
+            Assert.Contains("OMPI_COMM_WORLD_RANK=2", error, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void LaunchEnvironment_OutOfRange_IsRefusedNamingTheVariable()
+    {
+        var rank = Assert.Throws<InvalidOperationException>(() => LaunchEnvironment.Read(new Dictionary<string, string?> { ["RANK"] = "3", ["WORLD_SIZE"] = "2" }));
+        var size = Assert.Throws<InvalidOperationException>(() => LaunchEnvironment.Read(new Dictionary<string, string?> { ["RANK"] = "0", ["WORLD_SIZE"] = "0" }));
+        var missing = Assert.Throws<InvalidOperationException>(() => LaunchEnvironment.Read(new Dictionary<string, string?> { ["OMPI_COMM_WORLD_RANK"] = "0" }));
+
+        Assert.Contains("RANK=3", rank.Message, StringComparison.Ordinal);
+        Assert.Contains("WORLD_SIZE=0", size.Message, StringComparison.Ordinal);
+        Assert.Contains("OMPI_COMM_WORLD_SIZE", missing.Message, StringComparison.Ordinal);
+        Assert.Equal((1, 4), LaunchEnvironment.Read(new Dictionary<string, string?> { ["OMPI_COMM_WORLD_RANK"] = "1", ["OMPI_COMM_WORLD_SIZE"] = "4" }));
+        Assert.Null(LaunchEnvironment.Read(new Dictionary<string, string?>()));
+    }
+
+    [Fact]
+    public void AMissingMpiLibrary_IsNamed()
+    {
+        var error = Assert.Throws<DllNotFoundException>(() => MpiCommunicator.World("libgrokfast-no-such-mpi.so.40"));
+
+        Assert.Contains("libgrokfast-no-such-mpi.so.40", error.Message, StringComparison.Ordinal);
+        Assert.Contains("openmpi-bin", error.Message, StringComparison.Ordinal);
+    }
+
+    private static string TestExecutable => Path.Combine(AppContext.BaseDirectory, "Grokfast.Tests");
+
+    private static MpiTraining.Outcome[] RunRanks(int worldSize, string scenario)
+    {
+        string folder = Directory.CreateTempSubdirectory("grokfast-mpi-").FullName;
+        try
+        {
+            Launch(worldSize, scenario, folder);
+            return Enumerable.Range(0, worldSize).Select(rank => MpiTraining.Read(Path.Combine(folder, $"rank{rank}.bin"))).ToArray();
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    // One libtorch thread per rank: the ranks share the machine's cores.
+    private static void Launch(int worldSize, string scenario, string folder)
+    {
+        (int exitCode, string output, string error) = ChildProcess.Run(MpiFactAttribute.Mpirun!,
+            ["--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "-np", $"{worldSize}", TestExecutable, MpiTraining.Verb, scenario, folder],
+            TimeSpan.FromMinutes(3), new Dictionary<string, string?> { ["OMP_NUM_THREADS"] = "1" });
+        Assert.True(exitCode == 0, $"mpirun -np {worldSize} {scenario} exited with {exitCode}:\n{output}\n{error}");
+    }
+}

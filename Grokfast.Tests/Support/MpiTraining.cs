@@ -1,0 +1,138 @@
+using Grokfast.Kernels.Backends;
+using Grokfast.Kernels.Distributed;
+using Grokfast.Optim;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace Grokfast.Tests.Support;
+
+/// <summary>
+/// One rank of a data-parallel run under <c>mpirun</c> (the test executable started with <see cref="Verb"/>), and the
+/// single-process run it is compared with: the linear <see cref="TinyMlp"/> trained by EMA + AdamW with clipping, each
+/// rank on its part of a 48-row batch (or on all of it), its weights, norms and skips written to a file per rank.
+/// </summary>
+internal static class MpiTraining
+{
+    public const string Verb = "mpi-train";
+    public const int Steps = 12;
+    public const int NaNStep = 3;
+    private const int Rows = 48;
+
+    /// <summary>What one run ends with.</summary>
+    public sealed record Outcome(float[] Weights, double[] Norms, bool[] Skipped);
+
+    /// <summary>The rank's run of <paramref name="scenario"/> (duplicated, split, nan; collectives checks the communicator alone), its outcome written under <paramref name="folder"/>.</summary>
+    public static int Run(string scenario, string folder)
+    {
+        using MpiCommunicator world = MpiCommunicator.World();
+        string path = Path.Combine(folder, $"rank{world.Rank}.bin");
+        if (scenario == "collectives")
+        {
+            WriteCollectives(world, path);
+            return 0;
+        }
+        Outcome outcome = Train(world, world.Rank, world.WorldSize, scenario);
+        using var writer = new BinaryWriter(File.Create(path));
+        Write(writer, outcome);
+        return 0;
+    }
+
+    /// <summary>
+    /// Trains on rank <paramref name="rank"/>'s part of the batch (all of it for duplicated, or with no communicator);
+    /// in the nan scenario the last rank's gradient holds a NaN at step <see cref="NaNStep"/>.
+    /// </summary>
+    public static Outcome Train(ICommunicator? communicator, int rank, int worldSize, string scenario)
+    {
+        using var model = TinyMlp.CreateLinear();
+        (Tensor x, Tensor y) = TinyMlp.Data();
+        bool whole = scenario == "duplicated" || communicator is null;
+        long first = whole ? 0 : rank * (Rows / worldSize), rows = whole ? Rows : Rows / worldSize;
+        using Tensor xs = x.narrow(0, first, rows), ys = y.narrow(0, first, rows);
+        Parameter[] parameters = [.. model.parameters()];
+        using var optimizer = new GrokfastAdamW([new FusedAdamOptimizer.ParamGroup([parameters[0], parameters[2]], weight_decay: 0.1),
+            new FusedAdamOptimizer.ParamGroup([parameters[1], parameters[3]], weight_decay: 0.0)],
+            lr: 1e-2, grokfast: GrokfastFilter.Ema(alpha: 0.9, lamb: 2.0)) { max_grad_norm = 0.5, communicator = communicator };
+        var norms = new double[Steps];
+        var skipped = new bool[Steps];
+        for (int step = 0; step < Steps; step++)
+        {
+            optimizer.zero_grad();
+            TinyMlp.Backward(model, xs, ys);
+            if (scenario == "nan" && step == NaNStep && rank == worldSize - 1)
+            {
+                using (torch.no_grad()) parameters[2].grad![0, 0] = float.NaN;
+            }
+            optimizer.step();
+            using Tensor norm = optimizer.grad_norm();
+            norms[step] = norm.item<double>();
+            skipped[step] = optimizer.LastStepSkipped;
+        }
+        return new Outcome(TinyMlp.Flatten(parameters), norms, skipped);
+    }
+
+    /// <summary>Reads what a rank wrote.</summary>
+    public static Outcome Read(string path)
+    {
+        using var reader = new BinaryReader(File.OpenRead(path));
+        float[] weights = new float[reader.ReadInt32()];
+        for (int i = 0; i < weights.Length; i++) weights[i] = reader.ReadSingle();
+        double[] norms = new double[reader.ReadInt32()];
+        for (int i = 0; i < norms.Length; i++) norms[i] = reader.ReadDouble();
+        bool[] skipped = new bool[reader.ReadInt32()];
+        for (int i = 0; i < skipped.Length; i++) skipped[i] = reader.ReadBoolean();
+        return new Outcome(weights, norms, skipped);
+    }
+
+    /// <summary>Reads the collectives' results a rank wrote: the all-reduce, the reduce-scatter, the all-gather, the max.</summary>
+    public static (float[] AllReduced, float[] Scattered, double[] Gathered, double Max) ReadCollectives(string path)
+    {
+        using var reader = new BinaryReader(File.OpenRead(path));
+        float[] ReadFloats() => Enumerable.Range(0, reader.ReadInt32()).Select(_ => reader.ReadSingle()).ToArray();
+        float[] allReduced = ReadFloats(), scattered = ReadFloats();
+        double[] gathered = Enumerable.Range(0, reader.ReadInt32()).Select(_ => reader.ReadDouble()).ToArray();
+        return (allReduced, scattered, gathered, reader.ReadDouble());
+    }
+
+    /// <summary>Rank r's values for the collectives' test: element i of its buffer is (r + 1) · (i + 1).</summary>
+    public static float Value(int rank, int index) => (rank + 1) * (index + 1);
+
+    // Each collective on buffers whose every element tells which rank and place it came from.
+    private static unsafe void WriteCollectives(MpiCommunicator world, string path)
+    {
+        const int PerRank = 5;
+        int n = world.WorldSize;
+        float[] reduced = Enumerable.Range(0, PerRank * n).Select(i => Value(world.Rank, i)).ToArray();
+        float[] scatterSource = (float[])reduced.Clone();
+        float[] scattered = new float[PerRank];
+        double[] mine = Enumerable.Range(0, PerRank).Select(i => 100.0 * world.Rank + i).ToArray();
+        double[] gathered = new double[PerRank * n];
+        fixed (float* r = reduced, s = scatterSource, o = scattered)
+        fixed (double* m = mine, g = gathered)
+        {
+            world.AllReduceSum((nint)r, reduced.Length, GradientFormat.Float32);
+            world.ReduceScatterSum((nint)s, (nint)o, PerRank, GradientFormat.Float32);
+            world.AllGather((nint)m, (nint)g, PerRank, GradientFormat.Float64);
+        }
+        double max = world.AllReduceMax(world.Rank * 1.5);
+        using var writer = new BinaryWriter(File.Create(path));
+        writer.Write(reduced.Length);
+        foreach (float v in reduced) writer.Write(v);
+        writer.Write(scattered.Length);
+        foreach (float v in scattered) writer.Write(v);
+        writer.Write(gathered.Length);
+        foreach (double v in gathered) writer.Write(v);
+        writer.Write(max);
+    }
+
+    private static void Write(BinaryWriter writer, Outcome outcome)
+    {
+        writer.Write(outcome.Weights.Length);
+        foreach (float w in outcome.Weights) writer.Write(w);
+        writer.Write(outcome.Norms.Length);
+        foreach (double v in outcome.Norms) writer.Write(v);
+        writer.Write(outcome.Skipped.Length);
+        foreach (bool s in outcome.Skipped) writer.Write(s);
+    }
+}
