@@ -1,3 +1,4 @@
+using Grokfast.Kernels.Distributed;
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
@@ -120,8 +121,18 @@ internal static class GrokCommand
             string deviceName = parse.GetValue(device)!;
             GrokOptimizer path = parse.GetValue(optimizer) == "torch" ? GrokOptimizer.Torch : GrokOptimizer.Fused;
             IReadOnlyList<int> seedList = parse.GetValue(seeds) is string list ? SeedList.Parse(list) : [parse.GetValue(seed)];
-            return Run(new GrokSession(runs.ToList(), seedList, new Device(deviceName), path, DtypeOption.Parse(parse.GetValue(dtype)!), parse.GetValue(stopAt),
-                parse.GetValue(output)!.FullName, p, w));
+            // Started by mpirun with more than one rank: data parallel, each rank a slice of every batch (the fused optimizer
+            // on the CPU averages the gradients over MPI).
+            if (LaunchEnvironment.Read() is not { WorldSize: > 1 }) return Run(new GrokSession(runs.ToList(), seedList, new Device(deviceName), path,
+                DtypeOption.Parse(parse.GetValue(dtype)!), parse.GetValue(stopAt), parse.GetValue(output)!.FullName, p, w));
+            if (path != GrokOptimizer.Fused || deviceName != "cpu" || DtypeOption.Parse(parse.GetValue(dtype)!) != ScalarType.Float32)
+            {
+                Console.Error.WriteLine("Under mpirun, grok trains data parallel with the fused optimizer on the CPU in float32: --optimizer fused --device cpu --dtype float32.");
+                return 2;
+            }
+            using MpiCommunicator ranks = MpiCommunicator.World();
+            return Run(new GrokSession(runs.ToList(), seedList, new Device(deviceName), path, ScalarType.Float32, parse.GetValue(stopAt),
+                parse.GetValue(output)!.FullName, p, w, ranks));
         });
         return command;
     }
@@ -129,6 +140,13 @@ internal static class GrokCommand
     /// <summary>Runs every run of <paramref name="session"/> once per seed and writes the files; returns the process exit code.</summary>
     public static int Run(GrokSession session)
     {
+        // Data parallel: rank 0 reports and writes the files; the other ranks train beside it in silence.
+        bool reports = session.Ranks is not { Rank: > 0 };
+        if (!reports)
+        {
+            Console.SetOut(TextWriter.Null);
+            AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(TextWriter.Null) });
+        }
         string machine = MachineInfo.Describe();
         double copyGBps = MachineInfo.CopyGBps();
         // Where output is not a terminal Spectre assumes 80 columns; the summary table needs more.
@@ -136,7 +154,8 @@ internal static class GrokCommand
         string seeds = session.Seeds.Count == 1 ? $"seed {session.Seeds[0]}" : $"seeds {string.Join(",", session.Seeds)}";
         AnsiConsole.MarkupLine($"[bold]Grokfast.NET[/] — x·y mod {session.Modulus}, width {session.Width}, {session.Device.type} ({Markup.Escape(machine)}, copy {copyGBps.ToString("F1", CultureInfo.InvariantCulture)} GB/s), {DtypeOption.Name(session.Dtype)}, {seeds}, " +
             (session.Optimizer == GrokOptimizer.Fused ? "fused optimizer (filter + Adam in one pass)" : "filter, then TorchSharp's Adam") +
-            (session.StopAt is double stop ? Invariant($", stopping at {stop:P0} validation") : ""));
+            (session.StopAt is double stop ? Invariant($", stopping at {stop:P0} validation") : "") +
+            (session.Ranks is { } ranks ? $", data parallel over {ranks.WorldSize} ranks" : ""));
         (GrokRunSettings Run, int Seed)[] work = session.Seeds.SelectMany(seed => session.Runs.Select(run => (run, seed))).ToArray();
         var results = new List<GrokRunResult>();
         if (AnsiConsole.Profile.Capabilities.Interactive)
@@ -170,7 +189,7 @@ internal static class GrokCommand
                     if (e.Epoch % 50 == 0 || e.Step >= run.Steps) Console.WriteLine(Describe(Label(run, seed, session), e));
                 }));
         }
-        GrokReport.WriteAll(session, results, machine, copyGBps);
+        if (reports) GrokReport.WriteAll(session, results, machine, copyGBps);
         AnsiConsole.Write(session.Seeds.Count == 1 ? SummaryTable(results) : SeedTable(results));
         AnsiConsole.MarkupLine($"Wrote [bold]{Markup.Escape(Path.Combine(session.OutputFolder, "metrics.csv"))}[/], summary.json and curves.png.");
         return 0;

@@ -1,3 +1,4 @@
+using Grokfast.Kernels.Distributed;
 using static TorchSharp.torch;
 
 namespace Grokfast.Bench.Grokking;
@@ -12,5 +13,7 @@ namespace Grokfast.Bench.Grokking;
 /// <param name="OutputFolder">Where metrics.csv, summary.json and curves.png go.</param>
 /// <param name="Modulus">The task's p (the paper's 97).</param>
 /// <param name="Width">The model's width (the paper's 128).</param>
+/// <param name="Ranks">Under mpirun, the ranks that train data parallel (each a slice of every batch); null for one process.</param>
 internal sealed record GrokSession(IReadOnlyList<GrokRunSettings> Runs, IReadOnlyList<int> Seeds, Device Device, GrokOptimizer Optimizer,
-    ScalarType Dtype, double? StopAt, string OutputFolder, int Modulus = ModularMultiplication.PaperModulus, int Width = GrokkingTransformer.PaperWidth);
+    ScalarType Dtype, double? StopAt, string OutputFolder, int Modulus = ModularMultiplication.PaperModulus, int Width = GrokkingTransformer.PaperWidth,
+    ICommunicator? Ranks = null);

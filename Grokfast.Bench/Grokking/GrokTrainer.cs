@@ -1,3 +1,4 @@
+using Grokfast.Kernels.Distributed;
 using System.Diagnostics;
 using Grokfast.Filters;
 using Grokfast.Optim;
@@ -36,7 +37,7 @@ internal static class GrokTrainer
         using var model = new GrokkingTransformer(ModularMultiplication.VocabularyOf(session.Modulus), session.Width).to(device).to(dtype);
         using var data = new ModularMultiplication(device, session.Modulus);
         using optim.Optimizer optimizer = path == GrokOptimizer.Fused
-            ? new GrokfastAdam(model, LearningRate, beta1: 0.9, beta2: 0.98, weight_decay: settings.WeightDecay, grokfast: settings.Filter?.Fused())
+            ? new GrokfastAdam(model, LearningRate, beta1: 0.9, beta2: 0.98, weight_decay: settings.WeightDecay, grokfast: settings.Filter?.Fused()) { communicator = session.Ranks }
             : torch.optim.Adam(model.parameters(), LearningRate, beta1: 0.9, beta2: 0.98, weight_decay: settings.WeightDecay);
         // The paper's schedule: factor update/10 for the first ten updates (0 for the very first), then 1.
         var warmup = torch.optim.lr_scheduler.LambdaLR(optimizer, update => update > 10 ? 1.0 : update / 10.0);
@@ -63,9 +64,14 @@ internal static class GrokTrainer
                     using var batchScope = torch.NewDisposeScope();
                     long length = Math.Min(BatchSize, data.TrainCount - start);
                     long stepStart = Stopwatch.GetTimestamp();
-                    Tensor logits = model.forward(inputs.narrow(1, start, length))[-1];
-                    Tensor batchLabels = labels.narrow(0, start, length);
-                    Tensor loss = functional.cross_entropy(logits, batchLabels);
+                    (long first, long count) = SliceOf(session.Ranks, start, length);
+                    Tensor logits = model.forward(inputs.narrow(1, first, count))[-1];
+                    Tensor batchLabels = labels.narrow(0, first, count);
+                    // Data parallel, each rank's loss is its slice's sum over the whole batch's length, times the ranks:
+                    // their average, which the optimizer takes of the gradients, is the batch's mean loss's gradient.
+                    Tensor loss = session.Ranks is { } group
+                        ? functional.cross_entropy(logits, batchLabels, reduction: Reduction.Sum) * (group.WorldSize / (double)length)
+                        : functional.cross_entropy(logits, batchLabels);
                     optimizer.zero_grad();
                     loss.backward();
                     long optimizerStart = Stopwatch.GetTimestamp();
@@ -75,10 +81,11 @@ internal static class GrokTrainer
                     warmup.step();
                     stepTicks += Stopwatch.GetTimestamp() - stepStart;
                     step++;
-                    lossSum += loss.to(ScalarType.Float32).item<float>() * length;
+                    lossSum += loss.to(ScalarType.Float32).item<float>() * length / (session.Ranks?.WorldSize ?? 1);
                     correct += logits.argmax(-1).eq(batchLabels).sum().item<long>();
                 }
             }
+            if (session.Ranks is { } ranks) (lossSum, correct) = SumOverRanks(ranks, lossSum, correct);
             (double validLoss, double validAccuracy) = Evaluate(model, data);
             var evaluation = new GrokEvaluation(settings.Name, step, epoch, lossSum / data.TrainCount, correct / data.TrainCount,
                 validLoss, validAccuracy, clock.Elapsed.TotalSeconds);
@@ -100,6 +107,22 @@ internal static class GrokTrainer
             MillisecondsPerStep(stepTicks, step),
             MillisecondsPerStep(optimizerTicks, step),
             evaluations);
+    }
+
+    /// <summary>This rank's rows of the batch [start, start + length): the whole batch for one process.</summary>
+    private static (long First, long Count) SliceOf(ICommunicator? ranks, long start, long length)
+    {
+        if (ranks is null) return (start, length);
+        long first = start + length * ranks.Rank / ranks.WorldSize, end = start + length * (ranks.Rank + 1) / ranks.WorldSize;
+        return (first, end - first);
+    }
+
+    // The epoch's loss and hits, summed over every rank's slices.
+    private static unsafe (double, double) SumOverRanks(ICommunicator ranks, double loss, double correct)
+    {
+        double* both = stackalloc double[] { loss, correct };
+        ranks.AllReduceSum((nint)both, 2, Kernels.Backends.GradientFormat.Float64);
+        return (both[0], both[1]);
     }
 
     /// <summary>Stopwatch ticks per step in milliseconds, unrounded (a TimeSpan would round to 100 ns, and the share to ~1e-4 on a 1 ms step).</summary>

@@ -54,6 +54,43 @@ public sealed class GrokCommandTests : IDisposable
         Assert.Contains("GB/s", output, StringComparison.Ordinal);
     }
 
+    [MpiFact]
+    public void Grok_UnderMpirunWithTwoRanks_TrainsAsOneProcess_AndRankZeroAloneReports()
+    {
+        string single = Path.Combine(folder, "single"), parallel = Path.Combine(folder, "parallel");
+        string[] args = ["grok", .. BenchProcess.TinyGrok, "--filter", "ema", "--steps", "30"];
+
+        var one = BenchProcess.Run([.. args, "--out", single]);
+        var two = ChildProcess.Run(MpiFactAttribute.Mpirun!, ["--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "-np", "2",
+            Path.Combine(AppContext.BaseDirectory, "Grokfast.Bench"), .. args, "--out", parallel], TimeSpan.FromMinutes(3),
+            new Dictionary<string, string?> { ["OMP_NUM_THREADS"] = "1" });
+        var torch = ChildProcess.Run(MpiFactAttribute.Mpirun!, ["--allow-run-as-root", "--oversubscribe", "-np", "2",
+            Path.Combine(AppContext.BaseDirectory, "Grokfast.Bench"), .. args, "--optimizer", "torch", "--out", parallel], TimeSpan.FromMinutes(3));
+
+        Assert.True(one.ExitCode == 0, one.Error);
+        Assert.True(two.ExitCode == 0, two.Output + two.Error);
+        Assert.Contains("data parallel over 2 ranks", two.Output, StringComparison.Ordinal);
+        Assert.Single(two.Output.Split('\n'), line => line.StartsWith("Wrote", StringComparison.Ordinal));
+        // Each rank trains on half of every batch; the average of their gradients is the batch's up to rounding, so every
+        // epoch's losses and accuracies agree with the single process's to the digits metrics.csv keeps, or nearly.
+        string[] expected = File.ReadAllLines(Path.Combine(single, "metrics.csv")), actual = File.ReadAllLines(Path.Combine(parallel, "metrics.csv"));
+        Assert.Equal(expected.Length, actual.Length);
+        foreach ((string e, string a) in expected.Skip(1).Zip(actual.Skip(1)))
+        {
+            double[] want = Numbers(e), got = Numbers(a);
+            Assert.Equal(want[0], got[0], 1e-4 * want[0]);
+            Assert.Equal(want[1], got[1], 0.02);
+            Assert.Equal(want[2], got[2], 1e-4 * want[2]);
+            Assert.Equal(want[3], got[3], 0.02);
+        }
+        Assert.NotEqual(0, torch.ExitCode);
+        Assert.Contains("--optimizer fused", torch.Output + torch.Error, StringComparison.Ordinal);
+    }
+
+    // A metrics.csv row's train loss, train accuracy, validation loss and validation accuracy.
+    private static double[] Numbers(string csvLine) =>
+        csvLine.Split(',')[3..7].Select(v => double.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+
     [Fact]
     public void Grok_FusedAndTorchOptimizers_TrainAlikeAndReportTheirShare()
     {
