@@ -50,10 +50,12 @@ internal sealed unsafe class GradientClipping : IDisposable
         blocks += (int)GradientNorm.Blocks(length);
     }
 
-    /// <summary>Ends a host step: the norm written, the scale set for <paramref name="maxNorm"/>; false when a gradient was NaN or ±Inf.</summary>
-    public bool FinishHost(double maxNorm)
+    /// <summary>The sum of squares of the runs added since <see cref="BeginHost"/>, in <see cref="GradientNorm"/>'s order.</summary>
+    public double LocalTotal() => GradientNorm.Total(blockSums.AsSpan(0, blocks));
+
+    /// <summary>Ends a host step from the sum of squares <paramref name="total"/>: the norm written, the scale set for <paramref name="maxNorm"/>; false when a gradient was NaN or ±Inf.</summary>
+    public bool Finish(double maxNorm, double total)
     {
-        double total = GradientNorm.Total(blockSums.AsSpan(0, blocks));
         double norm = Math.Sqrt(total);
         *(double*)normAddress = norm;
         Scale = GradientNorm.ClipScale(maxNorm, norm);

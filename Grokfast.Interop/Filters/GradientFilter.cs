@@ -61,7 +61,7 @@ public abstract partial class GradientFilter : IDisposable, ICheckpointable, IRu
     public KernelBackend Backend => steps.Backend;
 
     /// <summary>Trainable parameters (elements) the filter covers.</summary>
-    public long ElementCount => steps.Gradients.Length;
+    public long ElementCount => steps.ElementCount;
 
     /// <summary>Trainable parameters (tensors) the filter covers.</summary>
     public int ParameterCount => steps.Parameters.Count;
@@ -181,10 +181,10 @@ public abstract partial class GradientFilter : IDisposable, ICheckpointable, IRu
     private protected nint StateOf(nint state, int group) => state + (nint)(steps.Groups[group].StateBase * sizeof(float));
 
     /// <summary>Elements whose filter state is float32 (the float32, bfloat16 and float16 groups'): the float32 state's length.</summary>
-    private protected long Float32StateLength => steps.Gradients.Float32StateLength;
+    private protected long Float32StateLength => steps.Float32StateLength;
 
     /// <summary>Elements whose filter state is float64 (the float64 group's): the float64 state's length, 0 in most models.</summary>
-    private protected long Float64StateLength => steps.Gradients.Float64StateLength;
+    private protected long Float64StateLength => steps.Float64StateLength;
 
     /// <summary>The group of float64 gradients, filtered in double with float64 state, or null.</summary>
     private protected GradientGroup? Float64Group => steps.Groups.FirstOrDefault(g => g.Format == GradientFormat.Float64);

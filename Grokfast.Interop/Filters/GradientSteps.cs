@@ -22,6 +22,9 @@ internal sealed class GradientSteps : IDisposable
 {
     private readonly FlatGradientBuffer gradients;
     private readonly bool[] hasGradient;
+    private readonly ShardLayout? shards;
+    private readonly Tensor[] shardScratch = [];
+    private readonly List<ParameterRun> cutRuns = [];
     private ICommunicator? communicator;
     private Scalar? worldSize;
     private int stepping;
@@ -29,9 +32,10 @@ internal sealed class GradientSteps : IDisposable
 
     /// <summary>
     /// Takes <paramref name="gradients"/> (disposed with this, or at once if this fails) and opens <paramref name="backend"/>
-    /// for their device; with <paramref name="clipping"/>, makes room for clipping's norm (<see cref="Clipping"/>).
+    /// for their device; with <paramref name="clipping"/>, makes room for clipping's norm (<see cref="Clipping"/>); with
+    /// <paramref name="shardOver"/>, steps only this rank's block of each buffer (ZeRO-1, <see cref="Shards"/>).
     /// </summary>
-    public GradientSteps(FlatGradientBuffer gradients, KernelBackend backend, bool skipNonFinite, bool clipping = false)
+    public GradientSteps(FlatGradientBuffer gradients, KernelBackend backend, bool skipNonFinite, bool clipping = false, ICommunicator? shardOver = null)
     {
         this.gradients = gradients;
         SkipNonFinite = skipNonFinite;
@@ -44,7 +48,16 @@ internal sealed class GradientSteps : IDisposable
                 CudaContext = FilterBackends.OpenCudaContext(gradients.Device);
                 DeviceSteps = new CudaStepState(CudaContext, gradients.Parameters.Count, gradients.Groups.Select(g => g.Format), clipping ? gradients.Length : 0);
             }
-            if (clipping) Clipping = new GradientClipping(gradients.Length, gradients.Parameters.Count, gradients.Device);
+            if (shardOver is not null)
+            {
+                if (shardOver.TakesDeviceMemory || Backend == KernelBackend.Cuda)
+                    throw new NotSupportedException("Sharded optimizer state is for host memory over MPI so far; CUDA buffers and NCCL are not supported yet.");
+                shards = new ShardLayout(gradients.Groups, shardOver);
+                ShardRanks = shardOver;
+                shardScratch = [.. shards.Groups.Select(g => torch.empty(g.Length, ScalarType.Float32, gradients.Device))];
+                worldSize = shardOver.WorldSize;
+            }
+            if (clipping) Clipping = new GradientClipping(ElementCount, gradients.Parameters.Count, gradients.Device);
             LibTorchThreads.EnsureBound();
         }
         catch
@@ -83,6 +96,8 @@ internal sealed class GradientSteps : IDisposable
         {
             if (value is not null)
             {
+                if (shards is not null)
+                    throw new InvalidOperationException("Sharded steps average the gradients through their reduce-scatter; set no communicator beside.");
                 if (value.TakesDeviceMemory != (Backend == KernelBackend.Cuda))
                     throw new ArgumentException($"The communicator takes {(value.TakesDeviceMemory ? "device" : "host")} buffers; these gradients are in {(Backend == KernelBackend.Cuda ? "device" : "host")} memory.", nameof(value));
                 if (gradients.Groups.FirstOrDefault(g => !value.Takes(g.Format)) is { } group)
@@ -100,8 +115,23 @@ internal sealed class GradientSteps : IDisposable
     /// <summary>The flat gradient buffers.</summary>
     public FlatGradientBuffer Gradients => gradients;
 
-    /// <summary>The buffers, one per parameter group and format.</summary>
-    public IReadOnlyList<GradientGroup> Groups => gradients.Groups;
+    /// <summary>The buffers the passes step, one per parameter group and format: this rank's blocks when sharded.</summary>
+    public IReadOnlyList<GradientGroup> Groups => shards?.Groups ?? gradients.Groups;
+
+    /// <summary>This rank's blocks of the buffers (ZeRO-1), or null when it steps them whole.</summary>
+    public ShardLayout? Shards => shards;
+
+    /// <summary>The ranks the blocks are split over, or null.</summary>
+    public ICommunicator? ShardRanks { get; }
+
+    /// <summary>Elements the passes step and keep state for: every gradient, or this rank's blocks.</summary>
+    public long ElementCount => shards?.Length ?? gradients.Length;
+
+    /// <summary>Elements of float32 filter state (the float32 and 16-bit groups'), of <see cref="Groups"/>.</summary>
+    public long Float32StateLength => shards?.Length ?? gradients.Float32StateLength;
+
+    /// <summary>Elements of float64 filter state (the float64 group's).</summary>
+    public long Float64StateLength => shards is null ? gradients.Float64StateLength : 0;
 
     /// <summary>The parameters in layout order.</summary>
     public IReadOnlyList<TrainableParameter> Parameters => gradients.Parameters;
@@ -134,6 +164,7 @@ internal sealed class GradientSteps : IDisposable
         {
             gradients.Refresh(hasGradient);
             if (communicator is not null) AverageAcrossRanks(communicator);
+            if (shards is not null) ReduceScatter(shards, ShardRanks!);
             Book.CollectRuns(hasGradient);
             if (DeviceSteps is null) StepOnHost(stepper);
             else StepOnDevice(DeviceSteps, stepper);
@@ -155,22 +186,47 @@ internal sealed class GradientSteps : IDisposable
         }
     }
 
+    // ZeRO-1: each buffer summed over the ranks with this rank's block of the sum kept (into scratch, then into the
+    // block), divided by the ranks' number; the rest of the buffer is not read again this step.
+    private void ReduceScatter(ShardLayout layout, ICommunicator ranks)
+    {
+        for (int g = 0; g < layout.Full.Count; g++)
+        {
+            GradientGroup group = layout.Full[g];
+            ranks.ReduceScatterSum(group.Address, TensorAddress.OfFloat32(shardScratch[g]), layout.Counts(g), group.Format);
+            using (torch.no_grad()) layout.Groups[g].Tensor.copy_(shardScratch[g]).div_(worldSize!);
+        }
+    }
+
     // The host decides: scan every run (measuring the norm when clipping), then step every run, or skip the whole step.
-    // Index loops: a step allocates nothing.
+    // Sharded, the runs are cut to this rank's blocks and the decision is the ranks' together. Index loops: a step
+    // allocates nothing (but for the collectives' own).
     private void StepOnHost(IRunStepper stepper)
     {
-        IReadOnlyList<ParameterRun> runs = Book.Runs;
+        IReadOnlyList<ParameterRun> runs = shards is null ? Book.Runs : CutRuns(shards);
         bool skipped = false;
         Clipping?.BeginHost();
         if (Clipping?.MaxNorm is double maxNorm)
         {
-            for (int r = 0; r < runs.Count; r++) Clipping.AddRun(gradients.Groups[runs[r].Group].Format, RunAddress(runs[r]), runs[r].Length);
-            skipped = !Clipping.FinishHost(maxNorm) && SkipNonFinite;
+            for (int r = 0; r < runs.Count; r++) Clipping.AddRun(Groups[runs[r].Group].Format, RunAddress(runs[r]), runs[r].Length);
+            double total = Clipping.LocalTotal();
+            if (ShardRanks is not null) total = ShardRanks.AllReduceSum(total);
+            skipped = !Clipping.Finish(maxNorm, total) && SkipNonFinite;
         }
-        for (int r = 0; SkipNonFinite && !skipped && Clipping?.MaxNorm is null && r < runs.Count; r++)
-            skipped = !gradients.Groups[runs[r].Group].Format.AllFinite(RunAddress(runs[r]), runs[r].Length);
+        else if (SkipNonFinite)
+        {
+            for (int r = 0; !skipped && r < runs.Count; r++) skipped = !Groups[runs[r].Group].Format.AllFinite(RunAddress(runs[r]), runs[r].Length);
+            if (ShardRanks is not null) skipped = ShardRanks.AllReduceMax(skipped ? 1 : 0) > 0;
+        }
         for (int r = 0; !skipped && r < runs.Count; r++) stepper.Run(runs[r]);
         Book.RecordHostStep(skipped, stepper);
+    }
+
+    private List<ParameterRun> CutRuns(ShardLayout layout)
+    {
+        cutRuns.Clear();
+        foreach (ParameterRun run in Book.Runs) cutRuns.Add(layout.Cut(run));
+        return cutRuns;
     }
 
     /// <summary>
@@ -217,7 +273,7 @@ internal sealed class GradientSteps : IDisposable
 
     private nint RunAddress(ParameterRun run)
     {
-        GradientGroup group = gradients.Groups[run.Group];
+        GradientGroup group = Groups[run.Group];
         return group.Address + (nint)(run.Offset * group.Format.ElementSize());
     }
 
@@ -229,6 +285,8 @@ internal sealed class GradientSteps : IDisposable
         DeviceSteps?.Dispose();
         Clipping?.Dispose();
         worldSize?.Dispose();
+        shards?.Dispose();
+        foreach (Tensor scratch in shardScratch) scratch.Dispose();
         CudaContext?.Dispose();
         Accelerator?.Dispose();
         gradients.Dispose();

@@ -20,7 +20,11 @@ public abstract partial class FusedAdamOptimizer
     /// filter's state — in the filters' checkpoint format (kind <c>adam+ema</c>, <c>adamw+none</c>, …), what
     /// <see cref="save"/> streams; TorchSharp's shape of the same state is <c>state_dict()</c>.
     /// </summary>
-    public GradientFilterState checkpoint() => CheckpointCodec.StateDict(this);
+    public GradientFilterState checkpoint()
+    {
+        ThrowIfSharded("checkpoint");
+        return CheckpointCodec.StateDict(this);
+    }
 
     /// <summary>
     /// Restores a state from <see cref="checkpoint"/>. Each group's options (lr, betas, eps, weight decay, lamb, whether it
@@ -31,6 +35,7 @@ public abstract partial class FusedAdamOptimizer
     public void load_checkpoint(GradientFilterState state)
     {
         ThrowIfDisposed();
+        ThrowIfSharded("load_checkpoint");
         ArgumentNullException.ThrowIfNull(state);
         if (state.Kind != Kind)
             throw new ArgumentException($"The checkpoint holds the state of {state.Kind}; this optimizer is {Kind}.", nameof(state));
@@ -78,13 +83,25 @@ public abstract partial class FusedAdamOptimizer
     }
 
     /// <inheritdoc cref="GradientFilter.save(string)"/>
-    public void save(string path) => CheckpointCodec.Save(this, path);
+    public void save(string path)
+    {
+        ThrowIfSharded("save");
+        CheckpointCodec.Save(this, path);
+    }
 
     /// <inheritdoc cref="GradientFilter.load(string)"/>
-    public void load(string path) => CheckpointCodec.Load(this, path);
+    public void load(string path)
+    {
+        ThrowIfSharded("load");
+        CheckpointCodec.Load(this, path);
+    }
 
     /// <inheritdoc cref="GradientFilter.load(Stream)"/>
-    public void load(Stream stream) => CheckpointCodec.Load(this, stream);
+    public void load(Stream stream)
+    {
+        ThrowIfSharded("load");
+        CheckpointCodec.Load(this, stream);
+    }
 
     private string Kind => $"{(decoupled ? "adamw" : "adam")}+{core.Filter?.Kind ?? "none"}";
 

@@ -1,4 +1,5 @@
 using Grokfast.Kernels.Distributed;
+using static TorchSharp.torch.optim;
 
 namespace Grokfast.Optim;
 
@@ -14,5 +15,41 @@ public abstract partial class FusedAdamOptimizer
     {
         get => core.Steps.Communicator;
         set => core.Steps.Communicator = value;
+    }
+
+    /// <summary>
+    /// ZeRO stage 1 over these ranks (null, the default: none): each flat gradient buffer is reduce-scattered — this rank
+    /// keeps the average of its contiguous block, 1/N of the buffer — the fused filter and Adam step that block only,
+    /// with filter state, moments and masters for it alone, and the updated parameters are all-gathered, so every rank
+    /// holds them whole. The guard and the clipping norm are decided over all ranks together. Float32 parameters on the
+    /// CPU over MPI; set before the first step (the state is laid out anew); instead of <see cref="communicator"/>.
+    /// Checkpoints, TorchSharp's state shape and <see cref="add_param_group"/> are not supported with it yet.
+    /// </summary>
+    public ICommunicator? shard_over
+    {
+        get => core.Steps.ShardRanks;
+        set
+        {
+            ThrowIfDisposed();
+            if (ReferenceEquals(value, core.Steps.ShardRanks)) return;
+            if (stepCalls > 0)
+                throw new InvalidOperationException("shard_over is set before the first step: the optimizer state is laid out anew for the shard.");
+            if (value is not null && core.Steps.Communicator is not null)
+                throw new InvalidOperationException("Set shard_over instead of communicator: a sharded step averages the gradients through its reduce-scatter.");
+            var next = new FusedAdamState(names, module, grokfast, Backend, SkipNonFinite, MasterWeights, value);
+            next.Steps.Clipping!.MaxNorm = max_grad_norm;
+            ReleaseStates();
+            core.Dispose();
+            core = next;
+            BindStates();
+        }
+    }
+
+    /// <summary>TorchSharp's optimizer state (see <see cref="ParameterState"/>); not with sharded state yet.</summary>
+    public override StateDictionary state_dict()
+    {
+        ThrowIfDisposed();
+        ThrowIfSharded("state_dict");
+        return base.state_dict();
     }
 }

@@ -34,6 +34,7 @@ public abstract partial class FusedAdamOptimizer : OptimizerHelper, IBetas, IChe
     // The options a group added later completes from, and the parameters' names group by group.
     private readonly Options defaults;
     private IReadOnlyList<IReadOnlyList<(string Name, Parameter Parameter)>> names;
+    private Module? module;
     private FusedAdamState core;
     // Per parameter group, this step: whether the filter runs, and at which amplification.
     private bool[] filtering;
@@ -58,7 +59,7 @@ public abstract partial class FusedAdamOptimizer : OptimizerHelper, IBetas, IChe
         this.normalize_lr = normalize_lr;
         MasterWeights = master_weights;
         groups = [.. source.Groups];
-        names = source.Names;
+        (names, module) = (source.Names, source.Module);
         defaults = new Options { LearningRate = lr, beta1 = beta1, beta2 = beta2, eps = eps, weight_decay = weight_decay };
         for (int g = 0; g < groups.Count; g++) Complete(groups[g], g, defaults);
         _parameter_groups = [.. groups];
@@ -172,6 +173,7 @@ public abstract partial class FusedAdamOptimizer : OptimizerHelper, IBetas, IChe
         PrepareGroups();
         core.RefreshParameters();
         core.Steps.Step(this);
+        if (core.Steps.Shards is not null && !core.Steps.Counts.LastStepSkipped) core.GatherParameters();
         stepCalls++;
         return loss!;
     }
@@ -197,6 +199,7 @@ public abstract partial class FusedAdamOptimizer : OptimizerHelper, IBetas, IChe
     {
         ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(param_group);
+        ThrowIfSharded("add_param_group");
         int index = groups.Count;
         ParamGroup group = GroupSource.Convert(param_group, index);
         Complete(group, index, defaults);
@@ -212,7 +215,7 @@ public abstract partial class FusedAdamOptimizer : OptimizerHelper, IBetas, IChe
             throw;
         }
         core.Dispose();
-        (core, names) = (next, named);
+        (core, names, module) = (next, named, null);
         groups.Add(group);
         _parameter_groups.Add(group);
         (filtering, lambs) = (new bool[groups.Count], new double[groups.Count]);
@@ -253,6 +256,7 @@ public abstract partial class FusedAdamOptimizer : OptimizerHelper, IBetas, IChe
     private void BindStates()
     {
         ReleaseStates();
+        if (core.Steps.Shards is not null) return;
         IReadOnlyList<TrainableParameter> trainable = core.Steps.Parameters;
         for (int i = 0; i < trainable.Count; i++) _state[trainable[i].Parameter.Handle] = new ParameterState(this, trainable[i], i);
         foreach (ParamGroup group in groups) group.Parameters = group.Parameters.Where(p => _state.ContainsKey(p.Handle)).ToArray();
@@ -330,6 +334,12 @@ public abstract partial class FusedAdamOptimizer : OptimizerHelper, IBetas, IChe
     }
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(disposed, this);
+
+    private void ThrowIfSharded(string what)
+    {
+        if (core.Steps.Shards is not null)
+            throw new NotSupportedException($"{what} is not supported with sharded state (shard_over) yet.");
+    }
 
     private static void ValidateLearningRate(double lr, string name)
     {

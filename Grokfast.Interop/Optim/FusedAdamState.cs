@@ -3,6 +3,7 @@ using Grokfast.Checkpoints;
 using Grokfast.Filters;
 using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.Backends.Cuda;
+using Grokfast.Kernels.Distributed;
 using Grokfast.Kernels.Engine;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -28,10 +29,10 @@ internal sealed class FusedAdamState : IDisposable
     /// is released if a later part fails.
     /// </summary>
     public FusedAdamState(IReadOnlyList<IReadOnlyList<(string Name, Parameter Parameter)>> named, Module? module, GrokfastFilter? grokfast,
-        KernelBackend backend, bool skipNonFinite, bool masterWeights)
+        KernelBackend backend, bool skipNonFinite, bool masterWeights, ICommunicator? shardOver = null)
     {
         var gradients = new FlatGradientBuffer(named, module);
-        Steps = new GradientSteps(gradients, backend, skipNonFinite, clipping: true);
+        Steps = new GradientSteps(gradients, backend, skipNonFinite, clipping: true, shardOver);
         try
         {
             IReadOnlyList<GradientGroup> groups = Steps.Groups;
@@ -47,13 +48,14 @@ internal sealed class FusedAdamState : IDisposable
                 if (masterWeights && groups[g].Format != GradientFormat.Float32) masterLength += groups[g].Length;
             }
             if (masterLength > 0) master_weights = torch.empty(masterLength, ScalarType.Float32, device);
+            // The parameters are whole on every rank; the passes step (and the state covers) this rank's blocks when sharded.
             parameterBuffers = new FlatParameterBuffer?[groups.Count];
             for (int g = 0; g < groups.Count; g++)
-                parameterBuffers[g] = new FlatParameterBuffer(Steps.Parameters, groups[g], device, MasterOf(g));
-            exp_avg = torch.zeros(gradients.Length, ScalarType.Float32, device);
-            exp_avg_sq = torch.zeros(gradients.Length, ScalarType.Float32, device);
+                parameterBuffers[g] = new FlatParameterBuffer(Steps.Parameters, gradients.Groups[g], device, MasterOf(g));
+            exp_avg = torch.zeros(Steps.ElementCount, ScalarType.Float32, device);
+            exp_avg_sq = torch.zeros(Steps.ElementCount, ScalarType.Float32, device);
             nint firstMoments = TensorAddress.OfFloat32(exp_avg), secondMoments = TensorAddress.OfFloat32(exp_avg_sq);
-            FusedAdamBuffers[] buffers = groups.Select((group, g) => new FusedAdamBuffers(parameterBuffers[g]!.Address, MasterAddress(g),
+            FusedAdamBuffers[] buffers = groups.Select((group, g) => new FusedAdamBuffers(ParametersOf(g), MasterAddress(g),
                 firstMoments + (nint)(group.Base * sizeof(float)), secondMoments + (nint)(group.Base * sizeof(float)))).ToArray();
             Pass = new FusedAdamPass(buffers, new Kernels.Adam.AdamSettings[named.Count], Steps.Clipping!);
             plain = new GroupPasses<NoFilter, NoFilter>(groups, Steps.Accelerator, Steps.CudaContext, Steps.DeviceSteps,
@@ -90,6 +92,17 @@ internal sealed class FusedAdamState : IDisposable
     /// <summary>Bytes a step moves per element (see <see cref="FusedAdamOptimizer.BytesPerElement"/>), averaged over the groups.</summary>
     public int BytesPerElement(bool masterWeights) => Filter?.FusedAdamBytesPerElement(masterWeights)
         ?? Steps.AverageBytesPerElement(g => Passes.BytesPerElement<NoFilter>(g.Format, g.Format != GradientFormat.Float32 && masterWeights ? PassUpdate.AdamMaster : PassUpdate.AdamDirect));
+
+    /// <summary>
+    /// After a sharded step: every rank's updated block of the parameters gathered into every rank's copy, so the
+    /// parameters are whole and alike again. Nothing without sharding.
+    /// </summary>
+    public void GatherParameters()
+    {
+        if (Steps.Shards is not { } shards) return;
+        for (int g = 0; g < parameterBuffers.Length; g++)
+            Steps.ShardRanks!.AllGatherInPlace(parameterBuffers[g]!.Address, shards.Counts(g), shards.Full[g].Format);
+    }
 
     /// <summary>Refreshes the parameters' views before a step.</summary>
     public void RefreshParameters()
@@ -197,6 +210,10 @@ internal sealed class FusedAdamState : IDisposable
     /// <summary>Group <paramref name="g"/>'s slice of the master weights, or null where it has none (float32, or master weights off).</summary>
     private Tensor? MasterOf(int g) =>
         master_weights is not null && Steps.Groups[g].Format != GradientFormat.Float32 ? master_weights.narrow(0, masterOffsets[g], Steps.Groups[g].Length) : null;
+
+    // Where group g's pass finds its parameters: the buffer's start, or this rank's block of it.
+    private nint ParametersOf(int g) =>
+        parameterBuffers[g]!.Address + (nint)((Steps.Shards?.Start(g) ?? 0) * Steps.Groups[g].Format.ElementSize());
 
     private nint MasterAddress(int g) =>
         master_weights is not null && Steps.Groups[g].Format != GradientFormat.Float32 ? TensorAddress.OfFloat32(master_weights) + (nint)(masterOffsets[g] * sizeof(float)) : 0;

@@ -25,13 +25,19 @@ public interface ICommunicator : IDisposable
     void AllReduceSum(nint buffer, long count, GradientFormat format);
 
     /// <summary>
-    /// Sums the <paramref name="countPerRank"/> × <see cref="WorldSize"/> elements at <paramref name="send"/> over every
-    /// rank and leaves rank r's block r of the sum (<paramref name="countPerRank"/> elements) at <paramref name="receive"/>.
+    /// Sums the elements at <paramref name="send"/> — blocks of <paramref name="counts"/>[0], [1], … elements, one per
+    /// rank, one after another — over every rank, and leaves this rank's block of the sum at <paramref name="receive"/>.
     /// </summary>
-    void ReduceScatterSum(nint send, nint receive, long countPerRank, GradientFormat format);
+    void ReduceScatterSum(nint send, nint receive, ReadOnlySpan<int> counts, GradientFormat format);
 
-    /// <summary>Gathers every rank's <paramref name="countPerRank"/> elements at <paramref name="send"/> into <paramref name="receive"/>, rank by rank.</summary>
-    void AllGather(nint send, nint receive, long countPerRank, GradientFormat format);
+    /// <summary>
+    /// Gathers in place: <paramref name="buffer"/> holds one block per rank (<paramref name="counts"/>[r] elements each,
+    /// one after another); every rank's own block goes to every other rank's copy.
+    /// </summary>
+    void AllGatherInPlace(nint buffer, ReadOnlySpan<int> counts, GradientFormat format);
+
+    /// <summary>The sum of every rank's <paramref name="value"/>.</summary>
+    double AllReduceSum(double value);
 
     /// <summary>The largest of every rank's <paramref name="value"/>.</summary>
     double AllReduceMax(double value);

@@ -20,8 +20,8 @@ public sealed unsafe class MpiCommunicator : ICommunicator
     private static MpiCommunicator? world;
 
     private readonly delegate* unmanaged<void*, void*, int, nint, nint, nint, int> allReduce;
-    private readonly delegate* unmanaged<void*, void*, int, nint, nint, nint, int> reduceScatterBlock;
-    private readonly delegate* unmanaged<void*, int, nint, void*, int, nint, nint, int> allGather;
+    private readonly delegate* unmanaged<void*, void*, int*, nint, nint, nint, int> reduceScatter;
+    private readonly delegate* unmanaged<void*, int, nint, void*, int*, int*, nint, nint, int> allGatherV;
     private readonly delegate* unmanaged<int> finalize;
     private readonly nint communicator, float32, float64, sum, max;
     private readonly bool initializedHere;
@@ -38,8 +38,8 @@ public sealed unsafe class MpiCommunicator : ICommunicator
         var rankOf = (delegate* unmanaged<nint, int*, int>)Export("MPI_Comm_rank");
         var sizeOf = (delegate* unmanaged<nint, int*, int>)Export("MPI_Comm_size");
         allReduce = (delegate* unmanaged<void*, void*, int, nint, nint, nint, int>)Export("MPI_Allreduce");
-        reduceScatterBlock = (delegate* unmanaged<void*, void*, int, nint, nint, nint, int>)Export("MPI_Reduce_scatter_block");
-        allGather = (delegate* unmanaged<void*, int, nint, void*, int, nint, nint, int>)Export("MPI_Allgather");
+        reduceScatter = (delegate* unmanaged<void*, void*, int*, nint, nint, nint, int>)Export("MPI_Reduce_scatter");
+        allGatherV = (delegate* unmanaged<void*, int, nint, void*, int*, int*, nint, nint, int>)Export("MPI_Allgatherv");
         finalize = (delegate* unmanaged<int>)Export("MPI_Finalize");
         (communicator, float32, float64) = (Export("ompi_mpi_comm_world"), Export("ompi_mpi_float"), Export("ompi_mpi_double"));
         (sum, max) = (Export("ompi_mpi_op_sum"), Export("ompi_mpi_op_max"));
@@ -105,19 +105,38 @@ public sealed unsafe class MpiCommunicator : ICommunicator
     }
 
     /// <inheritdoc />
-    public void ReduceScatterSum(nint send, nint receive, long countPerRank, GradientFormat format)
+    public void ReduceScatterSum(nint send, nint receive, ReadOnlySpan<int> counts, GradientFormat format)
     {
         ObjectDisposedException.ThrowIf(disposed, this);
-        Check(reduceScatterBlock((void*)send, (void*)receive, CountOf(countPerRank), TypeOf(format), sum, communicator), "MPI_Reduce_scatter_block");
+        CheckCounts(counts);
+        nint type = TypeOf(format);
+        fixed (int* c = counts) Check(reduceScatter((void*)send, (void*)receive, c, type, sum, communicator), "MPI_Reduce_scatter");
     }
 
     /// <inheritdoc />
-    public void AllGather(nint send, nint receive, long countPerRank, GradientFormat format)
+    public void AllGatherInPlace(nint buffer, ReadOnlySpan<int> counts, GradientFormat format)
     {
         ObjectDisposedException.ThrowIf(disposed, this);
+        CheckCounts(counts);
         nint type = TypeOf(format);
-        int count = CountOf(countPerRank);
-        Check(allGather((void*)send, count, type, (void*)receive, count, type, communicator), "MPI_Allgather");
+        Span<int> displacements = stackalloc int[counts.Length];
+        long at = 0;
+        for (int r = 0; r < counts.Length; r++)
+        {
+            displacements[r] = checked((int)at);
+            at += counts[r];
+        }
+        fixed (int* c = counts, d = displacements)
+            Check(allGatherV(InPlace, 0, type, (void*)buffer, c, d, type, communicator), "MPI_Allgatherv");
+    }
+
+    /// <inheritdoc />
+    public double AllReduceSum(double value)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        double result;
+        Check(allReduce(&value, &result, 1, float64, sum, communicator), "MPI_Allreduce");
+        return result;
     }
 
     /// <inheritdoc />
@@ -147,11 +166,11 @@ public sealed unsafe class MpiCommunicator : ICommunicator
         _ => throw new NotSupportedException($"MPI has no {format} sum; data-parallel training over MPI takes float32 and float64 gradients."),
     };
 
-    private static int CountOf(long countPerRank)
+    private void CheckCounts(ReadOnlySpan<int> counts)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(countPerRank);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(countPerRank, int.MaxValue);
-        return (int)countPerRank;
+        if (counts.Length != WorldSize)
+            throw new ArgumentException($"Expected one count per rank ({WorldSize}), got {counts.Length}.", nameof(counts));
+        foreach (int count in counts) ArgumentOutOfRangeException.ThrowIfNegative(count, nameof(counts));
     }
 
     private static void Check(int result, string call)

@@ -63,19 +63,67 @@ public sealed class MpiDataParallelTests
     }
 
     [MpiFact]
+    public void ZeroOne_OnTwoRanks_StepsHalfTheStateEach_AndMatchesReplicatedDataParallelBitForBit()
+    {
+        MpiTraining.Outcome[] replicated = RunRanks(2, "split-noclip");
+        MpiTraining.Outcome[] sharded = RunRanks(2, "zero-split-noclip");
+
+        // Two ranks' sums are the same either way (a + b = b + a), and the step is elementwise.
+        Assert.All(sharded, rank => Assert.Equal(replicated[0].Weights, rank.Weights));
+        // 344 parameters in two buffers of 310 and 34 elements: 155 + 17 on each rank.
+        Assert.Equal(344, replicated[0].StateLength);
+        Assert.All(sharded, rank => Assert.Equal(172, rank.StateLength));
+    }
+
+    [MpiFact]
+    public void ZeroOne_OnThreeRanks_WithClipping_AgreeAcrossRanks_AndMatchTheSingleProcessRun()
+    {
+        MpiTraining.Outcome single = MpiTraining.Train(null, 0, 1, "split");
+
+        MpiTraining.Outcome[] ranks = RunRanks(3, "zero-split");
+
+        Assert.All(ranks, rank =>
+        {
+            Assert.Equal(ranks[0].Weights, rank.Weights);
+            Assert.Equal(ranks[0].Norms, rank.Norms);
+        });
+        // As the replicated runs: the batch's mean up to rounding, and the norm summed in another order.
+        Assert.Equal(single.Weights, ranks[0].Weights, (a, b) => Math.Abs(a - b) <= 1e-5f);
+        Assert.Equal(single.Norms, ranks[0].Norms, (a, b) => Math.Abs(a - b) <= 1e-6 + 1e-5 * Math.Abs(a));
+        // 310 / 3 and 34 / 3: 104 + 12, 103 + 11, 103 + 11 — a third each, within one element per buffer.
+        Assert.Equal([116L, 114, 114], ranks.Select(r => r.StateLength));
+    }
+
+    [MpiFact]
+    public void ZeroOne_NaNOnOneRank_SkipsTheStepOnEveryRank_ThroughTheGuardAndThroughTheNorm()
+    {
+        // The NaN lies in the second rank's block: the first finds it only through the ranks' shared decision.
+        MpiTraining.Outcome[] ranks = [.. RunRanks(2, "zero-nan-noclip"), .. RunRanks(2, "zero-nan")];
+
+        Assert.All(ranks, rank =>
+        {
+            Assert.Equal(Enumerable.Range(0, MpiTraining.Steps).Select(step => step == MpiTraining.NaNStep), rank.Skipped);
+        });
+        Assert.Equal(ranks[0].Weights, ranks[1].Weights);
+        Assert.Equal(ranks[2].Weights, ranks[3].Weights);
+    }
+
+    [MpiFact]
     public void Collectives_OnThreeRanks_SumScatterGatherAndMax()
     {
         string folder = Directory.CreateTempSubdirectory("grokfast-mpi-").FullName;
         try
         {
             Launch(3, "collectives", folder);
+            int[] blocks = MpiTraining.Blocks(3);
             for (int rank = 0; rank < 3; rank++)
             {
-                (float[] allReduced, float[] scattered, double[] gathered, double max) = MpiTraining.ReadCollectives(Path.Combine(folder, $"rank{rank}.bin"));
-                float[] sum = Enumerable.Range(0, 15).Select(i => Enumerable.Range(0, 3).Sum(r => MpiTraining.Value(r, i))).ToArray();
+                (float[] allReduced, float[] scattered, double[] gathered, double total, double max) = MpiTraining.ReadCollectives(Path.Combine(folder, $"rank{rank}.bin"));
+                float[] sum = Enumerable.Range(0, blocks.Sum()).Select(i => Enumerable.Range(0, 3).Sum(r => MpiTraining.Value(r, i))).ToArray();
                 Assert.Equal(sum, allReduced);
-                Assert.Equal(sum.Skip(5 * rank).Take(5), scattered);
-                Assert.Equal(Enumerable.Range(0, 3).SelectMany(r => Enumerable.Range(0, 5).Select(i => 100.0 * r + i)), gathered);
+                Assert.Equal(sum.Skip(blocks.Take(rank).Sum()).Take(blocks[rank]), scattered);
+                Assert.Equal(Enumerable.Range(0, 3).SelectMany(r => Enumerable.Range(0, blocks[r]).Select(i => 100.0 * r + i)), gathered);
+                Assert.Equal(4.5, total);
                 Assert.Equal(3.0, max);
             }
         }

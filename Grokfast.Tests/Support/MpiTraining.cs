@@ -20,10 +20,14 @@ internal static class MpiTraining
     public const int NaNStep = 3;
     private const int Rows = 48;
 
-    /// <summary>What one run ends with.</summary>
-    public sealed record Outcome(float[] Weights, double[] Norms, bool[] Skipped);
+    /// <summary>What one run ends with: the weights, each step's norm and skip, and the length of the rank's Adam state.</summary>
+    public sealed record Outcome(float[] Weights, double[] Norms, bool[] Skipped, long StateLength);
 
-    /// <summary>The rank's run of <paramref name="scenario"/> (duplicated, split, nan; collectives checks the communicator alone), its outcome written under <paramref name="folder"/>.</summary>
+    /// <summary>
+    /// The rank's run of <paramref name="scenario"/>, its outcome written under <paramref name="folder"/>: duplicated (every
+    /// rank on the whole batch), split (each on its part), nan; a zero- prefix shards the state (ZeRO-1) instead of
+    /// averaging whole buffers, a -noclip suffix turns clipping off; collectives checks the communicator alone.
+    /// </summary>
     public static int Run(string scenario, string folder)
     {
         using MpiCommunicator world = MpiCommunicator.World();
@@ -41,10 +45,12 @@ internal static class MpiTraining
 
     /// <summary>
     /// Trains on rank <paramref name="rank"/>'s part of the batch (all of it for duplicated, or with no communicator);
-    /// in the nan scenario the last rank's gradient holds a NaN at step <see cref="NaNStep"/>.
+    /// in the nan scenarios the last rank's gradient holds a NaN at step <see cref="NaNStep"/>.
     /// </summary>
     public static Outcome Train(ICommunicator? communicator, int rank, int worldSize, string scenario)
     {
+        bool sharded = scenario.StartsWith("zero-", StringComparison.Ordinal), clipped = !scenario.EndsWith("-noclip", StringComparison.Ordinal);
+        scenario = scenario.Replace("zero-", "", StringComparison.Ordinal).Replace("-noclip", "", StringComparison.Ordinal);
         using var model = TinyMlp.CreateLinear();
         (Tensor x, Tensor y) = TinyMlp.Data();
         bool whole = scenario == "duplicated" || communicator is null;
@@ -53,7 +59,9 @@ internal static class MpiTraining
         Parameter[] parameters = [.. model.parameters()];
         using var optimizer = new GrokfastAdamW([new FusedAdamOptimizer.ParamGroup([parameters[0], parameters[2]], weight_decay: 0.1),
             new FusedAdamOptimizer.ParamGroup([parameters[1], parameters[3]], weight_decay: 0.0)],
-            lr: 1e-2, grokfast: GrokfastFilter.Ema(alpha: 0.9, lamb: 2.0)) { max_grad_norm = 0.5, communicator = communicator };
+            lr: 1e-2, grokfast: GrokfastFilter.Ema(alpha: 0.9, lamb: 2.0)) { max_grad_norm = clipped ? 0.5 : null };
+        if (sharded) optimizer.shard_over = communicator;
+        else optimizer.communicator = communicator;
         var norms = new double[Steps];
         var skipped = new bool[Steps];
         for (int step = 0; step < Steps; step++)
@@ -69,7 +77,8 @@ internal static class MpiTraining
             norms[step] = norm.item<double>();
             skipped[step] = optimizer.LastStepSkipped;
         }
-        return new Outcome(TinyMlp.Flatten(parameters), norms, skipped);
+        using Tensor moments = optimizer.state()["exp_avg"];
+        return new Outcome(TinyMlp.Flatten(parameters), norms, skipped, moments.numel());
     }
 
     /// <summary>Reads what a rank wrote.</summary>
@@ -82,40 +91,42 @@ internal static class MpiTraining
         for (int i = 0; i < norms.Length; i++) norms[i] = reader.ReadDouble();
         bool[] skipped = new bool[reader.ReadInt32()];
         for (int i = 0; i < skipped.Length; i++) skipped[i] = reader.ReadBoolean();
-        return new Outcome(weights, norms, skipped);
+        return new Outcome(weights, norms, skipped, reader.ReadInt64());
     }
 
-    /// <summary>Reads the collectives' results a rank wrote: the all-reduce, the reduce-scatter, the all-gather, the max.</summary>
-    public static (float[] AllReduced, float[] Scattered, double[] Gathered, double Max) ReadCollectives(string path)
+    /// <summary>Reads the collectives' results a rank wrote: the all-reduce, the reduce-scatter, the all-gather, the sum and the max.</summary>
+    public static (float[] AllReduced, float[] Scattered, double[] Gathered, double Sum, double Max) ReadCollectives(string path)
     {
         using var reader = new BinaryReader(File.OpenRead(path));
         float[] ReadFloats() => Enumerable.Range(0, reader.ReadInt32()).Select(_ => reader.ReadSingle()).ToArray();
         float[] allReduced = ReadFloats(), scattered = ReadFloats();
         double[] gathered = Enumerable.Range(0, reader.ReadInt32()).Select(_ => reader.ReadDouble()).ToArray();
-        return (allReduced, scattered, gathered, reader.ReadDouble());
+        return (allReduced, scattered, gathered, reader.ReadDouble(), reader.ReadDouble());
     }
 
     /// <summary>Rank r's values for the collectives' test: element i of its buffer is (r + 1) · (i + 1).</summary>
     public static float Value(int rank, int index) => (rank + 1) * (index + 1);
 
+    /// <summary>The blocks of the reduce-scatter and the all-gather: rank r's holds r + 3 elements, so no two are alike.</summary>
+    public static int[] Blocks(int worldSize) => [.. Enumerable.Range(0, worldSize).Select(r => r + 3)];
+
     // Each collective on buffers whose every element tells which rank and place it came from.
     private static unsafe void WriteCollectives(MpiCommunicator world, string path)
     {
-        const int PerRank = 5;
-        int n = world.WorldSize;
-        float[] reduced = Enumerable.Range(0, PerRank * n).Select(i => Value(world.Rank, i)).ToArray();
+        int[] blocks = Blocks(world.WorldSize);
+        int total = blocks.Sum(), start = blocks.Take(world.Rank).Sum();
+        float[] reduced = Enumerable.Range(0, total).Select(i => Value(world.Rank, i)).ToArray();
         float[] scatterSource = (float[])reduced.Clone();
-        float[] scattered = new float[PerRank];
-        double[] mine = Enumerable.Range(0, PerRank).Select(i => 100.0 * world.Rank + i).ToArray();
-        double[] gathered = new double[PerRank * n];
+        float[] scattered = new float[blocks[world.Rank]];
+        double[] gathered = Enumerable.Range(0, total).Select(i => i >= start && i < start + blocks[world.Rank] ? 100.0 * world.Rank + (i - start) : -1).ToArray();
         fixed (float* r = reduced, s = scatterSource, o = scattered)
-        fixed (double* m = mine, g = gathered)
+        fixed (double* g = gathered)
         {
             world.AllReduceSum((nint)r, reduced.Length, GradientFormat.Float32);
-            world.ReduceScatterSum((nint)s, (nint)o, PerRank, GradientFormat.Float32);
-            world.AllGather((nint)m, (nint)g, PerRank, GradientFormat.Float64);
+            world.ReduceScatterSum((nint)s, (nint)o, blocks, GradientFormat.Float32);
+            world.AllGatherInPlace((nint)g, blocks, GradientFormat.Float64);
         }
-        double max = world.AllReduceMax(world.Rank * 1.5);
+        double sum = world.AllReduceSum(world.Rank * 1.5), max = world.AllReduceMax(world.Rank * 1.5);
         using var writer = new BinaryWriter(File.Create(path));
         writer.Write(reduced.Length);
         foreach (float v in reduced) writer.Write(v);
@@ -123,6 +134,7 @@ internal static class MpiTraining
         foreach (float v in scattered) writer.Write(v);
         writer.Write(gathered.Length);
         foreach (double v in gathered) writer.Write(v);
+        writer.Write(sum);
         writer.Write(max);
     }
 
@@ -134,5 +146,6 @@ internal static class MpiTraining
         foreach (double v in outcome.Norms) writer.Write(v);
         writer.Write(outcome.Skipped.Length);
         foreach (bool s in outcome.Skipped) writer.Write(s);
+        writer.Write(outcome.StateLength);
     }
 }
