@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Grokfast.Bench.DataParallel;
 using Grokfast.Bench.Gpu;
 using Grokfast.Bench.Grokking;
 using Grokfast.Bench.Micro;
@@ -17,6 +18,7 @@ root.Subcommands.Add(ReplayCommand.Create());
 root.Subcommands.Add(MicroCommand.Create());
 root.Subcommands.Add(GpuCheckCommand.Create());
 root.Subcommands.Add(GpuOptimizerCommand.Create());
+root.Subcommands.Add(DataParallelCommand.Create());
 // With no verb, run the main job: the grokking session with its defaults.
 string defaultDevice = TorchSharp.torch.cuda.is_available() ? "cuda" : "cpu";
 root.SetAction(_ => GrokCommand.Run(new GrokSession(GrokCommand.DefaultRuns, [0], new TorchSharp.torch.Device(defaultDevice),
