@@ -23,7 +23,7 @@ internal sealed unsafe class CudaPass<TStore, TFormat, TSettings, TFilter, TUpda
     where TFilter : unmanaged, IFilterStep<TFilter>
     where TUpdate : struct, IPassUpdate
 {
-    private readonly List<IDisposable> owned = [];
+    private readonly OwnedResources owned = new();
     private readonly CudaStepState steps;
     private readonly PassBuffers buffers;
     private readonly CudaKernelModule pass;
@@ -38,10 +38,10 @@ internal sealed unsafe class CudaPass<TStore, TFormat, TSettings, TFilter, TUpda
         this.buffers = buffers;
         try
         {
-            pass = Own(new CudaKernelModule(context, PassKernel<TStore, TFormat, TFilter, TUpdate>.Kernel));
-            prepare = Own(new CudaKernelModule(context, PrepareKernel<TSettings, TFilter>.Kernel));
+            pass = owned.Own(new CudaKernelModule(context, PassKernel<TStore, TFormat, TFilter, TUpdate>.Kernel));
+            prepare = owned.Own(new CudaKernelModule(context, PrepareKernel<TSettings, TFilter>.Kernel));
             // A run per parameter at most, each with its own slot of constants.
-            slots = Own(new CudaDeviceMemory(context, steps.Parameters, sizeof(PassConstants<TFilter>)));
+            slots = owned.Own(new CudaDeviceMemory(context, steps.Parameters, sizeof(PassConstants<TFilter>)));
         }
         catch
         {
@@ -77,20 +77,9 @@ internal sealed unsafe class CudaPass<TStore, TFormat, TSettings, TFilter, TUpda
     }
 
     /// <summary>Unloads both kernels and frees the constants' slots. Never throws.</summary>
-    public void Dispose()
-    {
-        foreach (IDisposable resource in owned) resource.Dispose();
-        owned.Clear();
-    }
+    public void Dispose() => owned.Dispose();
 
     // The run's elements of a stream, or an empty view where the pass has none.
     private static DeviceView View<T>(nint address, DeviceRun run)
         where T : unmanaged => address == 0 ? default : new DeviceView(address + (nint)(run.Offset * sizeof(T)), run.Length);
-
-    private T Own<T>(T resource)
-        where T : IDisposable
-    {
-        owned.Add(resource);
-        return resource;
-    }
 }

@@ -92,6 +92,28 @@ public sealed class CudaLifetimeTests
         Assert.Equal(0, driver.Allocations);
     }
 
+    [Theory]
+    [InlineData(6)]
+    [InlineData(9)]
+    public void StepStateWithClipping_LoadsTheNormKernels_AndWhenAnAllocationFails_FreesEverything(int failingAllocation)
+    {
+        using CudaPrimaryContext context = CudaPrimaryContext.Open(driver, 0);
+        GradientFormat[] formats = [GradientFormat.Float32, GradientFormat.BFloat16];
+        driver.Fail("cuMemAlloc", failingAllocation);
+
+        Assert.Throws<CudaDriverException>(() => new CudaStepState(context, 10, formats, clippedElements: 100_000));
+
+        Assert.Equal(0, driver.LoadedModules);
+        Assert.Equal(0, driver.Allocations);
+        using (new CudaStepState(context, 10, formats, clippedElements: 100_000))
+        {
+            // Two scans and the record; two lane kernels, the columns, the folds and the clip.
+            Assert.Equal(8, driver.LoadedModules);
+            Assert.Equal(9, driver.Allocations);
+        }
+        Assert.Equal(0, driver.LoadedModules);
+    }
+
     [Fact]
     public void Pass_WhenItsConstantSlotsCannotBeAllocated_UnloadsBothKernels()
     {

@@ -15,7 +15,7 @@ internal sealed unsafe class CudaClipping : IDisposable
     private readonly CudaDeviceMemory foldSums;
     private readonly CudaDeviceMemory scale;
     private readonly long capacity;
-    private readonly List<IDisposable> owned = [];
+    private readonly OwnedResources owned = new();
     private long blocks;
 
     /// <summary>
@@ -28,14 +28,14 @@ internal sealed unsafe class CudaClipping : IDisposable
         try
         {
             // float64 has no CUDA passes, so no clipping either: the optimizers refuse it by name.
-            foreach (GradientFormat format in formats.Distinct().Where(f => f != GradientFormat.Float64)) lanes[format] = Own(new CudaKernelModule(context, format.NormLaneKernel()));
-            columns = Own(new CudaKernelModule(context, GradientNorm.ColumnKernel));
-            folds = Own(new CudaKernelModule(context, GradientNorm.FoldKernel));
-            clip = Own(new CudaKernelModule(context, GradientNorm.ClipKernel));
-            laneSums = Own(new CudaDeviceMemory(context, capacity * GradientNorm.Lanes, sizeof(double)));
-            columnSums = Own(new CudaDeviceMemory(context, GradientNorm.Columns, sizeof(double)));
-            foldSums = Own(new CudaDeviceMemory(context, GradientNorm.Folds, sizeof(double)));
-            scale = Own(new CudaDeviceMemory(context, 1, sizeof(float)));
+            foreach (GradientFormat format in formats.Distinct().Where(f => f != GradientFormat.Float64)) lanes[format] = owned.Own(new CudaKernelModule(context, format.NormLaneKernel()));
+            columns = owned.Own(new CudaKernelModule(context, GradientNorm.ColumnKernel));
+            folds = owned.Own(new CudaKernelModule(context, GradientNorm.FoldKernel));
+            clip = owned.Own(new CudaKernelModule(context, GradientNorm.ClipKernel));
+            laneSums = owned.Own(new CudaDeviceMemory(context, capacity * GradientNorm.Lanes, sizeof(double)));
+            columnSums = owned.Own(new CudaDeviceMemory(context, GradientNorm.Columns, sizeof(double)));
+            foldSums = owned.Own(new CudaDeviceMemory(context, GradientNorm.Folds, sizeof(double)));
+            scale = owned.Own(new CudaDeviceMemory(context, 1, sizeof(float)));
         }
         catch
         {
@@ -81,16 +81,5 @@ internal sealed unsafe class CudaClipping : IDisposable
     }
 
     /// <summary>Unloads the kernels and frees the scratch. Never throws.</summary>
-    public void Dispose()
-    {
-        foreach (IDisposable resource in owned) resource.Dispose();
-        owned.Clear();
-    }
-
-    private T Own<T>(T resource)
-        where T : IDisposable
-    {
-        owned.Add(resource);
-        return resource;
-    }
+    public void Dispose() => owned.Dispose();
 }

@@ -18,7 +18,7 @@ public sealed unsafe class CudaStepState : IDisposable
     private readonly CudaDeviceMemory covariances;
     private readonly CudaDeviceMemory updates;
     private readonly CudaClipping? clipping;
-    private readonly List<IDisposable> owned = [];
+    private readonly OwnedResources owned = new();
     private bool clippedThisStep;
 
     /// <summary>Loads the scan and record kernels and allocates the bookkeeping, zeroed, for <paramref name="parameters"/> parameters.</summary>
@@ -38,14 +38,14 @@ public sealed unsafe class CudaStepState : IDisposable
         Parameters = parameters;
         try
         {
-            foreach (GradientFormat format in formats.Distinct()) scans[format] = Own(new CudaKernelModule(context, format.ScanKernel()));
-            record = Own(new CudaKernelModule(context, FiniteScan.Record));
-            skip = Own(new CudaDeviceMemory(context, 1, sizeof(int)));
-            outcome = Own(new CudaDeviceMemory(context, 2, sizeof(long)));
-            steps = Own(new CudaDeviceMemory(context, parameters, sizeof(long)));
-            covariances = Own(new CudaDeviceMemory(context, parameters, sizeof(float)));
-            updates = Own(new CudaDeviceMemory(context, parameters, sizeof(long)));
-            if (clippedElements > 0) clipping = Own(new CudaClipping(context, formats, clippedElements, parameters));
+            foreach (GradientFormat format in formats.Distinct()) scans[format] = owned.Own(new CudaKernelModule(context, format.ScanKernel()));
+            record = owned.Own(new CudaKernelModule(context, FiniteScan.Record));
+            skip = owned.Own(new CudaDeviceMemory(context, 1, sizeof(int)));
+            outcome = owned.Own(new CudaDeviceMemory(context, 2, sizeof(long)));
+            steps = owned.Own(new CudaDeviceMemory(context, parameters, sizeof(long)));
+            covariances = owned.Own(new CudaDeviceMemory(context, parameters, sizeof(float)));
+            updates = owned.Own(new CudaDeviceMemory(context, parameters, sizeof(long)));
+            if (clippedElements > 0) clipping = owned.Own(new CudaClipping(context, formats, clippedElements, parameters));
         }
         catch
         {
@@ -145,16 +145,5 @@ public sealed unsafe class CudaStepState : IDisposable
     public void WriteCovariances(ReadOnlySpan<float> source) => covariances.Write(source[..Parameters]);
 
     /// <summary>Unloads the kernels and frees the memory. Never throws.</summary>
-    public void Dispose()
-    {
-        foreach (IDisposable resource in owned) resource.Dispose();
-        owned.Clear();
-    }
-
-    private T Own<T>(T resource)
-        where T : IDisposable
-    {
-        owned.Add(resource);
-        return resource;
-    }
+    public void Dispose() => owned.Dispose();
 }
