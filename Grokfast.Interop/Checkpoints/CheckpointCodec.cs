@@ -44,6 +44,15 @@ internal static class CheckpointCodec
         CheckpointFile.Save(path, header, owner.StateBuffers);
     }
 
+    /// <summary>Writes the state to <paramref name="stream"/> (a sharded optimizer's ranks but the first: to <see cref="Stream.Null"/>).</summary>
+    public static void Save(ICheckpointable owner, Stream stream)
+    {
+        owner.ThrowIfDisposed();
+        CheckpointHeader header = owner.CheckpointHeader();
+        owner.BeforeStateSaved();
+        CheckpointFile.Write(stream, header, owner.StateBuffers);
+    }
+
     /// <summary>Loads the checkpoint at <paramref name="path"/> (see <see cref="Load(ICheckpointable, Stream)"/>).</summary>
     public static void Load(ICheckpointable owner, string path)
     {

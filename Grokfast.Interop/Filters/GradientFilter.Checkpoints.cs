@@ -9,9 +9,8 @@ namespace Grokfast.Filters;
 // optimizers), and what a load must fit (CheckpointFit).
 public abstract partial class GradientFilter
 {
-    /// <summary>The state a checkpoint holds, each buffer streamed from and into where it lives.</summary>
-    internal virtual IReadOnlyList<StateBuffer> StateBuffers =>
-        StateTensors.Select(t => (StateBuffer)new TensorStateBuffer(t.Key, t.Value)).ToList();
+    /// <summary>The state a checkpoint holds, each buffer streamed from and into where it lives (sharded: as the whole buffer).</summary>
+    internal virtual IReadOnlyList<StateBuffer> StateBuffers => StateTensors.Select(t => steps.StateBufferOf(t.Key, t.Value)).ToList();
 
     /// <summary>
     /// Parameter <paramref name="p"/>'s part of the state tensors, as views shaped like it (the caller disposes them): what

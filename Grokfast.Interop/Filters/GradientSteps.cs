@@ -1,4 +1,5 @@
 using Grokfast.Bridge;
+using Grokfast.Checkpoints;
 using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.Backends.Cuda;
 using Grokfast.Kernels.Distributed;
@@ -135,6 +136,13 @@ internal sealed class GradientSteps : IDisposable
 
     /// <summary>The parameters in layout order.</summary>
     public IReadOnlyList<TrainableParameter> Parameters => gradients.Parameters;
+
+    /// <summary>
+    /// How a checkpoint reads and writes the state tensor <paramref name="tensor"/> laid out over <see cref="Groups"/>: as it
+    /// is, or — sharded — gathered into, and cut from, the whole buffer of the unsharded layout.
+    /// </summary>
+    public StateBuffer StateBufferOf(string name, Tensor tensor) =>
+        shards is null ? new TensorStateBuffer(name, tensor) : new ShardedStateBuffer(name, tensor, shards, ShardRanks!);
 
     /// <summary>Whether a step whose gradients hold a NaN or ±Inf is skipped whole.</summary>
     public bool SkipNonFinite { get; set; }

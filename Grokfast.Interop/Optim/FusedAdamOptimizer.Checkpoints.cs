@@ -20,11 +20,7 @@ public abstract partial class FusedAdamOptimizer
     /// filter's state — in the filters' checkpoint format (kind <c>adam+ema</c>, <c>adamw+none</c>, …), what
     /// <see cref="save"/> streams; TorchSharp's shape of the same state is <c>state_dict()</c>.
     /// </summary>
-    public GradientFilterState checkpoint()
-    {
-        ThrowIfSharded("checkpoint");
-        return CheckpointCodec.StateDict(this);
-    }
+    public GradientFilterState checkpoint() => CheckpointCodec.StateDict(this);
 
     /// <summary>
     /// Restores a state from <see cref="checkpoint"/>. Each group's options (lr, betas, eps, weight decay, lamb, whether it
@@ -35,7 +31,6 @@ public abstract partial class FusedAdamOptimizer
     public void load_checkpoint(GradientFilterState state)
     {
         ThrowIfDisposed();
-        ThrowIfSharded("load_checkpoint");
         ArgumentNullException.ThrowIfNull(state);
         if (state.Kind != Kind)
             throw new ArgumentException($"The checkpoint holds the state of {state.Kind}; this optimizer is {Kind}.", nameof(state));
@@ -83,25 +78,29 @@ public abstract partial class FusedAdamOptimizer
     }
 
     /// <inheritdoc cref="GradientFilter.save(string)"/>
+    /// <remarks>
+    /// With sharded state (<see cref="shard_over"/>) every rank calls it: the ranks gather each buffer whole, rank 0 writes
+    /// the file — the checkpoint one process would write, which loads with any number of ranks — and every rank returns
+    /// once the file is complete.
+    /// </remarks>
     public void save(string path)
     {
-        ThrowIfSharded("save");
-        CheckpointCodec.Save(this, path);
+        if (core.Steps.ShardRanks is not { } ranks)
+        {
+            CheckpointCodec.Save(this, path);
+            return;
+        }
+        if (ranks.Rank == 0) CheckpointCodec.Save(this, path);
+        else CheckpointCodec.Save(this, Stream.Null);
+        // A barrier: no rank goes on (to load the file, say) before rank 0 has written it.
+        ranks.AllReduceMax(0);
     }
 
     /// <inheritdoc cref="GradientFilter.load(string)"/>
-    public void load(string path)
-    {
-        ThrowIfSharded("load");
-        CheckpointCodec.Load(this, path);
-    }
+    public void load(string path) => CheckpointCodec.Load(this, path);
 
     /// <inheritdoc cref="GradientFilter.load(Stream)"/>
-    public void load(Stream stream)
-    {
-        ThrowIfSharded("load");
-        CheckpointCodec.Load(this, stream);
-    }
+    public void load(Stream stream) => CheckpointCodec.Load(this, stream);
 
     private string Kind => $"{(decoupled ? "adamw" : "adam")}+{core.Filter?.Kind ?? "none"}";
 

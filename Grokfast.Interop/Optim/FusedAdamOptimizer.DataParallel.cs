@@ -23,7 +23,8 @@ public abstract partial class FusedAdamOptimizer
     /// with filter state, moments and masters for it alone, and the updated parameters are all-gathered, so every rank
     /// holds them whole. The guard and the clipping norm are decided over all ranks together. Float32 parameters on the
     /// CPU over MPI; set before the first step (the state is laid out anew); instead of <see cref="communicator"/>.
-    /// Checkpoints, TorchSharp's state shape and <see cref="add_param_group"/> are not supported with it yet.
+    /// Checkpoints are the single process's (every rank calls <see cref="save"/>; rank 0 writes) and load with any number
+    /// of ranks; TorchSharp's state shape and <see cref="add_param_group"/> are not supported with it yet.
     /// </summary>
     public ICommunicator? shard_over
     {

@@ -133,11 +133,11 @@ internal sealed class FusedAdamState : IDisposable
         {
             var buffers = new List<StateBuffer>
             {
-                new TensorStateBuffer(nameof(exp_avg), exp_avg!),
-                new TensorStateBuffer(nameof(exp_avg_sq), exp_avg_sq!),
+                Steps.StateBufferOf(nameof(exp_avg), exp_avg!),
+                Steps.StateBufferOf(nameof(exp_avg_sq), exp_avg_sq!),
                 new HostStateBuffer<long>(UpdatesBuffer, Steps.Book.Updates),
             };
-            if (master_weights is not null) buffers.Add(new TensorStateBuffer(nameof(master_weights), master_weights));
+            if (master_weights is not null) buffers.Add(Steps.StateBufferOf(nameof(master_weights), master_weights));
             return buffers;
         }
     }

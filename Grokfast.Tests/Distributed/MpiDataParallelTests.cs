@@ -108,6 +108,47 @@ public sealed class MpiDataParallelTests
         Assert.Equal(ranks[2].Weights, ranks[3].Weights);
     }
 
+    [MpiTheory]
+    [InlineData("")]
+    [InlineData("-ma")]
+    public void ZeroOneCheckpoint_SavedByTwoRanks_ResumesInOneProcess_AsTheRunThatNeverStopped(string filter)
+    {
+        string folder = Directory.CreateTempSubdirectory("grokfast-mpi-").FullName;
+        try
+        {
+            // Both ranks on the whole batch, no clipping: the sharded step is then the single process's, bit for bit. The
+            // windowed mean's ring is a buffer of five slots per block.
+            MpiTraining.Outcome[] straight = RunRanks(2, $"zero-duplicated{filter}-noclip-save", folder);
+
+            MpiTraining.Outcome resumed = MpiTraining.Train(null, 0, 1, $"duplicated{filter}-noclip-resume", folder);
+
+            Assert.Equal(straight[0].Weights, resumed.Weights);
+            Assert.Equal(straight[0].Weights, straight[1].Weights);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [MpiFact]
+    public void ZeroOneCheckpoint_SavedByOneProcess_ResumesOnTwoRanks_AsTheRunThatNeverStopped()
+    {
+        string folder = Directory.CreateTempSubdirectory("grokfast-mpi-").FullName;
+        try
+        {
+            MpiTraining.Outcome straight = MpiTraining.Train(null, 0, 1, "duplicated-noclip-save", folder);
+
+            MpiTraining.Outcome[] resumed = RunRanks(2, "zero-duplicated-noclip-resume", folder);
+
+            Assert.All(resumed, rank => Assert.Equal(straight.Weights, rank.Weights));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
     [MpiFact]
     public void Collectives_OnThreeRanks_SumScatterGatherAndMax()
     {
@@ -181,13 +222,18 @@ public sealed class MpiDataParallelTests
         string folder = Directory.CreateTempSubdirectory("grokfast-mpi-").FullName;
         try
         {
-            Launch(worldSize, scenario, folder);
-            return Enumerable.Range(0, worldSize).Select(rank => MpiTraining.Read(Path.Combine(folder, $"rank{rank}.bin"))).ToArray();
+            return RunRanks(worldSize, scenario, folder);
         }
         finally
         {
             Directory.Delete(folder, recursive: true);
         }
+    }
+
+    private static MpiTraining.Outcome[] RunRanks(int worldSize, string scenario, string folder)
+    {
+        Launch(worldSize, scenario, folder);
+        return Enumerable.Range(0, worldSize).Select(rank => MpiTraining.Read(Path.Combine(folder, $"rank{rank}.bin"))).ToArray();
     }
 
     // One libtorch thread per rank: the ranks share the machine's cores.

@@ -26,7 +26,9 @@ internal static class MpiTraining
     /// <summary>
     /// The rank's run of <paramref name="scenario"/>, its outcome written under <paramref name="folder"/>: duplicated (every
     /// rank on the whole batch), split (each on its part), nan; a zero- prefix shards the state (ZeRO-1) instead of
-    /// averaging whole buffers, a -noclip suffix turns clipping off; collectives checks the communicator alone.
+    /// averaging whole buffers, -noclip turns clipping off, -ma filters with the windowed mean (a ring of 5 slots) instead
+    /// of the EMA, a -save suffix saves a checkpoint (and rank 0 the weights)
+    /// half-way, a -resume suffix starts from them and runs the second half; collectives checks the communicator alone.
     /// </summary>
     public static int Run(string scenario, string folder)
     {
@@ -37,7 +39,7 @@ internal static class MpiTraining
             WriteCollectives(world, path);
             return 0;
         }
-        Outcome outcome = Train(world, world.Rank, world.WorldSize, scenario);
+        Outcome outcome = Train(world, world.Rank, world.WorldSize, scenario, folder);
         using var writer = new BinaryWriter(File.Create(path));
         Write(writer, outcome);
         return 0;
@@ -47,10 +49,13 @@ internal static class MpiTraining
     /// Trains on rank <paramref name="rank"/>'s part of the batch (all of it for duplicated, or with no communicator);
     /// in the nan scenarios the last rank's gradient holds a NaN at step <see cref="NaNStep"/>.
     /// </summary>
-    public static Outcome Train(ICommunicator? communicator, int rank, int worldSize, string scenario)
+    public static Outcome Train(ICommunicator? communicator, int rank, int worldSize, string scenario, string? folder = null)
     {
-        bool sharded = scenario.StartsWith("zero-", StringComparison.Ordinal), clipped = !scenario.EndsWith("-noclip", StringComparison.Ordinal);
-        scenario = scenario.Replace("zero-", "", StringComparison.Ordinal).Replace("-noclip", "", StringComparison.Ordinal);
+        bool sharded = scenario.StartsWith("zero-", StringComparison.Ordinal), clipped = !scenario.Contains("-noclip", StringComparison.Ordinal);
+        bool saves = scenario.EndsWith("-save", StringComparison.Ordinal), resumes = scenario.EndsWith("-resume", StringComparison.Ordinal);
+        bool windowed = scenario.Contains("-ma", StringComparison.Ordinal);
+        scenario = scenario.Replace("zero-", "", StringComparison.Ordinal).Replace("-noclip", "", StringComparison.Ordinal).Replace("-ma", "", StringComparison.Ordinal)
+            .Replace("-save", "", StringComparison.Ordinal).Replace("-resume", "", StringComparison.Ordinal);
         using var model = TinyMlp.CreateLinear();
         (Tensor x, Tensor y) = TinyMlp.Data();
         bool whole = scenario == "duplicated" || communicator is null;
@@ -59,13 +64,34 @@ internal static class MpiTraining
         Parameter[] parameters = [.. model.parameters()];
         using var optimizer = new GrokfastAdamW([new FusedAdamOptimizer.ParamGroup([parameters[0], parameters[2]], weight_decay: 0.1),
             new FusedAdamOptimizer.ParamGroup([parameters[1], parameters[3]], weight_decay: 0.0)],
-            lr: 1e-2, grokfast: GrokfastFilter.Ema(alpha: 0.9, lamb: 2.0)) { max_grad_norm = clipped ? 0.5 : null };
+            lr: 1e-2, grokfast: windowed ? GrokfastFilter.WindowedMean(window_size: 5, lamb: 2.0) : GrokfastFilter.Ema(alpha: 0.9, lamb: 2.0))
+        {
+            max_grad_norm = clipped ? 0.5 : null,
+        };
         if (sharded) optimizer.shard_over = communicator;
         else optimizer.communicator = communicator;
         var norms = new double[Steps];
         var skipped = new bool[Steps];
-        for (int step = 0; step < Steps; step++)
+        string checkpoint = Path.Combine(folder ?? ".", "checkpoint.gfst"), weights = Path.Combine(folder ?? ".", "weights.bin");
+        if (resumes)
         {
+            using (var reader = new BinaryReader(File.OpenRead(weights)))
+                TinyMlp.Load(parameters, [.. Enumerable.Range(0, reader.ReadInt32()).Select(_ => reader.ReadSingle())]);
+            optimizer.load(checkpoint);
+        }
+        for (int step = resumes ? Steps / 2 : 0; step < Steps; step++)
+        {
+            if (saves && step == Steps / 2)
+            {
+                optimizer.save(checkpoint);
+                if (rank == 0)
+                {
+                    float[] now = TinyMlp.Flatten(parameters);
+                    using var writer = new BinaryWriter(File.Create(weights));
+                    writer.Write(now.Length);
+                    foreach (float w in now) writer.Write(w);
+                }
+            }
             optimizer.zero_grad();
             TinyMlp.Backward(model, xs, ys);
             if (scenario == "nan" && step == NaNStep && rank == worldSize - 1)

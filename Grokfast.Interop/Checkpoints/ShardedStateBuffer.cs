@@ -1,0 +1,99 @@
+using Grokfast.Bridge;
+using Grokfast.Filters;
+using Grokfast.Kernels.Backends;
+using Grokfast.Kernels.Distributed;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Grokfast.Checkpoints;
+
+/// <summary>
+/// A ZeRO-1 rank's block of a state buffer, as a checkpoint sees the whole buffer: saving gathers every rank's blocks into
+/// the buffer of the unsharded layout (every rank takes part; one buffer at a time is held whole), loading reads the whole
+/// buffer and keeps this rank's blocks. So a checkpoint of a sharded run is the single process's checkpoint, and loads
+/// with any number of ranks. The buffer holds <c>slots</c> runs of each block, group by group (the windowed mean's ring
+/// has one per slot; the other buffers one).
+/// </summary>
+internal sealed class ShardedStateBuffer : StateBuffer
+{
+    private readonly Tensor shard;
+    private readonly ShardLayout layout;
+    private readonly ICommunicator ranks;
+    private readonly int slots;
+    private readonly bool ownsShard;
+
+    /// <summary>The block <paramref name="shard"/> (float32 or float64, host memory) of buffer <paramref name="name"/> of <paramref name="layout"/>.</summary>
+    public ShardedStateBuffer(string name, Tensor shard, ShardLayout layout, ICommunicator ranks, bool ownsShard = false)
+        : base(name, FullElements(shard, layout) * shard.element_size())
+    {
+        this.shard = shard;
+        this.layout = layout;
+        this.ranks = ranks;
+        this.ownsShard = ownsShard;
+        slots = (int)(shard.numel() / Math.Max(1, layout.Length));
+    }
+
+    public override unsafe void Save(Action<ReadOnlySpan<byte>> write)
+    {
+        using Tensor whole = torch.empty(FullElements(shard, layout), shard.dtype);
+        GradientFormat format = shard.dtype == ScalarType.Float64 ? GradientFormat.Float64 : GradientFormat.Float32;
+        nint address = TensorBytesAddress(whole);
+        using (torch.no_grad())
+        {
+            ForEachBlock((fullAt, shardAt, group) =>
+            {
+                using Tensor mine = whole.narrow(0, fullAt + layout.Start(group), layout.Groups[group].Length);
+                using Tensor block = shard.narrow(0, shardAt, layout.Groups[group].Length);
+                mine.copy_(block);
+                ranks.AllGatherInPlace(address + (nint)(fullAt * shard.element_size()), layout.Counts(group), format);
+            });
+        }
+        new TensorStateBuffer(Name, whole).Save(write);
+    }
+
+    public override void Load(Action<Span<byte>> read)
+    {
+        using Tensor whole = torch.empty(FullElements(shard, layout), shard.dtype);
+        new TensorStateBuffer(Name, whole).Load(read);
+        using (torch.no_grad())
+        {
+            ForEachBlock((fullAt, shardAt, group) =>
+            {
+                using Tensor mine = whole.narrow(0, fullAt + layout.Start(group), layout.Groups[group].Length);
+                using Tensor block = shard.narrow(0, shardAt, layout.Groups[group].Length);
+                block.copy_(mine);
+            });
+        }
+    }
+
+    public override StateBuffer CreateStaging() => new ShardedStateBuffer(Name, torch.empty_like(shard).DetachFromDisposeScope(), layout, ranks, ownsShard: true);
+
+    public override void CopyFrom(StateBuffer staging)
+    {
+        using (torch.no_grad()) shard.copy_(((ShardedStateBuffer)staging).shard);
+    }
+
+    public override void CopyPrefixFrom(StateBuffer prefix) =>
+        throw new NotSupportedException("Sharded state is not laid out again for another parameter group.");
+
+    public override void Dispose()
+    {
+        base.Dispose();
+        if (ownsShard) shard.Dispose();
+    }
+
+    // Each group's slots: where the run starts in the whole buffer and in the block, group by group, slot by slot.
+    private void ForEachBlock(Action<long, long, int> body)
+    {
+        for (int g = 0; g < layout.Groups.Count; g++)
+        {
+            for (int s = 0; s < slots; s++)
+                body(slots * layout.Full[g].Base + s * layout.Full[g].Length, slots * layout.Groups[g].Base + s * layout.Groups[g].Length, g);
+        }
+    }
+
+    private static long FullElements(Tensor shard, ShardLayout layout) =>
+        shard.numel() / Math.Max(1, layout.Length) * layout.Full.Sum(g => g.Length);
+
+    private static nint TensorBytesAddress(Tensor tensor) => TensorBytes.Address(tensor);
+}

@@ -1,0 +1,98 @@
+using Grokfast.Kernels.Backends;
+using Grokfast.Kernels.Distributed;
+using Grokfast.Optim;
+using Grokfast.Tests.Support;
+using TorchSharp;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace Grokfast.Tests.Distributed;
+
+/// <summary>
+/// <see cref="FusedAdamOptimizer.shard_over"/> in one process, over a world of one rank (no MPI): the sharded path —
+/// reduce-scatter, cut runs, shared decisions, gathered checkpoints — must equal the unsharded step bit for bit, and what
+/// it does not support yet says so.
+/// </summary>
+public sealed class ShardOverTests
+{
+    [Fact]
+    public void OneRank_Sharded_EqualsTheUnshardedOptimizerBitForBit_ThroughACheckpoint()
+    {
+        (Tensor x, Tensor y) = TinyMlp.Data();
+        string path = Path.Combine(Path.GetTempPath(), $"shard-over-{Guid.NewGuid():N}.gfst");
+        try
+        {
+            using var plainModel = TinyMlp.CreateLinear();
+            using var shardedModel = TinyMlp.CreateLinear();
+            using var plain = new GrokfastAdamW(plainModel, lr: 1e-2, grokfast: GrokfastFilter.WindowedMean(window_size: 3, lamb: 2.0)) { max_grad_norm = 0.5 };
+            using var sharded = new GrokfastAdamW(shardedModel, lr: 1e-2, grokfast: GrokfastFilter.WindowedMean(window_size: 3, lamb: 2.0)) { max_grad_norm = 0.5, shard_over = new OneRank() };
+            for (int step = 0; step < 8; step++)
+            {
+                Step(plainModel, plain, x, y);
+                Step(shardedModel, sharded, x, y);
+            }
+            sharded.save(path);
+
+            Assert.Equal(TinyMlp.Flatten(plainModel.parameters()), TinyMlp.Flatten(shardedModel.parameters()));
+            // The sharded optimizer's checkpoint is the plain one's.
+            Assert.Equal(plain.checkpoint().Buffers.Select(b => (b.Key, b.Value)), sharded.checkpoint().Buffers.Select(b => (b.Key, b.Value)));
+            sharded.load(path);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void Sharded_RefusesWhatItDoesNotDoYet_AndShardOverAfterTheFirstStep()
+    {
+        using var model = TinyMlp.CreateLinear();
+        (Tensor x, Tensor y) = TinyMlp.Data();
+        using var optimizer = new GrokfastAdamW(model) { shard_over = new OneRank() };
+
+        Assert.Throws<NotSupportedException>(() => optimizer.state_dict());
+        Assert.Throws<NotSupportedException>(() => optimizer.add_param_group(new FusedAdamOptimizer.ParamGroup([])));
+        Assert.Throws<InvalidOperationException>(() => optimizer.communicator = new OneRank());
+        Step(model, optimizer, x, y);
+        Assert.Throws<InvalidOperationException>(() => optimizer.shard_over = null);
+    }
+
+    private static void Step(Module<Tensor, Tensor> model, FusedAdamOptimizer optimizer, Tensor x, Tensor y)
+    {
+        optimizer.zero_grad();
+        TinyMlp.Backward(model, x, y);
+        optimizer.step();
+    }
+
+    /// <summary>A world of one rank: every collective is the identity (a reduce-scatter copies its one block).</summary>
+    private sealed unsafe class OneRank : ICommunicator
+    {
+        public int Rank => 0;
+
+        public int WorldSize => 1;
+
+        public bool TakesDeviceMemory => false;
+
+        public bool Takes(GradientFormat format) => format is GradientFormat.Float32 or GradientFormat.Float64;
+
+        public void AllReduceSum(nint buffer, long count, GradientFormat format)
+        {
+        }
+
+        public void ReduceScatterSum(nint send, nint receive, ReadOnlySpan<int> counts, GradientFormat format) =>
+            Buffer.MemoryCopy((void*)send, (void*)receive, (long)counts[0] * format.ElementSize(), (long)counts[0] * format.ElementSize());
+
+        public void AllGatherInPlace(nint buffer, ReadOnlySpan<int> counts, GradientFormat format)
+        {
+        }
+
+        public double AllReduceSum(double value) => value;
+
+        public double AllReduceMax(double value) => value;
+
+        public void Dispose()
+        {
+        }
+    }
+}
