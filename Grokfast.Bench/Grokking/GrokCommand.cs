@@ -83,6 +83,7 @@ internal static class GrokCommand
             if (r.GetValueOrDefault<int>() is int p && p is < ModularMultiplication.MinModulus or > MaxModulus)
                 r.AddError($"--modulus must be in [{ModularMultiplication.MinModulus}, {MaxModulus}], got {p}.");
         });
+        var shard = new Option<bool>("--shard") { Description = "Under mpirun: shard the optimizer state over the ranks (ZeRO-1) instead of averaging whole gradient buffers." };
         var width = new Option<int>("--width")
         {
             Description = $"The model's width (the paper's {GrokkingTransformer.PaperWidth}), a multiple of its {GrokkingTransformer.PaperHeads} attention heads.",
@@ -95,7 +96,7 @@ internal static class GrokCommand
         });
         var command = new Command("grok", "Reproduce the paper's grokking speed-up on x·y mod 97 with each filter and a baseline.")
         {
-            filter, steps, seed, seeds, stopAt, output, device, optimizer, dtype, modulus, width, weightDecay, alpha, lamb, windowSize, processNoise, measurementNoise,
+            filter, steps, seed, seeds, stopAt, output, device, optimizer, dtype, modulus, width, weightDecay, alpha, lamb, windowSize, processNoise, measurementNoise, shard,
         };
 
         command.SetAction(parse =>
@@ -132,7 +133,7 @@ internal static class GrokCommand
             }
             using MpiCommunicator ranks = MpiCommunicator.World();
             return Run(new GrokSession(runs.ToList(), seedList, new Device(deviceName), path, ScalarType.Float32, parse.GetValue(stopAt),
-                parse.GetValue(output)!.FullName, p, w, ranks));
+                parse.GetValue(output)!.FullName, p, w, ranks, parse.GetValue(shard)));
         });
         return command;
     }
@@ -155,7 +156,7 @@ internal static class GrokCommand
         AnsiConsole.MarkupLine($"[bold]Grokfast.NET[/] — x·y mod {session.Modulus}, width {session.Width}, {session.Device.type} ({Markup.Escape(machine)}, copy {copyGBps.ToString("F1", CultureInfo.InvariantCulture)} GB/s), {DtypeOption.Name(session.Dtype)}, {seeds}, " +
             (session.Optimizer == GrokOptimizer.Fused ? "fused optimizer (filter + Adam in one pass)" : "filter, then TorchSharp's Adam") +
             (session.StopAt is double stop ? Invariant($", stopping at {stop:P0} validation") : "") +
-            (session.Ranks is { } ranks ? $", data parallel over {ranks.WorldSize} ranks" : ""));
+            (session.Ranks is { } ranks ? $", data parallel over {ranks.WorldSize} ranks{(session.Sharded ? ", optimizer state sharded (ZeRO-1)" : "")}" : ""));
         (GrokRunSettings Run, int Seed)[] work = session.Seeds.SelectMany(seed => session.Runs.Select(run => (run, seed))).ToArray();
         var results = new List<GrokRunResult>();
         if (AnsiConsole.Profile.Capabilities.Interactive)

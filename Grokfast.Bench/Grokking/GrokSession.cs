@@ -14,6 +14,7 @@ namespace Grokfast.Bench.Grokking;
 /// <param name="Modulus">The task's p (the paper's 97).</param>
 /// <param name="Width">The model's width (the paper's 128).</param>
 /// <param name="Ranks">Under mpirun, the ranks that train data parallel (each a slice of every batch); null for one process.</param>
+/// <param name="Sharded">With <paramref name="Ranks"/>: the optimizer state sharded over them (ZeRO-1) rather than the gradients averaged whole.</param>
 internal sealed record GrokSession(IReadOnlyList<GrokRunSettings> Runs, IReadOnlyList<int> Seeds, Device Device, GrokOptimizer Optimizer,
     ScalarType Dtype, double? StopAt, string OutputFolder, int Modulus = ModularMultiplication.PaperModulus, int Width = GrokkingTransformer.PaperWidth,
-    ICommunicator? Ranks = null);
+    ICommunicator? Ranks = null, bool Sharded = false);

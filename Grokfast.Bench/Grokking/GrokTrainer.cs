@@ -37,7 +37,11 @@ internal static class GrokTrainer
         using var model = new GrokkingTransformer(ModularMultiplication.VocabularyOf(session.Modulus), session.Width).to(device).to(dtype);
         using var data = new ModularMultiplication(device, session.Modulus);
         using optim.Optimizer optimizer = path == GrokOptimizer.Fused
-            ? new GrokfastAdam(model, LearningRate, beta1: 0.9, beta2: 0.98, weight_decay: settings.WeightDecay, grokfast: settings.Filter?.Fused()) { communicator = session.Ranks }
+            ? new GrokfastAdam(model, LearningRate, beta1: 0.9, beta2: 0.98, weight_decay: settings.WeightDecay, grokfast: settings.Filter?.Fused())
+            {
+                communicator = session.Sharded ? null : session.Ranks,
+                shard_over = session.Sharded ? session.Ranks : null,
+            }
             : torch.optim.Adam(model.parameters(), LearningRate, beta1: 0.9, beta2: 0.98, weight_decay: settings.WeightDecay);
         // The paper's schedule: factor update/10 for the first ten updates (0 for the very first), then 1.
         var warmup = torch.optim.lr_scheduler.LambdaLR(optimizer, update => update > 10 ? 1.0 : update / 10.0);

@@ -54,15 +54,17 @@ public sealed class GrokCommandTests : IDisposable
         Assert.Contains("GB/s", output, StringComparison.Ordinal);
     }
 
-    [MpiFact]
-    public void Grok_UnderMpirunWithTwoRanks_TrainsAsOneProcess_AndRankZeroAloneReports()
+    [MpiTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Grok_UnderMpirunWithTwoRanks_TrainsAsOneProcess_AndRankZeroAloneReports(bool sharded)
     {
         string single = Path.Combine(folder, "single"), parallel = Path.Combine(folder, "parallel");
         string[] args = ["grok", .. BenchProcess.TinyGrok, "--filter", "ema", "--steps", "30"];
 
         var one = BenchProcess.Run([.. args, "--out", single]);
         var two = ChildProcess.Run(MpiFactAttribute.Mpirun!, ["--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "-np", "2",
-            Path.Combine(AppContext.BaseDirectory, "Grokfast.Bench"), .. args, "--out", parallel], TimeSpan.FromMinutes(3),
+            Path.Combine(AppContext.BaseDirectory, "Grokfast.Bench"), .. args, .. (sharded ? ["--shard"] : Array.Empty<string>()), "--out", parallel], TimeSpan.FromMinutes(3),
             new Dictionary<string, string?> { ["OMP_NUM_THREADS"] = "1" });
         var torch = ChildProcess.Run(MpiFactAttribute.Mpirun!, ["--allow-run-as-root", "--oversubscribe", "-np", "2",
             Path.Combine(AppContext.BaseDirectory, "Grokfast.Bench"), .. args, "--optimizer", "torch", "--out", parallel], TimeSpan.FromMinutes(3));
@@ -70,6 +72,7 @@ public sealed class GrokCommandTests : IDisposable
         Assert.True(one.ExitCode == 0, one.Error);
         Assert.True(two.ExitCode == 0, two.Output + two.Error);
         Assert.Contains("data parallel over 2 ranks", two.Output, StringComparison.Ordinal);
+        Assert.Equal(sharded, two.Output.Contains("ZeRO-1", StringComparison.Ordinal));
         Assert.Single(two.Output.Split('\n'), line => line.StartsWith("Wrote", StringComparison.Ordinal));
         // Each rank trains on half of every batch; the average of their gradients is the batch's up to rounding, so every
         // epoch's losses and accuracies agree with the single process's to the digits metrics.csv keeps, or nearly.
