@@ -23,11 +23,7 @@ internal sealed class GradientSteps : IDisposable
 {
     private readonly FlatGradientBuffer gradients;
     private readonly bool[] hasGradient;
-    private readonly ShardLayout? shards;
-    private readonly Tensor[] shardScratch = [];
-    private readonly List<ParameterRun> cutRuns = [];
-    private ICommunicator? communicator;
-    private Scalar? worldSize;
+    private RankExchange? exchange;
     private int stepping;
     private bool disposed;
 
@@ -53,10 +49,7 @@ internal sealed class GradientSteps : IDisposable
             {
                 if (shardOver.TakesDeviceMemory || Backend == KernelBackend.Cuda)
                     throw new NotSupportedException("Sharded optimizer state is for host memory over MPI so far; CUDA buffers and NCCL are not supported yet.");
-                shards = new ShardLayout(gradients.Groups, shardOver);
-                ShardRanks = shardOver;
-                shardScratch = [.. shards.Groups.Select(g => torch.empty(g.Length, ScalarType.Float32, gradients.Device))];
-                worldSize = shardOver.WorldSize;
+                exchange = new RankExchange(shardOver, gradients, sharded: true);
             }
             if (clipping) Clipping = new GradientClipping(ElementCount, gradients.Parameters.Count, gradients.Device);
             LibTorchThreads.EnsureBound();
@@ -92,21 +85,21 @@ internal sealed class GradientSteps : IDisposable
     /// </summary>
     public ICommunicator? Communicator
     {
-        get => communicator;
+        get => exchange is { Shards: null } ? exchange.Ranks : null;
         set
         {
             if (value is not null)
             {
-                if (shards is not null)
+                if (Shards is not null)
                     throw new InvalidOperationException("Sharded steps average the gradients through their reduce-scatter; set no communicator beside.");
                 if (value.TakesDeviceMemory != (Backend == KernelBackend.Cuda))
                     throw new ArgumentException($"The communicator takes {(value.TakesDeviceMemory ? "device" : "host")} buffers; these gradients are in {(Backend == KernelBackend.Cuda ? "device" : "host")} memory.", nameof(value));
                 if (gradients.Groups.FirstOrDefault(g => !value.Takes(g.Format)) is { } group)
                     throw new ArgumentException($"The communicator cannot sum {group.Format} gradients (parameter '{Parameters[group.First].Name}').", nameof(value));
             }
-            worldSize?.Dispose();
-            worldSize = value is null ? null : (Scalar)value.WorldSize;
-            communicator = value;
+            if (Shards is not null) return;
+            exchange?.Dispose();
+            exchange = value is null ? null : new RankExchange(value, gradients, sharded: false);
         }
     }
 
@@ -117,22 +110,22 @@ internal sealed class GradientSteps : IDisposable
     public FlatGradientBuffer Gradients => gradients;
 
     /// <summary>The buffers the passes step, one per parameter group and format: this rank's blocks when sharded.</summary>
-    public IReadOnlyList<GradientGroup> Groups => shards?.Groups ?? gradients.Groups;
+    public IReadOnlyList<GradientGroup> Groups => Shards?.Groups ?? gradients.Groups;
 
     /// <summary>This rank's blocks of the buffers (ZeRO-1), or null when it steps them whole.</summary>
-    public ShardLayout? Shards => shards;
+    public ShardLayout? Shards => exchange?.Shards;
 
     /// <summary>The ranks the blocks are split over, or null.</summary>
-    public ICommunicator? ShardRanks { get; }
+    public ICommunicator? ShardRanks => Shards is null ? null : exchange!.Ranks;
 
     /// <summary>Elements the passes step and keep state for: every gradient, or this rank's blocks.</summary>
-    public long ElementCount => shards?.Length ?? gradients.Length;
+    public long ElementCount => Shards?.Length ?? gradients.Length;
 
     /// <summary>Elements of float32 filter state (the float32 and 16-bit groups'), of <see cref="Groups"/>.</summary>
-    public long Float32StateLength => shards?.Length ?? gradients.Float32StateLength;
+    public long Float32StateLength => Shards?.Length ?? gradients.Float32StateLength;
 
     /// <summary>Elements of float64 filter state (the float64 group's).</summary>
-    public long Float64StateLength => shards is null ? gradients.Float64StateLength : 0;
+    public long Float64StateLength => Shards is null ? gradients.Float64StateLength : 0;
 
     /// <summary>The parameters in layout order.</summary>
     public IReadOnlyList<TrainableParameter> Parameters => gradients.Parameters;
@@ -142,7 +135,7 @@ internal sealed class GradientSteps : IDisposable
     /// is, or — sharded — gathered into, and cut from, the whole buffer of the unsharded layout.
     /// </summary>
     public StateBuffer StateBufferOf(string name, Tensor tensor) =>
-        shards is null ? new TensorStateBuffer(name, tensor) : new ShardedStateBuffer(name, tensor, shards, ShardRanks!);
+        Shards is null ? new TensorStateBuffer(name, tensor) : new ShardedStateBuffer(name, tensor, Shards, exchange!.Ranks);
 
     /// <summary>Whether a step whose gradients hold a NaN or ±Inf is skipped whole.</summary>
     public bool SkipNonFinite { get; set; }
@@ -171,8 +164,7 @@ internal sealed class GradientSteps : IDisposable
         try
         {
             gradients.Refresh(hasGradient);
-            if (communicator is not null) AverageAcrossRanks(communicator);
-            if (shards is not null) ReduceScatter(shards, ShardRanks!);
+            exchange?.Exchange();
             Book.CollectRuns(hasGradient);
             if (DeviceSteps is null) StepOnHost(stepper);
             else StepOnDevice(DeviceSteps, stepper);
@@ -183,58 +175,27 @@ internal sealed class GradientSteps : IDisposable
         }
     }
 
-    // Every buffer summed over the ranks, then divided by their number: every rank then holds the same average, and the
-    // guard, the norm and the passes that follow make the same decisions and the same state on every rank.
-    private void AverageAcrossRanks(ICommunicator ranks)
-    {
-        foreach (GradientGroup group in gradients.Groups)
-        {
-            ranks.AllReduceSum(group.Address, group.Length, group.Format);
-            using (torch.no_grad()) group.Tensor.div_(worldSize!);
-        }
-    }
-
-    // ZeRO-1: each buffer summed over the ranks with this rank's block of the sum kept (into scratch, then into the
-    // block), divided by the ranks' number; the rest of the buffer is not read again this step.
-    private void ReduceScatter(ShardLayout layout, ICommunicator ranks)
-    {
-        for (int g = 0; g < layout.Full.Count; g++)
-        {
-            GradientGroup group = layout.Full[g];
-            ranks.ReduceScatterSum(group.Address, TensorAddress.OfFloat32(shardScratch[g]), layout.Counts(g), group.Format);
-            using (torch.no_grad()) layout.Groups[g].Tensor.copy_(shardScratch[g]).div_(worldSize!);
-        }
-    }
-
     // The host decides: scan every run (measuring the norm when clipping), then step every run, or skip the whole step.
     // Sharded, the runs are cut to this rank's blocks and the decision is the ranks' together. Index loops: a step
     // allocates nothing (but for the collectives' own).
     private void StepOnHost(IRunStepper stepper)
     {
-        IReadOnlyList<ParameterRun> runs = shards is null ? Book.Runs : CutRuns(shards);
+        IReadOnlyList<ParameterRun> runs = exchange?.Cut(Book.Runs) ?? Book.Runs;
         bool skipped = false;
         Clipping?.BeginHost();
         if (Clipping?.MaxNorm is double maxNorm)
         {
             for (int r = 0; r < runs.Count; r++) Clipping.AddRun(Groups[runs[r].Group].Format, RunAddress(runs[r]), runs[r].Length);
             double total = Clipping.LocalTotal();
-            if (ShardRanks is not null) total = ShardRanks.AllReduceSum(total);
-            skipped = !Clipping.Finish(maxNorm, total) && SkipNonFinite;
+            skipped = !Clipping.Finish(maxNorm, exchange?.Sum(total) ?? total) && SkipNonFinite;
         }
         else if (SkipNonFinite)
         {
             for (int r = 0; !skipped && r < runs.Count; r++) skipped = !Groups[runs[r].Group].Format.AllFinite(RunAddress(runs[r]), runs[r].Length);
-            if (ShardRanks is not null) skipped = ShardRanks.AllReduceMax(skipped ? 1 : 0) > 0;
+            skipped = exchange?.Any(skipped) ?? skipped;
         }
         for (int r = 0; !skipped && r < runs.Count; r++) stepper.Run(runs[r]);
         Book.RecordHostStep(skipped, stepper);
-    }
-
-    private List<ParameterRun> CutRuns(ShardLayout layout)
-    {
-        cutRuns.Clear();
-        foreach (ParameterRun run in Book.Runs) cutRuns.Add(layout.Cut(run));
-        return cutRuns;
     }
 
     /// <summary>
@@ -292,9 +253,7 @@ internal sealed class GradientSteps : IDisposable
         disposed = true;
         DeviceSteps?.Dispose();
         Clipping?.Dispose();
-        worldSize?.Dispose();
-        shards?.Dispose();
-        foreach (Tensor scratch in shardScratch) scratch.Dispose();
+        exchange?.Dispose();
         CudaContext?.Dispose();
         Accelerator?.Dispose();
         gradients.Dispose();
