@@ -20,7 +20,10 @@ namespace Grokfast.Optim;
 /// <remarks>
 /// <para>A TorchSharp optimizer: <see cref="step"/>, <see cref="zero_grad"/>, parameter groups (<see cref="param_groups"/>)
 /// with their own learning rate, betas, eps, weight decay and Grokfast amplification, which learning-rate schedulers drive
-/// group by group; <see cref="IBetas"/> on the optimizer and on each group for schedulers that cycle momentum.</para>
+/// group by group; <see cref="IBetas"/> on the optimizer and on each group for schedulers that cycle momentum;
+/// <see cref="add_param_group"/>; TorchSharp's <c>state_dict</c> shape (<see cref="ParameterState"/>); fused gradient
+/// clipping (<see cref="max_grad_norm"/>); data-parallel training over MPI (<see cref="communicator"/>, or ZeRO-1 with
+/// <see cref="shard_over"/>).</para>
 /// <para>After a step <c>p.grad</c> still holds the raw gradient: the filtered one goes straight into the update and is
 /// not written back. A step whose gradients hold a NaN or ±Inf is skipped whole — parameters, moments, the filter's
 /// state and the step counts untouched — and reported by <see cref="LastStepSkipped"/>.</para>
