@@ -75,7 +75,7 @@ internal static class DataParallelCommand
         Tensor[] pristine = model.SnapshotGradients();
         try
         {
-            double[] medians = StepTimer.MedianMilliseconds([new TimedOperation(() => optimizer.step(), Fresh(model, pristine, cache))], warmup: 3, Runs);
+            double[] medians = StepTimer.MedianMilliseconds([new TimedOperation(() => optimizer.step(), model.Restoring(pristine, cache))], warmup: 3, Runs);
             return (["fused step, alone"], medians, [StateBytes(optimizer)]);
         }
         finally
@@ -101,15 +101,15 @@ internal static class DataParallelCommand
             using var cache = new CacheEviction();
             TimedOperation[] operations =
             [
-                new(() => alone.step(), Fresh(models[0], pristine, cache)),
+                new(() => alone.step(), models[0].Restoring(pristine, cache)),
                 new(() => ranks.AllReduceSum(flatAddress, elements, GradientFormat.Float32), cache.Evict),
                 new(() =>
                 {
                     ranks.ReduceScatterSum(flatAddress, blockAddress, counts, GradientFormat.Float32);
                     ranks.AllGatherInPlace(flatAddress, counts, GradientFormat.Float32);
                 }, cache.Evict),
-                new(() => replicated.step(), Fresh(models[1], pristine, cache)),
-                new(() => sharded.step(), Fresh(models[2], pristine, cache)),
+                new(() => replicated.step(), models[1].Restoring(pristine, cache)),
+                new(() => sharded.step(), models[2].Restoring(pristine, cache)),
             ];
             double[] medians = StepTimer.MedianMilliseconds(operations, warmup: 3, Runs);
             return (["fused step, alone", "all-reduce", "reduce-scatter+gather", "replicated step", "ZeRO-1 step"], medians,
@@ -123,12 +123,6 @@ internal static class DataParallelCommand
             System.Runtime.InteropServices.NativeMemory.Free((void*)blockAddress);
         }
     }
-
-    private static Action Fresh(SyntheticModel model, Tensor[] pristine, CacheEviction cache) => () =>
-    {
-        cache.Evict();
-        model.RestoreGradients(pristine);
-    };
 
     // The moments and the filter's state this rank keeps.
     private static long StateBytes(FusedAdamOptimizer optimizer) => optimizer.state().Sum(s =>

@@ -66,6 +66,16 @@ internal sealed class SyntheticModel : Module
     /// <summary>Copies of the current gradients, to restore between timed steps.</summary>
     public Tensor[] SnapshotGradients() => parameters().Select(p => p.grad!.clone()).ToArray();
 
+    /// <summary>
+    /// The untimed preparation of a timed step: the cache evicted, then <paramref name="snapshot"/> written back, so every
+    /// operation starts from the same gradients and the same cache state.
+    /// </summary>
+    public Action Restoring(Tensor[] snapshot, CacheEviction cache) => () =>
+    {
+        cache.Evict();
+        RestoreGradients(snapshot);
+    };
+
     /// <summary>Writes the snapshot back into the gradients in place (their storage stays where it is).</summary>
     public void RestoreGradients(Tensor[] snapshot)
     {

@@ -40,18 +40,12 @@ internal static class FilterMeasurement
             using IDisposable inPlace = inPlaceOwner;
             using var reference = new BandwidthReference(elements * fused.BytesPerElement);
             using var cache = new CacheEviction();
-            // Every operation starts from the same cache state; neither the eviction nor the restore is timed.
-            Action FreshGradients(SyntheticModel model) => () =>
-            {
-                cache.Evict();
-                model.RestoreGradients(pristine);
-            };
             TimedOperation[] operations =
             [
                 .. reference.Operations(cache.Evict),
-                new(() => { fused.SkipNonFinite = true; fused.step(); }, FreshGradients(fusedModel)),
-                new(() => { fused.SkipNonFinite = false; fused.step(); }, FreshGradients(fusedModel)),
-                new(inPlaceStep, FreshGradients(inPlaceModel)),
+                new(() => { fused.SkipNonFinite = true; fused.step(); }, fusedModel.Restoring(pristine, cache)),
+                new(() => { fused.SkipNonFinite = false; fused.step(); }, fusedModel.Restoring(pristine, cache)),
+                new(inPlaceStep, inPlaceModel.Restoring(pristine, cache)),
             ];
             double[] medians = StepTimer.MedianMilliseconds(operations, filter.WarmupSteps, Runs);
             return new FilterThroughput(medians[2], medians[3], literal, medians[4],

@@ -31,20 +31,15 @@ internal static class OptimizerMeasurement
             using optim.Optimizer separateAdam = torch.optim.Adam(separateModel.parameters());
             using var reference = new BandwidthReference(elements * fused.BytesPerElement);
             using var cache = new CacheEviction();
-            Action FreshGradients(SyntheticModel model) => () =>
-            {
-                cache.Evict();
-                model.RestoreGradients(pristine);
-            };
             TimedOperation[] operations =
             [
                 .. reference.Operations(cache.Evict),
-                new(() => fused.step(), FreshGradients(fusedModel)),
+                new(() => fused.step(), fusedModel.Restoring(pristine, cache)),
                 new(() =>
                 {
                     separateFilter?.step();
                     separateAdam.step();
-                }, FreshGradients(separateModel)),
+                }, separateModel.Restoring(pristine, cache)),
             ];
             double[] medians = StepTimer.MedianMilliseconds(operations, versions?.WarmupSteps ?? 3, Runs);
             return new OptimizerThroughput(medians[2], medians[3], BandwidthReference.ReadModifyWriteMilliseconds(medians), fused.BytesPerElement, elements);

@@ -30,21 +30,16 @@ internal static class OptimizerVariants
             using var fusedClipping = new GrokfastAdamW(models[2], grokfast: Ema()) { max_grad_norm = Limit };
             using var afterClipping = new GrokfastAdamW(models[3], grokfast: Ema());
             using var cache = new CacheEviction();
-            Action FreshGradients(SyntheticModel model) => () =>
-            {
-                cache.Evict();
-                model.RestoreGradients(pristine);
-            };
             TimedOperation[] operations =
             [
-                new(() => oneGroup.step(), FreshGradients(models[0])),
-                new(() => twoGroups.step(), FreshGradients(models[1])),
-                new(() => fusedClipping.step(), FreshGradients(models[2])),
+                new(() => oneGroup.step(), models[0].Restoring(pristine, cache)),
+                new(() => twoGroups.step(), models[1].Restoring(pristine, cache)),
+                new(() => fusedClipping.step(), models[2].Restoring(pristine, cache)),
                 new(() =>
                 {
                     torch.nn.utils.clip_grad_norm_(clipped, Limit);
                     afterClipping.step();
-                }, FreshGradients(models[3])),
+                }, models[3].Restoring(pristine, cache)),
             ];
             double[] medians = StepTimer.MedianMilliseconds(operations, warmup: 3, Runs);
             return new VariantThroughput(medians[0], medians[1], medians[2], medians[3]);

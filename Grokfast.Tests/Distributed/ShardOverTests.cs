@@ -28,8 +28,8 @@ public sealed class ShardOverTests
             using var sharded = new GrokfastAdamW(shardedModel, lr: 1e-2, grokfast: GrokfastFilter.WindowedMean(window_size: 3, lamb: 2.0)) { max_grad_norm = 0.5, shard_over = new OneRank() };
             for (int step = 0; step < 8; step++)
             {
-                Step(plainModel, plain, x, y);
-                Step(shardedModel, sharded, x, y);
+                TinyMlp.Step(plainModel, plain, x, y);
+                TinyMlp.Step(shardedModel, sharded, x, y);
             }
             sharded.save(path);
 
@@ -54,15 +54,8 @@ public sealed class ShardOverTests
         Assert.Throws<NotSupportedException>(() => optimizer.state_dict());
         Assert.Throws<NotSupportedException>(() => optimizer.add_param_group(new FusedAdamOptimizer.ParamGroup([])));
         Assert.Throws<InvalidOperationException>(() => optimizer.communicator = new OneRank());
-        Step(model, optimizer, x, y);
+        TinyMlp.Step(model, optimizer, x, y);
         Assert.Throws<InvalidOperationException>(() => optimizer.shard_over = null);
-    }
-
-    private static void Step(Module<Tensor, Tensor> model, FusedAdamOptimizer optimizer, Tensor x, Tensor y)
-    {
-        optimizer.zero_grad();
-        TinyMlp.Backward(model, x, y);
-        optimizer.step();
     }
 
     /// <summary>A world of one rank: every collective is the identity (a reduce-scatter copies its one block).</summary>

@@ -238,7 +238,7 @@ public sealed class GrokCommandTests : IDisposable
 
     private static double LastTrainLoss(string runFolder) => TrainLoss(File.ReadAllLines(Path.Combine(runFolder, "metrics.csv"))[^1]);
 
-    private static double TrainLoss(string csvLine) => double.Parse(csvLine.Split(',')[3], System.Globalization.CultureInfo.InvariantCulture);
+    private static double TrainLoss(string csvLine) => Numbers(csvLine)[0];
 
     private static JsonElement[] Runs(string runFolder)
     {

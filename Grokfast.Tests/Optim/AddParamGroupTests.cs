@@ -141,6 +141,7 @@ public sealed class AddParamGroupTests
         Assert.Equal(before.Skip(7 * 31 + 31), after.Skip(7 * 31 + 31));
     }
 
+    // Every parameter's gradient zeroed, not only the optimizer's (TinyMlp.Step): the second layer joins it later.
     private static void Step(Module<Tensor, Tensor> model, FusedAdamOptimizer optimizer, Tensor x, Tensor y)
     {
         foreach (Parameter p in model.parameters()) p.grad?.zero_();

@@ -25,12 +25,12 @@ public sealed class FusedAdamOptimizerTests
 
         for (int i = 0; i < 3; i++)
         {
-            Step(model, optimizer, x, y);
+            TinyMlp.Step(model, optimizer, x, y);
             schedule.step();
         }
         Assert.Equal(initial, TinyMlp.Flatten(model.parameters()));
         Assert.Equal(1e-2, optimizer.ParamGroups.Single().LearningRate);
-        Step(model, optimizer, x, y);
+        TinyMlp.Step(model, optimizer, x, y);
         Assert.NotEqual(initial, TinyMlp.Flatten(model.parameters()));
         Assert.Equal(4, optimizer.StepCount);
     }
@@ -48,10 +48,10 @@ public sealed class FusedAdamOptimizerTests
         using (var model = TinyMlp.Create())
         using (FusedAdamOptimizer optimizer = Create(model, filter, decoupled))
         {
-            for (int i = 0; i < 7; i++) Step(model, optimizer, x, y);
+            for (int i = 0; i < 7; i++) TinyMlp.Step(model, optimizer, x, y);
             optimizer.save(path);
             atSave = TinyMlp.Flatten(model.parameters());
-            for (int i = 0; i < 7; i++) Step(model, optimizer, x, y);
+            for (int i = 0; i < 7; i++) TinyMlp.Step(model, optimizer, x, y);
             straight = TinyMlp.Flatten(model.parameters());
         }
 
@@ -76,8 +76,8 @@ public sealed class FusedAdamOptimizerTests
         using var model = TinyMlp.Create();
         (Tensor x, Tensor y) = TinyMlp.Data();
         using var saved = new GrokfastAdam(model, lr: 3e-3, grokfast: GrokfastFilter.Ema());
-        Step(model, saved, x, y);
-        Step(model, saved, x, y);
+        TinyMlp.Step(model, saved, x, y);
+        TinyMlp.Step(model, saved, x, y);
         GradientFilterState state = saved.checkpoint();
         using var other = TinyMlp.Create();
         using var loaded = new GrokfastAdam(other, lr: 1.0, grokfast: GrokfastFilter.Ema());
@@ -95,8 +95,8 @@ public sealed class FusedAdamOptimizerTests
         using var model = TinyMlp.Create();
         (Tensor x, Tensor y) = TinyMlp.Data();
         using var saved = new GrokfastAdamW(model, lr: 3e-3, beta1: 0.8, beta2: 0.95, eps: 1e-3, weight_decay: 0.1, grokfast: GrokfastFilter.Ema());
-        Step(model, saved, x, y);
-        Step(model, saved, x, y);
+        TinyMlp.Step(model, saved, x, y);
+        TinyMlp.Step(model, saved, x, y);
         GradientFilterState state = saved.checkpoint();
         using var other = TinyMlp.Create(seed: 5);
         using (torch.no_grad())
@@ -110,8 +110,8 @@ public sealed class FusedAdamOptimizerTests
         Assert.Equal(1e-3, loaded.eps);
         Assert.Equal(0.1, loaded.weight_decay);
         // The betas are not public: one more step on the same gradients shows they came back too.
-        Step(model, saved, x, y);
-        Step(other, loaded, x, y);
+        TinyMlp.Step(model, saved, x, y);
+        TinyMlp.Step(other, loaded, x, y);
         Assert.Equal(TinyMlp.Flatten(model.parameters()), TinyMlp.Flatten(other.parameters()));
     }
 
@@ -121,7 +121,7 @@ public sealed class FusedAdamOptimizerTests
         using var model = TinyMlp.Create();
         (Tensor x, Tensor y) = TinyMlp.Data();
         using var adamw = new GrokfastAdamW(model, grokfast: GrokfastFilter.Ema(alpha: 0.9));
-        Step(model, adamw, x, y);
+        TinyMlp.Step(model, adamw, x, y);
         GradientFilterState adamwState = adamw.checkpoint();
         using var other = TinyMlp.Create();
         using var adam = new GrokfastAdam(other, grokfast: GrokfastFilter.Ema(alpha: 0.9));
@@ -147,8 +147,8 @@ public sealed class FusedAdamOptimizerTests
         using var model = TinyMlp.Create();
         (Tensor x, Tensor y) = TinyMlp.Data();
         using FusedAdamOptimizer optimizer = Create(model, filter, decoupled: true);
-        Step(model, optimizer, x, y);
-        Step(model, optimizer, x, y);
+        TinyMlp.Step(model, optimizer, x, y);
+        TinyMlp.Step(model, optimizer, x, y);
         float[] parameters = TinyMlp.Flatten(model.parameters());
         Dictionary<string, float[]> state = State(optimizer);
 
@@ -163,7 +163,7 @@ public sealed class FusedAdamOptimizerTests
         Assert.Equal(1, optimizer.SkippedStepCount);
         Assert.Equal(parameters, TinyMlp.Flatten(model.parameters()));
         Assert.Equal(state, State(optimizer));
-        Step(model, optimizer, x, y);
+        TinyMlp.Step(model, optimizer, x, y);
         Assert.False(optimizer.LastStepSkipped);
         Assert.NotEqual(parameters, TinyMlp.Flatten(model.parameters()));
     }
@@ -174,7 +174,7 @@ public sealed class FusedAdamOptimizerTests
         using var model = TinyMlp.Create();
         (Tensor x, Tensor y) = TinyMlp.Data();
         using var optimizer = new GrokfastAdam(model, grokfast: GrokfastFilter.Ema(lamb: 5));
-        Step(model, optimizer, x, y);
+        TinyMlp.Step(model, optimizer, x, y);
         optimizer.zero_grad();
         TinyMlp.Backward(model, x, y);
         float[] raw = TinyMlp.Flatten(model.parameters().Select(p => p.grad!));
@@ -218,7 +218,7 @@ public sealed class FusedAdamOptimizerTests
         using Tensor replacement = torch.full(first.shape, 0.25f);
         using (torch.no_grad()) first.set_(replacement.clone());
         optimizer.lr = 1e-2;
-        Step(model, optimizer, x, y);
+        TinyMlp.Step(model, optimizer, x, y);
 
         // The step updated the replacement's values, in the flat buffer again.
         Assert.Single(model.parameters().Select(p => p.storage<float>().data_ptr()).Distinct());
@@ -346,15 +346,8 @@ public sealed class FusedAdamOptimizerTests
             }
         }
         restore(optimizer);
-        for (int i = 0; i < 7; i++) Step(model, optimizer, x, y);
+        for (int i = 0; i < 7; i++) TinyMlp.Step(model, optimizer, x, y);
         return TinyMlp.Flatten(model.parameters());
-    }
-
-    private static void Step(Module<Tensor, Tensor> model, FusedAdamOptimizer optimizer, Tensor x, Tensor y)
-    {
-        optimizer.zero_grad();
-        TinyMlp.Backward(model, x, y);
-        optimizer.step();
     }
 
     /// <summary>Copies of the optimizer's state tensors as float32 arrays, by name.</summary>

@@ -165,10 +165,10 @@ public sealed class ParameterGroupTests
             grokfast: GrokfastFilter.Kalman(lamb: 2.0));
         using Tensor before = optimizer.state()["estimates"];
 
-        for (int i = 0; i < 5; i++) TrainStep(model, optimizer, x, y);
+        for (int i = 0; i < 5; i++) TinyMlp.Step(model, optimizer, x, y);
         off.Options.grokfast = true;
         using Tensor whileOff = optimizer.state()["estimates"];
-        TrainStep(model, optimizer, x, y);
+        TinyMlp.Step(model, optimizer, x, y);
         using Tensor afterOn = optimizer.state()["estimates"];
 
         // Layout: group 0's 217 + 93 elements, then group 1's 31 + 3.
@@ -213,11 +213,11 @@ public sealed class ParameterGroupTests
         using (var model = TinyMlp.CreateLinear())
         using (var optimizer = ThreeGroupOptimizer([.. model.parameters()], KernelBackend.Cpu))
         {
-            for (int i = 0; i < 6; i++) TrainStep(model, optimizer, x, y);
+            for (int i = 0; i < 6; i++) TinyMlp.Step(model, optimizer, x, y);
             optimizer.param_groups[2].LearningRate = 7e-3;
             optimizer.save(path);
             atSave = TinyMlp.Flatten(model.parameters());
-            for (int i = 0; i < 6; i++) TrainStep(model, optimizer, x, y);
+            for (int i = 0; i < 6; i++) TinyMlp.Step(model, optimizer, x, y);
             straight = TinyMlp.Flatten(model.parameters());
         }
         try
@@ -229,7 +229,7 @@ public sealed class ParameterGroupTests
             {
                 resumed.load(path);
                 Assert.Equal(7e-3, resumed.param_groups[2].LearningRate);
-                for (int i = 0; i < 6; i++) TrainStep(model, resumed, x, y);
+                for (int i = 0; i < 6; i++) TinyMlp.Step(model, resumed, x, y);
                 Assert.Equal(straight, TinyMlp.Flatten(model.parameters()));
             }
 
@@ -265,13 +265,6 @@ public sealed class ParameterGroupTests
 
     private static Dictionary<string, Tensor> FilterState(FusedAdamOptimizer optimizer) =>
         optimizer.state().Where(s => s.Key is not ("exp_avg" or "exp_avg_sq" or "master_weights")).ToDictionary();
-
-    private static void TrainStep(Module<Tensor, Tensor> model, FusedAdamOptimizer optimizer, Tensor x, Tensor y)
-    {
-        optimizer.zero_grad();
-        TinyMlp.Backward(model, x, y);
-        optimizer.step();
-    }
 
     private static float[] Part(Tensor state, long start, long length) => state.data<float>().Skip((int)start).Take((int)length).ToArray();
 

@@ -30,7 +30,7 @@ public sealed class TorchSharpStateTests
         (Tensor x, Tensor y) = TinyMlp.Data();
         Parameter[] parameters = [.. model.parameters()];
         using GrokfastAdamW optimizer = Create(parameters, filter);
-        for (int step = 0; step < Steps; step++) Step(model, optimizer, x, y);
+        for (int step = 0; step < Steps; step++) TinyMlp.Step(model, optimizer, x, y);
 
         torch.optim.Optimizer.StateDictionary dict = optimizer.state_dict();
 
@@ -71,7 +71,7 @@ public sealed class TorchSharpStateTests
             using var model = TinyMlp.CreateLinear();
             Parameter[] parameters = [.. model.parameters()];
             using GrokfastAdamW optimizer = Create(parameters, filter);
-            for (int step = 0; step < Steps; step++) Step(model, optimizer, x, y);
+            for (int step = 0; step < Steps; step++) TinyMlp.Step(model, optimizer, x, y);
             float[] atSave = TinyMlp.Flatten(parameters);
             optimizer.save_state_dict(path);
 
@@ -86,9 +86,9 @@ public sealed class TorchSharpStateTests
 
             for (int step = 0; step < Steps; step++)
             {
-                Step(model, optimizer, x, y);
-                Step(inMemory, memoryOptimizer, x, y);
-                Step(fromFile, fileOptimizer, x, y);
+                TinyMlp.Step(model, optimizer, x, y);
+                TinyMlp.Step(inMemory, memoryOptimizer, x, y);
+                TinyMlp.Step(fromFile, fileOptimizer, x, y);
             }
             float[] straight = TinyMlp.Flatten(parameters);
             Assert.NotEqual(atSave, straight);
@@ -108,7 +108,7 @@ public sealed class TorchSharpStateTests
         using var model = TinyMlp.CreateLinear();
         Parameter[] parameters = [.. model.parameters()];
         using GrokfastAdamW kalman = Create(parameters, "kalman");
-        Step(model, kalman, x, y);
+        TinyMlp.Step(model, kalman, x, y);
         using var other = TinyMlp.CreateLinear();
         using GrokfastAdamW ema = Create([.. other.parameters()], "ema");
         ((FusedAdamOptimizer.Options)ema.param_groups[0].Options).weight_decay = 0.3;
@@ -137,12 +137,5 @@ public sealed class TorchSharpStateTests
     {
         long start = order.Take(i).Sum(j => parameters[j].numel());
         return flat.data<float>().Skip((int)start).Take((int)parameters[order[i]].numel()).ToArray();
-    }
-
-    private static void Step(Module<Tensor, Tensor> model, FusedAdamOptimizer optimizer, Tensor x, Tensor y)
-    {
-        foreach (Parameter p in model.parameters()) p.grad?.zero_();
-        TinyMlp.Backward(model, x, y);
-        optimizer.step();
     }
 }

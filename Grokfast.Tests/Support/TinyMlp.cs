@@ -51,6 +51,14 @@ internal static class TinyMlp
         functional.mse_loss(model.forward(inputs), targets).backward();
     }
 
+    /// <summary>One training step: the optimizer zeroes the gradients, forward and backward, the optimizer steps.</summary>
+    public static void Step(Module<Tensor, Tensor> model, torch.optim.Optimizer optimizer, Tensor inputs, Tensor targets)
+    {
+        optimizer.zero_grad();
+        Backward(model, inputs, targets);
+        optimizer.step();
+    }
+
     /// <summary>Copies <paramref name="values"/>, flat in order (as <see cref="Flatten"/> gives them), into <paramref name="parameters"/>.</summary>
     public static void Load(IEnumerable<TorchSharp.Modules.Parameter> parameters, float[] values)
     {
