@@ -20,18 +20,21 @@ internal sealed class FlatParameterBuffer : IDisposable
     private readonly TrainableParameter[] parameters;
     private readonly GradientGroup group;
     private readonly Tensor? master;
+    private readonly long masterStart;
     private readonly nint[] viewAddresses;
 
     /// <summary>
     /// Copies the values of the parameters of <paramref name="group"/> into one buffer of the group's dtype and makes each a
-    /// view of its slice; <paramref name="master"/> (float32, the group's length), if given, gets a widened copy. The buffer
-    /// owns the <paramref name="master"/> handle (a view of the optimizer's master weights) and disposes it.
+    /// view of its slice; <paramref name="master"/> (float32), if given, gets a widened copy of the group's elements from
+    /// <paramref name="masterStart"/> on (all of them, or a ZeRO-1 rank's block). The buffer owns the
+    /// <paramref name="master"/> handle (a view of the optimizer's master weights) and disposes it.
     /// </summary>
-    public FlatParameterBuffer(IReadOnlyList<TrainableParameter> parameters, GradientGroup group, Device device, Tensor? master = null)
+    public FlatParameterBuffer(IReadOnlyList<TrainableParameter> parameters, GradientGroup group, Device device, Tensor? master = null, long masterStart = 0)
     {
         this.parameters = parameters.Skip(group.First).Take(group.End - group.First).ToArray();
         this.group = group;
         this.master = master;
+        this.masterStart = masterStart;
         Tensor = torch.empty(group.Length, group.Tensor.dtype, device);
         Address = TensorAddress.OfAny(Tensor);
         int size = group.Format.ElementSize();
@@ -73,11 +76,13 @@ internal sealed class FlatParameterBuffer : IDisposable
         {
             view.copy_(p.Parameter);
             p.Parameter.set_(view);
-            if (master is not null)
+            // The part of the parameter the master covers.
+            long from = Math.Max(offset, masterStart), to = Math.Min(offset + p.Length, masterStart + (master?.numel() ?? 0));
+            if (master is not null && from < to)
             {
-                using Tensor slice = master.narrow(0, offset, p.Length);
-                using Tensor flat = view.view(-1);
-                slice.copy_(flat);
+                using Tensor slice = master.narrow(0, from - masterStart, to - from);
+                using Tensor values = Tensor.narrow(0, from, to - from);
+                slice.copy_(values);
             }
         }
         Rebinds++;

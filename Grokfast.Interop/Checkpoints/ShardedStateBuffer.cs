@@ -11,31 +11,36 @@ namespace Grokfast.Checkpoints;
 /// A ZeRO-1 rank's block of a state buffer, as a checkpoint sees the whole buffer: saving gathers every rank's blocks into
 /// the buffer of the unsharded layout (every rank takes part; one buffer at a time is held whole), loading reads the whole
 /// buffer and keeps this rank's blocks. So a checkpoint of a sharded run is the single process's checkpoint, and loads
-/// with any number of ranks. The buffer holds <c>slots</c> runs of each block, group by group (the windowed mean's ring
-/// has one per slot; the other buffers one).
+/// with any number of ranks. The buffer holds <c>slots</c> runs of each block of the groups it covers, group by group
+/// (the windowed mean's ring has one per slot; the other buffers one; the master weights cover the 16-bit groups only).
 /// </summary>
 internal sealed class ShardedStateBuffer : StateBuffer
 {
     private readonly Tensor shard;
     private readonly ShardLayout layout;
     private readonly ICommunicator ranks;
+    private readonly int[] covered;
     private readonly int slots;
     private readonly bool ownsShard;
 
-    /// <summary>The block <paramref name="shard"/> (float32 or float64, host memory) of buffer <paramref name="name"/> of <paramref name="layout"/>.</summary>
-    public ShardedStateBuffer(string name, Tensor shard, ShardLayout layout, ICommunicator ranks, bool ownsShard = false)
-        : base(name, FullElements(shard, layout) * shard.element_size())
+    /// <summary>
+    /// The block <paramref name="shard"/> (float32 or float64, host memory) of buffer <paramref name="name"/> of
+    /// <paramref name="layout"/>, which covers the groups <paramref name="covered"/> (null: every group) one after another.
+    /// </summary>
+    public ShardedStateBuffer(string name, Tensor shard, ShardLayout layout, ICommunicator ranks, IReadOnlyList<int>? covered = null, bool ownsShard = false)
+        : base(name, FullElements(shard, layout, Covered(layout, covered)) * shard.element_size())
     {
         this.shard = shard;
         this.layout = layout;
         this.ranks = ranks;
         this.ownsShard = ownsShard;
-        slots = (int)(shard.numel() / Math.Max(1, layout.Length));
+        this.covered = Covered(layout, covered);
+        slots = (int)(shard.numel() / Math.Max(1, this.covered.Sum(g => layout.Groups[g].Length)));
     }
 
     public override unsafe void Save(Action<ReadOnlySpan<byte>> write)
     {
-        using Tensor whole = torch.empty(FullElements(shard, layout), shard.dtype);
+        using Tensor whole = torch.empty(FullElements(shard, layout, covered), shard.dtype);
         GradientFormat format = shard.dtype == ScalarType.Float64 ? GradientFormat.Float64 : GradientFormat.Float32;
         nint address = TensorBytesAddress(whole);
         using (torch.no_grad())
@@ -53,7 +58,7 @@ internal sealed class ShardedStateBuffer : StateBuffer
 
     public override void Load(Action<Span<byte>> read)
     {
-        using Tensor whole = torch.empty(FullElements(shard, layout), shard.dtype);
+        using Tensor whole = torch.empty(FullElements(shard, layout, covered), shard.dtype);
         new TensorStateBuffer(Name, whole).Load(read);
         using (torch.no_grad())
         {
@@ -66,7 +71,7 @@ internal sealed class ShardedStateBuffer : StateBuffer
         }
     }
 
-    public override StateBuffer CreateStaging() => new ShardedStateBuffer(Name, torch.empty_like(shard).DetachFromDisposeScope(), layout, ranks, ownsShard: true);
+    public override StateBuffer CreateStaging() => new ShardedStateBuffer(Name, torch.empty_like(shard).DetachFromDisposeScope(), layout, ranks, covered, ownsShard: true);
 
     public override void CopyFrom(StateBuffer staging)
     {
@@ -82,18 +87,24 @@ internal sealed class ShardedStateBuffer : StateBuffer
         if (ownsShard) shard.Dispose();
     }
 
-    // Each group's slots: where the run starts in the whole buffer and in the block, group by group, slot by slot.
+    // Each covered group's slots: where the run starts in the whole buffer and in the block, group by group, slot by slot.
     private void ForEachBlock(Action<long, long, int> body)
     {
-        for (int g = 0; g < layout.Groups.Count; g++)
+        long fullBase = 0, shardBase = 0;
+        foreach (int g in covered)
         {
+            long fullLength = layout.Full[g].Length, shardLength = layout.Groups[g].Length;
             for (int s = 0; s < slots; s++)
-                body(slots * layout.Full[g].Base + s * layout.Full[g].Length, slots * layout.Groups[g].Base + s * layout.Groups[g].Length, g);
+                body(slots * fullBase + s * fullLength, slots * shardBase + s * shardLength, g);
+            fullBase += fullLength;
+            shardBase += shardLength;
         }
     }
 
-    private static long FullElements(Tensor shard, ShardLayout layout) =>
-        shard.numel() / Math.Max(1, layout.Length) * layout.Full.Sum(g => g.Length);
+    private static int[] Covered(ShardLayout layout, IReadOnlyList<int>? covered) => [.. covered ?? Enumerable.Range(0, layout.Groups.Count)];
+
+    private static long FullElements(Tensor shard, ShardLayout layout, int[] covered) =>
+        shard.numel() / Math.Max(1, covered.Sum(g => layout.Groups[g].Length)) * covered.Sum(g => layout.Full[g].Length);
 
     private static nint TensorBytesAddress(Tensor tensor) => TensorBytes.Address(tensor);
 }

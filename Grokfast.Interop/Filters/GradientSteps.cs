@@ -80,8 +80,8 @@ internal sealed class GradientSteps : IDisposable
 
     /// <summary>
     /// The communicator across whose ranks each step first averages the gradients (data parallel: one collective per flat
-    /// buffer, then a division by the world size, as DDP divides), or null for none. It must take every buffer's format
-    /// and memory (host buffers for MPI); it stays the caller's to dispose.
+    /// buffer, then a division by the world size, as DDP divides), or null for none. It must take the buffers' memory
+    /// (host buffers for MPI); it stays the caller's to dispose.
     /// </summary>
     public ICommunicator? Communicator
     {
@@ -94,8 +94,6 @@ internal sealed class GradientSteps : IDisposable
                     throw new InvalidOperationException("Sharded steps average the gradients through their reduce-scatter; set no communicator beside.");
                 if (value.TakesDeviceMemory != (Backend == KernelBackend.Cuda))
                     throw new ArgumentException($"The communicator takes {(value.TakesDeviceMemory ? "device" : "host")} buffers; these gradients are in {(Backend == KernelBackend.Cuda ? "device" : "host")} memory.", nameof(value));
-                if (gradients.Groups.FirstOrDefault(g => !value.Takes(g.Format)) is { } group)
-                    throw new ArgumentException($"The communicator cannot sum {group.Format} gradients (parameter '{Parameters[group.First].Name}').", nameof(value));
             }
             if (Shards is not null) return;
             exchange?.Dispose();
@@ -131,11 +129,12 @@ internal sealed class GradientSteps : IDisposable
     public IReadOnlyList<TrainableParameter> Parameters => gradients.Parameters;
 
     /// <summary>
-    /// How a checkpoint reads and writes the state tensor <paramref name="tensor"/> laid out over <see cref="Groups"/>: as it
-    /// is, or — sharded — gathered into, and cut from, the whole buffer of the unsharded layout.
+    /// How a checkpoint reads and writes the state tensor <paramref name="tensor"/> laid out over <see cref="Groups"/> (over
+    /// the groups <paramref name="covered"/>, one after another, where given): as it is, or — sharded — gathered into, and
+    /// cut from, the whole buffer of the unsharded layout.
     /// </summary>
-    public StateBuffer StateBufferOf(string name, Tensor tensor) =>
-        Shards is null ? new TensorStateBuffer(name, tensor) : new ShardedStateBuffer(name, tensor, Shards, exchange!.Ranks);
+    public StateBuffer StateBufferOf(string name, Tensor tensor, IReadOnlyList<int>? covered = null) =>
+        Shards is null ? new TensorStateBuffer(name, tensor) : new ShardedStateBuffer(name, tensor, Shards, exchange!.Ranks, covered);
 
     /// <summary>Whether a step whose gradients hold a NaN or ±Inf is skipped whole.</summary>
     public bool SkipNonFinite { get; set; }

@@ -28,7 +28,7 @@ internal sealed class RankExchange : IDisposable
         try
         {
             Shards = new ShardLayout(gradients.Groups, ranks);
-            scratch = [.. Shards.Groups.Select(g => torch.empty(g.Length, ScalarType.Float32, gradients.Device))];
+            scratch = [.. Shards.Groups.Select(g => torch.empty(g.Length, g.Tensor.dtype, gradients.Device))];
         }
         catch
         {
@@ -57,7 +57,7 @@ internal sealed class RankExchange : IDisposable
             }
             // Into scratch (MPI's send and receive buffers may not overlap), then into the block; the rest of the buffer
             // is not read again this step.
-            Ranks.ReduceScatterSum(group.Address, TensorAddress.OfFloat32(scratch[g]), Shards.Counts(g), group.Format);
+            Ranks.ReduceScatterSum(group.Address, TensorAddress.OfAny(scratch[g]), Shards.Counts(g), group.Format);
             using (torch.no_grad()) Shards.Groups[g].Tensor.copy_(scratch[g]).div_(worldSize);
         }
     }

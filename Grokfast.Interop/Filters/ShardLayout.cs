@@ -30,8 +30,9 @@ internal sealed class ShardLayout : IDisposable
         for (int g = 0; g < full.Count; g++)
         {
             GradientGroup group = full[g];
-            if (group.Format != GradientFormat.Float32)
-                throw new NotSupportedException($"Sharded optimizer state takes float32 parameters; '{group.Format}' gradients cannot be summed over MPI.");
+            // The fused optimizers take no float64 parameters: every block's state is float32.
+            if (group.Format == GradientFormat.Float64)
+                throw new NotSupportedException("Sharded optimizer state is float32: it takes float32, bfloat16 and float16 parameters.");
             if (group.Length / n >= int.MaxValue)
                 throw new NotSupportedException($"A gradient buffer of {group.Length} elements over {n} ranks gives blocks over MPI's 2^31 - 1 elements.");
             counts[g] = [.. Enumerable.Range(0, n).Select(r => (int)(group.Length / n + (r < group.Length % n ? 1 : 0)))];

@@ -21,7 +21,7 @@ public abstract partial class FusedAdamOptimizer
     /// ZeRO stage 1 over these ranks (null, the default: none): each flat gradient buffer is reduce-scattered — this rank
     /// keeps the average of its contiguous block, 1/N of the buffer — the fused filter and Adam step that block only,
     /// with filter state, moments and masters for it alone, and the updated parameters are all-gathered, so every rank
-    /// holds them whole. The guard and the clipping norm are decided over all ranks together. Float32 parameters on the
+    /// holds them whole. The guard and the clipping norm are decided over all ranks together. Float32, bfloat16 and float16 parameters (16-bit ones with their masters sharded too) on the
     /// CPU over MPI; set before the first step (the state is laid out anew); instead of <see cref="communicator"/>.
     /// Checkpoints are the single process's (every rank calls <see cref="save"/>; rank 0 writes) and load with any number
     /// of ranks; TorchSharp's state shape and <see cref="add_param_group"/> are not supported with it yet.

@@ -51,7 +51,7 @@ internal sealed class FusedAdamState : IDisposable
             // The parameters are whole on every rank; the passes step (and the state covers) this rank's blocks when sharded.
             parameterBuffers = new FlatParameterBuffer?[groups.Count];
             for (int g = 0; g < groups.Count; g++)
-                parameterBuffers[g] = new FlatParameterBuffer(Steps.Parameters, gradients.Groups[g], device, MasterOf(g));
+                parameterBuffers[g] = new FlatParameterBuffer(Steps.Parameters, gradients.Groups[g], device, MasterOf(g), Steps.Shards?.Start(g) ?? 0);
             exp_avg = torch.zeros(Steps.ElementCount, ScalarType.Float32, device);
             exp_avg_sq = torch.zeros(Steps.ElementCount, ScalarType.Float32, device);
             nint firstMoments = TensorAddress.OfFloat32(exp_avg), secondMoments = TensorAddress.OfFloat32(exp_avg_sq);
@@ -137,7 +137,7 @@ internal sealed class FusedAdamState : IDisposable
                 Steps.StateBufferOf(nameof(exp_avg_sq), exp_avg_sq!),
                 new HostStateBuffer<long>(UpdatesBuffer, Steps.Book.Updates),
             };
-            if (master_weights is not null) buffers.Add(Steps.StateBufferOf(nameof(master_weights), master_weights));
+            if (master_weights is not null) buffers.Add(Steps.StateBufferOf(nameof(master_weights), master_weights, MasteredGroups));
             return buffers;
         }
     }
@@ -165,17 +165,18 @@ internal sealed class FusedAdamState : IDisposable
     /// <summary>The buffer of each parameter's steps updated.</summary>
     public const string UpdatesBuffer = "steps_updated";
 
-    /// <summary>Rounds every 16-bit parameter from its float32 master, just loaded.</summary>
+    /// <summary>Rounds every 16-bit parameter from its float32 master, just loaded (sharded: each rank its block, then gathered).</summary>
     public void RestoreParametersFromMasters()
     {
         using (torch.no_grad())
         {
-            for (int g = 0; g < parameterBuffers.Length; g++)
+            foreach (int g in MasteredGroups)
             {
-                using Tensor? master = MasterOf(g);
-                if (master is not null) parameterBuffers[g]!.Tensor.copy_(master);
+                using Tensor master = MasterOf(g)!, parameters = parameterBuffers[g]!.Tensor.narrow(0, Steps.Shards?.Start(g) ?? 0, master.numel());
+                parameters.copy_(master);
             }
         }
+        GatherParameters();
     }
 
     /// <summary>Frees the moments, the filter and the buffers; the parameters keep their values and gradients. Never throws.</summary>
@@ -206,6 +207,9 @@ internal sealed class FusedAdamState : IDisposable
         using Tensor m = exp_avg!.narrow(0, p.Offset, p.Length), v = exp_avg_sq!.narrow(0, p.Offset, p.Length);
         return (m.view(p.Shape), v.view(p.Shape), master);
     }
+
+    // The groups with master weights, whose slices are laid out one after another.
+    private int[] MasteredGroups => master_weights is null ? [] : [.. Enumerable.Range(0, Steps.Groups.Count).Where(g => Steps.Groups[g].Format != GradientFormat.Float32)];
 
     /// <summary>Group <paramref name="g"/>'s slice of the master weights, or null where it has none (float32, or master weights off).</summary>
     private Tensor? MasterOf(int g) =>

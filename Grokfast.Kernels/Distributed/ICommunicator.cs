@@ -3,7 +3,8 @@ using Grokfast.Kernels.Backends;
 namespace Grokfast.Kernels.Distributed;
 
 /// <summary>
-/// The collectives data-parallel training needs, over flat buffers of one element type: what the filters and the fused
+/// The collectives data-parallel training needs, over flat buffers of one element type (any <see cref="GradientFormat"/>;
+/// 16-bit values are summed in float32 and rounded once per addition): what the filters and the fused
 /// optimizers call to average their flat gradient buffers across ranks. Every rank calls each collective in the same
 /// order with the same counts; a call returns when this rank's part is done.
 /// </summary>
@@ -17,9 +18,6 @@ public interface ICommunicator : IDisposable
 
     /// <summary>Whether the buffers this communicator reads and writes are in device memory (NCCL) rather than host memory (MPI).</summary>
     bool TakesDeviceMemory { get; }
-
-    /// <summary>Whether the collectives take buffers of <paramref name="format"/>.</summary>
-    bool Takes(GradientFormat format);
 
     /// <summary>Sums the <paramref name="count"/> elements at <paramref name="buffer"/> over every rank, in place: afterwards every rank holds the sum.</summary>
     void AllReduceSum(nint buffer, long count, GradientFormat format);

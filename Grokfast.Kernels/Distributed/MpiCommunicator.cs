@@ -23,7 +23,10 @@ public sealed unsafe class MpiCommunicator : ICommunicator
     private readonly delegate* unmanaged<void*, void*, int*, nint, nint, nint, int> reduceScatter;
     private readonly delegate* unmanaged<void*, int, nint, void*, int*, int*, nint, nint, int> allGatherV;
     private readonly delegate* unmanaged<int> finalize;
-    private readonly nint communicator, float32, float64, sum, max;
+    private readonly delegate* unmanaged<nint*, int> freeOperation;
+    private readonly nint communicator, float32, float64, sixteenBits, sum, max;
+    // The 16-bit sums MPI has no operation for (HalfSum), made once MPI is initialized.
+    private readonly nint bfloat16Sum, float16Sum;
     private readonly bool initializedHere;
     private bool disposed;
 
@@ -41,7 +44,9 @@ public sealed unsafe class MpiCommunicator : ICommunicator
         reduceScatter = (delegate* unmanaged<void*, void*, int*, nint, nint, nint, int>)Export("MPI_Reduce_scatter");
         allGatherV = (delegate* unmanaged<void*, int, nint, void*, int*, int*, nint, nint, int>)Export("MPI_Allgatherv");
         finalize = (delegate* unmanaged<int>)Export("MPI_Finalize");
-        (communicator, float32, float64) = (Export("ompi_mpi_comm_world"), Export("ompi_mpi_float"), Export("ompi_mpi_double"));
+        var createOperation = (delegate* unmanaged<delegate* unmanaged<void*, void*, int*, nint*, void>, int, nint*, int>)Export("MPI_Op_create");
+        freeOperation = (delegate* unmanaged<nint*, int>)Export("MPI_Op_free");
+        (communicator, float32, float64, sixteenBits) = (Export("ompi_mpi_comm_world"), Export("ompi_mpi_float"), Export("ompi_mpi_double"), Export("ompi_mpi_uint16_t"));
         (sum, max) = (Export("ompi_mpi_op_sum"), Export("ompi_mpi_op_max"));
         int flag;
         Check(initialized(&flag), "MPI_Initialized");
@@ -50,6 +55,11 @@ public sealed unsafe class MpiCommunicator : ICommunicator
             Check(init(null, null), "MPI_Init");
             initializedHere = true;
         }
+        nint operation;
+        Check(createOperation(&HalfSum.BFloat16, 1, &operation), "MPI_Op_create");
+        bfloat16Sum = operation;
+        Check(createOperation(&HalfSum.Float16, 1, &operation), "MPI_Op_create");
+        float16Sum = operation;
         int rank, size;
         Check(rankOf(communicator, &rank), "MPI_Comm_rank");
         Check(sizeOf(communicator, &size), "MPI_Comm_size");
@@ -87,20 +97,17 @@ public sealed unsafe class MpiCommunicator : ICommunicator
     public bool TakesDeviceMemory => false;
 
     /// <inheritdoc />
-    public bool Takes(GradientFormat format) => format is GradientFormat.Float32 or GradientFormat.Float64;
-
-    /// <inheritdoc />
     public void AllReduceSum(nint buffer, long count, GradientFormat format)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         ObjectDisposedException.ThrowIf(disposed, this);
-        nint type = TypeOf(format);
+        (nint type, nint add) = SumOf(format);
         int size = format.ElementSize();
         // MPI counts are ints: a larger buffer goes in pieces.
         for (long done = 0; done < count; done += int.MaxValue)
         {
             int piece = (int)Math.Min(int.MaxValue, count - done);
-            Check(allReduce(InPlace, (byte*)buffer + done * size, piece, type, sum, communicator), "MPI_Allreduce");
+            Check(allReduce(InPlace, (byte*)buffer + done * size, piece, type, add, communicator), "MPI_Allreduce");
         }
     }
 
@@ -109,8 +116,8 @@ public sealed unsafe class MpiCommunicator : ICommunicator
     {
         ObjectDisposedException.ThrowIf(disposed, this);
         CheckCounts(counts);
-        nint type = TypeOf(format);
-        fixed (int* c = counts) Check(reduceScatter((void*)send, (void*)receive, c, type, sum, communicator), "MPI_Reduce_scatter");
+        (nint type, nint add) = SumOf(format);
+        fixed (int* c = counts) Check(reduceScatter((void*)send, (void*)receive, c, type, add, communicator), "MPI_Reduce_scatter");
     }
 
     /// <inheritdoc />
@@ -155,6 +162,10 @@ public sealed unsafe class MpiCommunicator : ICommunicator
         {
             if (disposed) return;
             disposed = true;
+            nint operation = bfloat16Sum;
+            _ = freeOperation(&operation);
+            operation = float16Sum;
+            _ = freeOperation(&operation);
             if (initializedHere) _ = finalize();
         }
     }
@@ -163,7 +174,15 @@ public sealed unsafe class MpiCommunicator : ICommunicator
     {
         GradientFormat.Float32 => float32,
         GradientFormat.Float64 => float64,
-        _ => throw new NotSupportedException($"MPI has no {format} sum; data-parallel training over MPI takes float32 and float64 gradients."),
+        _ => sixteenBits,
+    };
+
+    // The element type MPI moves and the sum it applies: its own for float32 and float64, ours for the 16-bit formats.
+    private (nint Type, nint Sum) SumOf(GradientFormat format) => format switch
+    {
+        GradientFormat.BFloat16 => (sixteenBits, bfloat16Sum),
+        GradientFormat.Float16 => (sixteenBits, float16Sum),
+        _ => (TypeOf(format), sum),
     };
 
     private void CheckCounts(ReadOnlySpan<int> counts)

@@ -76,6 +76,37 @@ public sealed class MpiDataParallelTests
     }
 
     [MpiFact]
+    public void BFloat16_ReplicatedAndZeroOne_OnTwoRanks_MatchTheSingleProcessRunBitForBit_WhereTheAverageIsExact()
+    {
+        MpiTraining.Outcome clipped = MpiTraining.Train(null, 0, 1, "duplicated-bf16");
+        MpiTraining.Outcome unclipped = MpiTraining.Train(null, 0, 1, "duplicated-bf16-noclip");
+
+        MpiTraining.Outcome[] replicated = RunRanks(2, "duplicated-bf16");
+        MpiTraining.Outcome[] sharded = RunRanks(2, "zero-duplicated-bf16-noclip");
+
+        // (g + g) / 2 in bfloat16 is g: summed in float32 and rounded once, then halved, both exact. (A sum of the bit
+        // patterns as integers, or none, would not give g.) The sharded step, its masters split too, is the same step.
+        Assert.All(replicated, rank => Assert.Equal(clipped.Weights, rank.Weights));
+        Assert.All(sharded, rank => Assert.Equal(unclipped.Weights, rank.Weights));
+        Assert.All(sharded, rank => Assert.Equal(172, rank.StateLength));
+        Assert.NotEqual(clipped.Weights, unclipped.Weights);
+    }
+
+    [MpiFact]
+    public void BFloat16_EachRankOnItsPart_ZeroOneMatchesReplicatedDataParallelBitForBit()
+    {
+        MpiTraining.Outcome single = MpiTraining.Train(null, 0, 1, "split-bf16-noclip");
+
+        MpiTraining.Outcome[] replicated = RunRanks(2, "split-bf16-noclip");
+        MpiTraining.Outcome[] sharded = RunRanks(2, "zero-split-bf16-noclip");
+
+        Assert.All([.. replicated, .. sharded], rank => Assert.Equal(replicated[0].Weights, rank.Weights));
+        // The parts' gradients rounded to bfloat16 before their average: near the single process's, not equal to it.
+        Assert.NotEqual(single.Weights, replicated[0].Weights);
+        Assert.Equal(single.Weights, replicated[0].Weights, (a, b) => Math.Abs(a - b) <= 2e-2f);
+    }
+
+    [MpiFact]
     public void ZeroOne_OnThreeRanks_WithClipping_AgreeAcrossRanks_AndMatchTheSingleProcessRun()
     {
         MpiTraining.Outcome single = MpiTraining.Train(null, 0, 1, "split");
@@ -111,13 +142,14 @@ public sealed class MpiDataParallelTests
     [MpiTheory]
     [InlineData("")]
     [InlineData("-ma")]
+    [InlineData("-bf16")]
     public void ZeroOneCheckpoint_SavedByTwoRanks_ResumesInOneProcess_AsTheRunThatNeverStopped(string filter)
     {
         string folder = Directory.CreateTempSubdirectory("grokfast-mpi-").FullName;
         try
         {
             // Both ranks on the whole batch, no clipping: the sharded step is then the single process's, bit for bit. The
-            // windowed mean's ring is a buffer of five slots per block.
+            // windowed mean's ring is a buffer of five slots per block; bfloat16 parameters resume from their masters.
             MpiTraining.Outcome[] straight = RunRanks(2, $"zero-duplicated{filter}-noclip-save", folder);
 
             MpiTraining.Outcome resumed = MpiTraining.Train(null, 0, 1, $"duplicated{filter}-noclip-resume", folder);
@@ -150,7 +182,7 @@ public sealed class MpiDataParallelTests
     }
 
     [MpiFact]
-    public void Collectives_OnThreeRanks_SumScatterGatherAndMax()
+    public void Collectives_OnThreeRanks_SumScatterGatherAndMax_InEveryFormat()
     {
         string folder = Directory.CreateTempSubdirectory("grokfast-mpi-").FullName;
         try
@@ -159,13 +191,18 @@ public sealed class MpiDataParallelTests
             int[] blocks = MpiTraining.Blocks(3);
             for (int rank = 0; rank < 3; rank++)
             {
-                (float[] allReduced, float[] scattered, double[] gathered, double total, double max) = MpiTraining.ReadCollectives(Path.Combine(folder, $"rank{rank}.bin"));
+                MpiTraining.CollectivesResult result = MpiTraining.ReadCollectives(Path.Combine(folder, $"rank{rank}.bin"));
                 float[] sum = Enumerable.Range(0, blocks.Sum()).Select(i => Enumerable.Range(0, 3).Sum(r => MpiTraining.Value(r, i))).ToArray();
-                Assert.Equal(sum, allReduced);
-                Assert.Equal(sum.Skip(blocks.Take(rank).Sum()).Take(blocks[rank]), scattered);
-                Assert.Equal(Enumerable.Range(0, 3).SelectMany(r => Enumerable.Range(0, blocks[r]).Select(i => 100.0 * r + i)), gathered);
-                Assert.Equal(4.5, total);
-                Assert.Equal(3.0, max);
+                float[] block = [.. sum.Skip(blocks.Take(rank).Sum()).Take(blocks[rank])];
+                Assert.Equal(sum, result.AllReduced);
+                Assert.Equal(block, result.Scattered);
+                Assert.Equal(Enumerable.Range(0, 3).SelectMany(r => Enumerable.Range(0, blocks[r]).Select(i => 100.0 * r + i)), result.Gathered);
+                Assert.Equal(4.5, result.Sum);
+                Assert.Equal(3.0, result.Max);
+                Assert.Equal(sum, result.BFloat16AllReduced);
+                Assert.Equal(block, result.BFloat16Scattered);
+                Assert.Equal(sum, result.Float16AllReduced);
+                Assert.Equal(block, result.Float16Scattered);
             }
         }
         finally

@@ -1,5 +1,6 @@
 using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.Distributed;
+using Grokfast.Kernels.Engine;
 using Grokfast.Optim;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -27,7 +28,7 @@ internal static class MpiTraining
     /// The rank's run of <paramref name="scenario"/>, its outcome written under <paramref name="folder"/>: duplicated (every
     /// rank on the whole batch), split (each on its part), nan; a zero- prefix shards the state (ZeRO-1) instead of
     /// averaging whole buffers, -noclip turns clipping off, -ma filters with the windowed mean (a ring of 5 slots) instead
-    /// of the EMA, a -save suffix saves a checkpoint (and rank 0 the weights)
+    /// of the EMA, -bf16 trains in bfloat16 (with float32 master weights), a -save suffix saves a checkpoint (and rank 0 the weights)
     /// half-way, a -resume suffix starts from them and runs the second half; collectives checks the communicator alone.
     /// </summary>
     public static int Run(string scenario, string folder)
@@ -53,14 +54,17 @@ internal static class MpiTraining
     {
         bool sharded = scenario.StartsWith("zero-", StringComparison.Ordinal), clipped = !scenario.Contains("-noclip", StringComparison.Ordinal);
         bool saves = scenario.EndsWith("-save", StringComparison.Ordinal), resumes = scenario.EndsWith("-resume", StringComparison.Ordinal);
-        bool windowed = scenario.Contains("-ma", StringComparison.Ordinal);
+        bool windowed = scenario.Contains("-ma", StringComparison.Ordinal), bfloat16 = scenario.Contains("-bf16", StringComparison.Ordinal);
         scenario = scenario.Replace("zero-", "", StringComparison.Ordinal).Replace("-noclip", "", StringComparison.Ordinal).Replace("-ma", "", StringComparison.Ordinal)
+            .Replace("-bf16", "", StringComparison.Ordinal)
             .Replace("-save", "", StringComparison.Ordinal).Replace("-resume", "", StringComparison.Ordinal);
+        ScalarType dtype = bfloat16 ? ScalarType.BFloat16 : ScalarType.Float32;
         using var model = TinyMlp.CreateLinear();
+        model.to(dtype);
         (Tensor x, Tensor y) = TinyMlp.Data();
         bool whole = scenario == "duplicated" || communicator is null;
         long first = whole ? 0 : rank * (Rows / worldSize), rows = whole ? Rows : Rows / worldSize;
-        using Tensor xs = x.narrow(0, first, rows), ys = y.narrow(0, first, rows);
+        using Tensor xs = x.narrow(0, first, rows).to(dtype), ys = y.narrow(0, first, rows).to(dtype);
         Parameter[] parameters = [.. model.parameters()];
         using var optimizer = new GrokfastAdamW([new FusedAdamOptimizer.ParamGroup([parameters[0], parameters[2]], weight_decay: 0.1),
             new FusedAdamOptimizer.ParamGroup([parameters[1], parameters[3]], weight_decay: 0.0)],
@@ -120,14 +124,20 @@ internal static class MpiTraining
         return new Outcome(weights, norms, skipped, reader.ReadInt64());
     }
 
-    /// <summary>Reads the collectives' results a rank wrote: the all-reduce, the reduce-scatter, the all-gather, the sum and the max.</summary>
-    public static (float[] AllReduced, float[] Scattered, double[] Gathered, double Sum, double Max) ReadCollectives(string path)
+    /// <summary>What the collectives' run of a rank wrote: results of each format, and the scalar sum and max.</summary>
+    public sealed record CollectivesResult(
+        float[] AllReduced, float[] Scattered, double[] Gathered, double Sum, double Max,
+        float[] BFloat16AllReduced, float[] BFloat16Scattered, float[] Float16AllReduced, float[] Float16Scattered);
+
+    /// <summary>Reads the collectives' results a rank wrote.</summary>
+    public static CollectivesResult ReadCollectives(string path)
     {
         using var reader = new BinaryReader(File.OpenRead(path));
         float[] ReadFloats() => Enumerable.Range(0, reader.ReadInt32()).Select(_ => reader.ReadSingle()).ToArray();
         float[] allReduced = ReadFloats(), scattered = ReadFloats();
         double[] gathered = Enumerable.Range(0, reader.ReadInt32()).Select(_ => reader.ReadDouble()).ToArray();
-        return (allReduced, scattered, gathered, reader.ReadDouble(), reader.ReadDouble());
+        double sum = reader.ReadDouble(), max = reader.ReadDouble();
+        return new CollectivesResult(allReduced, scattered, gathered, sum, max, ReadFloats(), ReadFloats(), ReadFloats(), ReadFloats());
     }
 
     /// <summary>Rank r's values for the collectives' test: element i of its buffer is (r + 1) · (i + 1).</summary>
@@ -154,14 +164,39 @@ internal static class MpiTraining
         }
         double sum = world.AllReduceSum(world.Rank * 1.5), max = world.AllReduceMax(world.Rank * 1.5);
         using var writer = new BinaryWriter(File.Create(path));
-        writer.Write(reduced.Length);
-        foreach (float v in reduced) writer.Write(v);
-        writer.Write(scattered.Length);
-        foreach (float v in scattered) writer.Write(v);
+        WriteFloats(writer, reduced);
+        WriteFloats(writer, scattered);
         writer.Write(gathered.Length);
         foreach (double v in gathered) writer.Write(v);
         writer.Write(sum);
         writer.Write(max);
+        foreach ((float[] allReduced16, float[] scattered16) in new[] { Collectives16<BFloat16Format>(world, GradientFormat.BFloat16, blocks), Collectives16<Float16Format>(world, GradientFormat.Float16, blocks) })
+        {
+            WriteFloats(writer, allReduced16);
+            WriteFloats(writer, scattered16);
+        }
+    }
+
+    // The all-reduce and the reduce-scatter of a 16-bit format, on values whose sums every format holds exactly (an
+    // integer sum of the bit patterns would not be one of them); the results widened.
+    private static unsafe (float[] AllReduced, float[] Scattered) Collectives16<TFormat>(MpiCommunicator world, GradientFormat format, int[] blocks)
+        where TFormat : IGradientFormat<ushort>
+    {
+        ushort[] reduced = Enumerable.Range(0, blocks.Sum()).Select(i => TFormat.Narrow(Value(world.Rank, i))).ToArray();
+        ushort[] scatterSource = (ushort[])reduced.Clone();
+        ushort[] scattered = new ushort[blocks[world.Rank]];
+        fixed (ushort* r = reduced, s = scatterSource, o = scattered)
+        {
+            world.AllReduceSum((nint)r, reduced.Length, format);
+            world.ReduceScatterSum((nint)s, (nint)o, blocks, format);
+        }
+        return ([.. reduced.Select(TFormat.Widen)], [.. scattered.Select(TFormat.Widen)]);
+    }
+
+    private static void WriteFloats(BinaryWriter writer, float[] values)
+    {
+        writer.Write(values.Length);
+        foreach (float v in values) writer.Write(v);
     }
 
     private static void Write(BinaryWriter writer, Outcome outcome)

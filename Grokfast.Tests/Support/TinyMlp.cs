@@ -78,6 +78,6 @@ internal static class TinyMlp
     public static float[] Flatten(IEnumerable<Tensor> tensors)
     {
         using var scope = torch.NewDisposeScope();
-        return torch.cat(tensors.Select(t => t.detach().flatten()).ToArray()).data<float>().ToArray();
+        return torch.cat(tensors.Select(t => t.detach().flatten().to(ScalarType.Float32)).ToArray()).data<float>().ToArray();
     }
 }
