@@ -78,8 +78,13 @@ internal sealed class ShardedStateBuffer : StateBuffer
         using (torch.no_grad()) shard.copy_(((ShardedStateBuffer)staging).shard);
     }
 
-    public override void CopyPrefixFrom(StateBuffer prefix) =>
-        throw new NotSupportedException("Sharded state is not laid out again for another parameter group.");
+    // A layout with groups appended cuts the earlier buffers into the same blocks: this rank's old blocks are a prefix of its new ones.
+    public override void CopyPrefixFrom(StateBuffer prefix)
+    {
+        Tensor source = ((ShardedStateBuffer)prefix).shard;
+        using Tensor head = shard.narrow(0, 0, source.numel());
+        using (torch.no_grad()) head.copy_(source);
+    }
 
     public override void Dispose()
     {

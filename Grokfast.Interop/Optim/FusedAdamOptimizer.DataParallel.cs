@@ -21,10 +21,11 @@ public abstract partial class FusedAdamOptimizer
     /// ZeRO stage 1 over these ranks (null, the default: none): each flat gradient buffer is reduce-scattered — this rank
     /// keeps the average of its contiguous block, 1/N of the buffer — the fused filter and Adam step that block only,
     /// with filter state, moments and masters for it alone, and the updated parameters are all-gathered, so every rank
-    /// holds them whole. The guard and the clipping norm are decided over all ranks together. Float32, bfloat16 and float16 parameters (16-bit ones with their masters sharded too) on the
-    /// CPU over MPI; set before the first step (the state is laid out anew); instead of <see cref="communicator"/>.
-    /// Checkpoints are the single process's (every rank calls <see cref="save"/>; rank 0 writes) and load with any number
-    /// of ranks; TorchSharp's state shape and <see cref="add_param_group"/> are not supported with it yet.
+    /// holds them whole. The guard and the clipping norm are decided over all ranks together. Float32, bfloat16 and
+    /// float16 parameters (the 16-bit ones' masters sharded too) on the CPU over MPI; set before the first step (the
+    /// state is laid out anew); instead of <see cref="communicator"/>. Checkpoints are the single process's (every rank
+    /// calls <see cref="save"/>; rank 0 writes) and load with any number of ranks; TorchSharp's live state shape
+    /// (<see cref="state_dict"/>) is not given.
     /// </summary>
     public ICommunicator? shard_over
     {
@@ -46,11 +47,16 @@ public abstract partial class FusedAdamOptimizer
         }
     }
 
-    /// <summary>TorchSharp's optimizer state (see <see cref="ParameterState"/>); not with sharded state yet.</summary>
+    /// <summary>
+    /// TorchSharp's optimizer state (see <see cref="ParameterState"/>): live views of this process's state, so not with
+    /// sharded state, of which a rank holds blocks only — as PyTorch's <c>ZeroRedundancyOptimizer</c> gathers its state
+    /// first (<c>consolidate_state_dict</c>), <see cref="save"/> gathers it into the one-process checkpoint.
+    /// </summary>
     public override StateDictionary state_dict()
     {
         ThrowIfDisposed();
-        ThrowIfSharded("state_dict");
+        if (core.Steps.Shards is not null)
+            throw new NotSupportedException("state_dict() gives live views of the whole state; with shard_over a rank holds its blocks only. save(path) and load(path) gather and scatter it on every rank.");
         return base.state_dict();
     }
 }

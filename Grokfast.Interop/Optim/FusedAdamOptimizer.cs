@@ -197,17 +197,18 @@ public abstract partial class FusedAdamOptimizer : OptimizerHelper, IBetas, IChe
     /// laid out again with the new group's parameters after the others; every earlier group's state — moments, masters,
     /// the filter's state, step counts — carries over bit for bit, and the new group's starts fresh. Its parameters must
     /// not be in another group. From then on, replaced parameters are found by disposal only (as for parameter lists).
+    /// With sharded state (<see cref="shard_over"/>) every rank adds the same group at the same step: the earlier buffers
+    /// keep their blocks, so each rank's state carries over as it is.
     /// </summary>
     public override void add_param_group(TorchSharp.Modules.ParamGroup param_group)
     {
         ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(param_group);
-        ThrowIfSharded("add_param_group");
         int index = groups.Count;
         ParamGroup group = GroupSource.Convert(param_group, index);
         Complete(group, index, defaults);
         IReadOnlyList<IReadOnlyList<(string, Parameter)>> named = [.. names, FilterTarget.Named(group.Parameters, $"param_groups[{index}]")];
-        var next = new FusedAdamState(named, module: null, grokfast, Backend, SkipNonFinite, MasterWeights);
+        var next = new FusedAdamState(named, module: null, grokfast, Backend, SkipNonFinite, MasterWeights, core.Steps.ShardRanks);
         try
         {
             next.ContinueFrom(core);
@@ -337,12 +338,6 @@ public abstract partial class FusedAdamOptimizer : OptimizerHelper, IBetas, IChe
     }
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(disposed, this);
-
-    private void ThrowIfSharded(string what)
-    {
-        if (core.Steps.Shards is not null)
-            throw new NotSupportedException($"{what} is not supported with sharded state (shard_over) yet.");
-    }
 
     private static void ValidateLearningRate(double lr, string name)
     {

@@ -76,6 +76,19 @@ public sealed class MpiDataParallelTests
     }
 
     [MpiFact]
+    public void ZeroOne_AParamGroupAddedHalfWay_OnTwoRanks_CarriesEachRanksStateOver_AsOneProcessDoes()
+    {
+        // The windowed mean: its ring of five slots per block is the state most laid out; the second rank's blocks start
+        // inside each buffer.
+        MpiTraining.Outcome single = MpiTraining.Train(null, 0, 1, "duplicated-ma-noclip-add");
+
+        MpiTraining.Outcome[] ranks = RunRanks(2, "zero-duplicated-ma-noclip-add");
+
+        Assert.All(ranks, rank => Assert.Equal(single.Weights, rank.Weights));
+        Assert.All(ranks, rank => Assert.Equal(172, rank.StateLength));
+    }
+
+    [MpiFact]
     public void BFloat16_ReplicatedAndZeroOne_OnTwoRanks_MatchTheSingleProcessRunBitForBit_WhereTheAverageIsExact()
     {
         MpiTraining.Outcome clipped = MpiTraining.Train(null, 0, 1, "duplicated-bf16");

@@ -28,7 +28,8 @@ internal static class MpiTraining
     /// The rank's run of <paramref name="scenario"/>, its outcome written under <paramref name="folder"/>: duplicated (every
     /// rank on the whole batch), split (each on its part), nan; a zero- prefix shards the state (ZeRO-1) instead of
     /// averaging whole buffers, -noclip turns clipping off, -ma filters with the windowed mean (a ring of 5 slots) instead
-    /// of the EMA, -bf16 trains in bfloat16 (with float32 master weights), a -save suffix saves a checkpoint (and rank 0 the weights)
+    /// of the EMA, -bf16 trains in bfloat16 (with float32 master weights), -add starts with the weights' group and adds
+    /// the biases' half-way (add_param_group), a -save suffix saves a checkpoint (and rank 0 the weights)
     /// half-way, a -resume suffix starts from them and runs the second half; collectives checks the communicator alone.
     /// </summary>
     public static int Run(string scenario, string folder)
@@ -55,8 +56,9 @@ internal static class MpiTraining
         bool sharded = scenario.StartsWith("zero-", StringComparison.Ordinal), clipped = !scenario.Contains("-noclip", StringComparison.Ordinal);
         bool saves = scenario.EndsWith("-save", StringComparison.Ordinal), resumes = scenario.EndsWith("-resume", StringComparison.Ordinal);
         bool windowed = scenario.Contains("-ma", StringComparison.Ordinal), bfloat16 = scenario.Contains("-bf16", StringComparison.Ordinal);
+        bool adds = scenario.Contains("-add", StringComparison.Ordinal);
         scenario = scenario.Replace("zero-", "", StringComparison.Ordinal).Replace("-noclip", "", StringComparison.Ordinal).Replace("-ma", "", StringComparison.Ordinal)
-            .Replace("-bf16", "", StringComparison.Ordinal)
+            .Replace("-bf16", "", StringComparison.Ordinal).Replace("-add", "", StringComparison.Ordinal)
             .Replace("-save", "", StringComparison.Ordinal).Replace("-resume", "", StringComparison.Ordinal);
         ScalarType dtype = bfloat16 ? ScalarType.BFloat16 : ScalarType.Float32;
         using var model = TinyMlp.CreateLinear();
@@ -66,8 +68,8 @@ internal static class MpiTraining
         long first = whole ? 0 : rank * (Rows / worldSize), rows = whole ? Rows : Rows / worldSize;
         using Tensor xs = x.narrow(0, first, rows).to(dtype), ys = y.narrow(0, first, rows).to(dtype);
         Parameter[] parameters = [.. model.parameters()];
-        using var optimizer = new GrokfastAdamW([new FusedAdamOptimizer.ParamGroup([parameters[0], parameters[2]], weight_decay: 0.1),
-            new FusedAdamOptimizer.ParamGroup([parameters[1], parameters[3]], weight_decay: 0.0)],
+        var biases = new FusedAdamOptimizer.ParamGroup([parameters[1], parameters[3]], weight_decay: 0.0);
+        using var optimizer = new GrokfastAdamW([new FusedAdamOptimizer.ParamGroup([parameters[0], parameters[2]], weight_decay: 0.1), .. adds ? [] : new[] { biases }],
             lr: 1e-2, grokfast: windowed ? GrokfastFilter.WindowedMean(window_size: 5, lamb: 2.0) : GrokfastFilter.Ema(alpha: 0.9, lamb: 2.0))
         {
             max_grad_norm = clipped ? 0.5 : null,
@@ -96,6 +98,7 @@ internal static class MpiTraining
                     foreach (float w in now) writer.Write(w);
                 }
             }
+            if (adds && step == Steps / 2) optimizer.add_param_group(biases);
             optimizer.zero_grad();
             TinyMlp.Backward(model, xs, ys);
             if (scenario == "nan" && step == NaNStep && rank == worldSize - 1)
