@@ -122,18 +122,20 @@ internal static class GrokCommand
             string deviceName = parse.GetValue(device)!;
             GrokOptimizer path = parse.GetValue(optimizer) == "torch" ? GrokOptimizer.Torch : GrokOptimizer.Fused;
             IReadOnlyList<int> seedList = parse.GetValue(seeds) is string list ? SeedList.Parse(list) : [parse.GetValue(seed)];
-            // Started by mpirun with more than one rank: data parallel, each rank a slice of every batch (the fused optimizer
-            // on the CPU averages the gradients over MPI).
+            ScalarType dtypeChosen = DtypeOption.Parse(parse.GetValue(dtype)!);
+            // Started by mpirun (or torchrun) with more than one rank: data parallel, each rank a slice of every batch, the
+            // fused optimizer averaging the gradients — over MPI on the CPU, over NCCL on each rank's GPU.
             if (LaunchEnvironment.Read() is not { WorldSize: > 1 }) return Run(new GrokSession(runs.ToList(), seedList, new Device(deviceName), path,
-                DtypeOption.Parse(parse.GetValue(dtype)!), parse.GetValue(stopAt), parse.GetValue(output)!.FullName, p, w));
-            if (path != GrokOptimizer.Fused || deviceName != "cpu" || DtypeOption.Parse(parse.GetValue(dtype)!) != ScalarType.Float32)
+                dtypeChosen, parse.GetValue(stopAt), parse.GetValue(output)!.FullName, p, w));
+            bool cuda = deviceName.StartsWith("cuda", StringComparison.Ordinal);
+            if (path != GrokOptimizer.Fused || (cuda && parse.GetValue(shard)))
             {
-                Console.Error.WriteLine("Under mpirun, grok trains data parallel with the fused optimizer on the CPU in float32: --optimizer fused --device cpu --dtype float32.");
+                Console.Error.WriteLine("Data parallel, grok trains with the fused optimizer (--optimizer fused); --shard (ZeRO-1) on the CPU only.");
                 return 2;
             }
-            using MpiCommunicator ranks = MpiCommunicator.World();
-            return Run(new GrokSession(runs.ToList(), seedList, new Device(deviceName), path, ScalarType.Float32, parse.GetValue(stopAt),
-                parse.GetValue(output)!.FullName, p, w, ranks, parse.GetValue(shard)));
+            using DataParallelRanks ranks = DataParallelRanks.Start(cuda);
+            return Run(new GrokSession(runs.ToList(), seedList, ranks.Device, path, dtypeChosen, parse.GetValue(stopAt),
+                parse.GetValue(output)!.FullName, p, w, ranks.Communicator, parse.GetValue(shard)));
         });
         return command;
     }

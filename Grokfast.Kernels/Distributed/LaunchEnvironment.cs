@@ -13,7 +13,7 @@ public static class LaunchEnvironment
     /// </summary>
     public static (int Rank, int WorldSize)? Read(IReadOnlyDictionary<string, string?>? environment = null)
     {
-        string? Get(string name) => environment is null ? Environment.GetEnvironmentVariable(name) : environment.GetValueOrDefault(name);
+        string? Get(string name) => Variable(environment, name);
         foreach ((string rankName, string sizeName) in new[] { ("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"), ("RANK", "WORLD_SIZE") })
         {
             string? rankText = Get(rankName), sizeText = Get(sizeName);
@@ -24,6 +24,23 @@ public static class LaunchEnvironment
         }
         return null;
     }
+
+    /// <summary>
+    /// This process's rank among those on its machine — the GPU it should take: <c>mpirun</c>'s
+    /// <c>OMPI_COMM_WORLD_LOCAL_RANK</c> or <c>torchrun</c>'s <c>LOCAL_RANK</c>; 0 when neither is set.
+    /// </summary>
+    public static int LocalRank(IReadOnlyDictionary<string, string?>? environment = null)
+    {
+        foreach (string name in new[] { "OMPI_COMM_WORLD_LOCAL_RANK", "LOCAL_RANK" })
+        {
+            if (Variable(environment, name) is string text) return Parse(name, text, minimum: 0, limit: int.MaxValue);
+        }
+        return 0;
+    }
+
+    /// <summary>Variable <paramref name="name"/> of <paramref name="environment"/>, or of the process's when that is null.</summary>
+    internal static string? Variable(IReadOnlyDictionary<string, string?>? environment, string name) =>
+        environment is null ? Environment.GetEnvironmentVariable(name) : environment.GetValueOrDefault(name);
 
     private static int Parse(string name, string? text, int minimum, int limit)
     {

@@ -254,6 +254,10 @@ public sealed class MpiDataParallelTests
         Assert.Contains("OMPI_COMM_WORLD_SIZE", missing.Message, StringComparison.Ordinal);
         Assert.Equal((1, 4), LaunchEnvironment.Read(new Dictionary<string, string?> { ["OMPI_COMM_WORLD_RANK"] = "1", ["OMPI_COMM_WORLD_SIZE"] = "4" }));
         Assert.Null(LaunchEnvironment.Read(new Dictionary<string, string?>()));
+        Assert.Equal(3, LaunchEnvironment.LocalRank(new Dictionary<string, string?> { ["LOCAL_RANK"] = "3" }));
+        Assert.Equal(1, LaunchEnvironment.LocalRank(new Dictionary<string, string?> { ["OMPI_COMM_WORLD_LOCAL_RANK"] = "1", ["LOCAL_RANK"] = "3" }));
+        Assert.Equal(0, LaunchEnvironment.LocalRank(new Dictionary<string, string?>()));
+        Assert.Contains("LOCAL_RANK=-1", Assert.Throws<InvalidOperationException>(() => LaunchEnvironment.LocalRank(new Dictionary<string, string?> { ["LOCAL_RANK"] = "-1" })).Message, StringComparison.Ordinal);
     }
 
     [Fact]

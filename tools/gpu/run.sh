@@ -12,7 +12,9 @@ mkdir -p "$out" && rm -rf /tmp/grokfast-gpu && mkdir -p /tmp/grokfast-gpu
 tar -xJf "$here/app.tar.xz" -C /tmp/grokfast-gpu
 # TorchSharp's libLibTorchSharp.so (in the app) binds to the libtorch it finds first: PyTorch's CUDA build.
 torch_lib=$(python3 -c 'import os, torch; print(os.path.join(os.path.dirname(torch.__file__), "lib"))')
-export LD_LIBRARY_PATH="$torch_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# NCCL (the data-parallel path on CUDA) ships beside it in PyTorch's wheels, as nvidia/nccl/lib.
+nccl_lib=$(python3 -c 'import glob, os, torch; print(":".join(glob.glob(os.path.join(os.path.dirname(os.path.dirname(torch.__file__)), "nvidia", "nccl", "lib"))))')
+export LD_LIBRARY_PATH="$torch_lib${nccl_lib:+:$nccl_lib}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 status=0
 step() { echo "== $1 ($(date -u +%T))"; }
 
