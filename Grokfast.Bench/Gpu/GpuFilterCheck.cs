@@ -14,9 +14,11 @@ internal sealed unsafe class GpuFilterCheck(CudaPrimaryContext context, long ele
     /// One filter on gradients and its state (<paramref name="slots"/> estimate slots, and float64 sums where it keeps
     /// them): the CUDA pass derives each step's constants on the device from its step count and covariance (P before the
     /// first step is <paramref name="covariance"/>); the twin gets them from the host, by the same settings. Timed with
-    /// <paramref name="timed"/>, whose every step moves the pass's full bytes (the windowed mean without warm-up).
+    /// <paramref name="timed"/>, whose every step moves the pass's full bytes (the windowed mean without warm-up): as a
+    /// filter steps by default, guarded (the flag cleared, the non-finite scan's read of the gradients, the step's record,
+    /// then the pass; 4 bytes more per element), and the pass alone.
     /// </summary>
-    public GpuFigures Filter<TSettings, TFilter>(TSettings settings, TSettings timed, int slots, float covariance = 0)
+    public (GpuFigures Guarded, GpuFigures Unguarded) Filter<TSettings, TFilter>(TSettings settings, TSettings timed, int slots, float covariance = 0)
         where TSettings : unmanaged, IFilterSettings<TSettings, TFilter>
         where TFilter : unmanaged, IFilterStep<TFilter>
     {
@@ -42,7 +44,15 @@ internal sealed unsafe class GpuFilterCheck(CudaPrimaryContext context, long ele
             covariance = TSettings.NextCovariance(settings, covariance);
         });
         int bytes = Passes.BytesPerElement<TFilter>(GradientFormat.Float32, PassUpdate.WriteBack);
-        return GpuStepTiming.Measure(context, elements, bytes, () => cuda.Run(run, new PassSettings<TSettings>(timed, default)), steps, mismatches);
+        GpuFigures guarded = GpuStepTiming.Measure(context, elements, bytes + sizeof(float), () =>
+        {
+            stepState.BeginStep();
+            stepState.Scan(g.Address, elements);
+            stepState.Record();
+            cuda.Run(run, new PassSettings<TSettings>(timed, default));
+        }, steps, mismatches);
+        GpuFigures unguarded = GpuStepTiming.Measure(context, elements, bytes, () => cuda.Run(run, new PassSettings<TSettings>(timed, default)), steps, mismatches);
+        return (guarded, unguarded);
     }
 
     private long Compare(CudaDeviceMemory g, HostFloats hostG, Action<int> step)

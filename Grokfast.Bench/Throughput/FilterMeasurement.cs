@@ -38,7 +38,12 @@ internal static class FilterMeasurement
             using GradientFilter fused = filter.Fused(fusedModel);
             (Action inPlaceStep, IDisposable inPlaceOwner) = filter.InPlace(inPlaceModel);
             using IDisposable inPlace = inPlaceOwner;
-            using var reference = new BandwidthReference(elements * fused.BytesPerElement);
+            // The guard's read of the gradients is counted with it on, and left out for the pass alone.
+            fused.SkipNonFinite = false;
+            int passBytes = fused.BytesPerElement;
+            fused.SkipNonFinite = true;
+            int bytes = fused.BytesPerElement;
+            using var reference = new BandwidthReference(elements * bytes);
             using var cache = new CacheEviction();
             TimedOperation[] operations =
             [
@@ -50,7 +55,7 @@ internal static class FilterMeasurement
             double[] medians = StepTimer.MedianMilliseconds(operations, filter.WarmupSteps, Runs);
             return new FilterThroughput(medians[2], medians[3], literal, medians[4],
                 BandwidthReference.CopyMilliseconds(medians), BandwidthReference.ReadModifyWriteMilliseconds(medians),
-                fused.BytesPerElement, elements);
+                bytes, passBytes, elements);
         }
         finally
         {

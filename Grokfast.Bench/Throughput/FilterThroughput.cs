@@ -7,9 +7,11 @@ namespace Grokfast.Bench.Throughput;
 /// <param name="InPlaceMs">Median step of the best in-place tensor ops.</param>
 /// <param name="CopyMs">Median plain copy of the bytes the fused step moves.</param>
 /// <param name="ReadModifyWriteMs">Median in-place read-modify-write pass over the same bytes.</param>
-/// <param name="BytesPerElement">Bytes the fused step reads and writes per gradient element.</param>
+/// <param name="BytesPerElement">Bytes the fused step reads and writes per gradient element, the guard's read included.</param>
+/// <param name="UnguardedBytesPerElement">Bytes the pass alone moves per gradient element.</param>
 /// <param name="Elements">Gradient elements.</param>
-internal sealed record FilterThroughput(double FusedMs, double FusedUnguardedMs, double LiteralMs, double InPlaceMs, double CopyMs, double ReadModifyWriteMs, int BytesPerElement, long Elements)
+internal sealed record FilterThroughput(double FusedMs, double FusedUnguardedMs, double LiteralMs, double InPlaceMs, double CopyMs, double ReadModifyWriteMs,
+    int BytesPerElement, int UnguardedBytesPerElement, long Elements)
 {
     public double FusedGBps => GBps(FusedMs);
 
@@ -29,8 +31,8 @@ internal sealed record FilterThroughput(double FusedMs, double FusedUnguardedMs,
     /// <summary>Fused bandwidth over an in-place pass's: the fairer ceiling for a filter that writes where it reads.</summary>
     public double ReadModifyWriteRatio => FusedGBps / ReadModifyWriteGBps;
 
-    /// <summary>The same ratio for the pass alone (the guard off): the guard's sweep reads the gradients once more, outside the bytes counted.</summary>
-    public double UnguardedReadModifyWriteRatio => GBps(FusedUnguardedMs) / ReadModifyWriteGBps;
+    /// <summary>The same ratio for the pass alone (the guard off), counting the pass's own bytes.</summary>
+    public double UnguardedReadModifyWriteRatio => GBps(FusedUnguardedMs, UnguardedBytesPerElement) / ReadModifyWriteGBps;
 
-    private double GBps(double milliseconds) => (double)BytesPerElement * Elements / (milliseconds * 1e6);
+    private double GBps(double milliseconds, int? bytesPerElement = null) => (double)(bytesPerElement ?? BytesPerElement) * Elements / (milliseconds * 1e6);
 }

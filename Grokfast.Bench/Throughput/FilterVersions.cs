@@ -11,7 +11,8 @@ namespace Grokfast.Bench.Throughput;
 
 /// <summary>
 /// One filter's three versions under test — fused, the literal tensor-op port, the best in-place ops — with
-/// the paper's hyperparameters, and the bytes per element the fused pass moves (kernels.md).
+/// the paper's hyperparameters, and the bytes per element the fused step moves as it runs by default: the guard's read of
+/// the gradients, then the pass (kernels.md).
 /// </summary>
 internal sealed record FilterVersions(
     string Name,
@@ -42,5 +43,5 @@ internal sealed record FilterVersions(
     ];
 
     private static int Float32Bytes<TFilter>()
-        where TFilter : unmanaged, IFilterStep<TFilter> => Passes.BytesPerElement<TFilter>(GradientFormat.Float32, PassUpdate.WriteBack);
+        where TFilter : unmanaged, IFilterStep<TFilter> => sizeof(float) + Passes.BytesPerElement<TFilter>(GradientFormat.Float32, PassUpdate.WriteBack);
 }

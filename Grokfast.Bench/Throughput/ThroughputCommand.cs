@@ -73,6 +73,7 @@ internal static class ThroughputCommand
                     bandwidth_ratio_rmw = f.Value.ReadModifyWriteRatio,
                     unguarded_bandwidth_ratio_rmw = f.Value.UnguardedReadModifyWriteRatio,
                     bytes_per_element = f.Value.BytesPerElement,
+                    unguarded_bytes_per_element = f.Value.UnguardedBytesPerElement,
                 }),
                 optimizers = optimizers.ToDictionary(o => o.Key, o => new
                 {

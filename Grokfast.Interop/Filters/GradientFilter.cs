@@ -190,21 +190,23 @@ public abstract partial class GradientFilter : IDisposable, ICheckpointable, IRu
     private protected GradientGroup? Float64Group => steps.Groups.FirstOrDefault(g => g.Format == GradientFormat.Float64);
 
     /// <summary>
-    /// Bytes one step moves per gradient element, what bandwidth figures count: the EMA and Kalman filters 16 on float32
-    /// gradients, 12 on bfloat16 and float16 ones; the windowed mean 32 and 28. A model of several dtypes averages them
-    /// over its elements, rounded.
+    /// Bytes one step moves per gradient element, what bandwidth figures count: the pass — the EMA and Kalman filters 16
+    /// on float32 gradients, 12 on bfloat16 and float16 ones; the windowed mean 32 and 28 — and, with
+    /// <see cref="SkipNonFinite"/> on (the default), the guard's read of the gradients before it (4 and 2 more: 20, 14,
+    /// 36, 30). A model of several dtypes averages them over its elements, rounded.
     /// </summary>
-    public int BytesPerElement => AverageBytesPerElement(_ => PassUpdate.WriteBack);
+    public int BytesPerElement => AverageBytesPerElement(_ => PassUpdate.WriteBack, scanned: SkipNonFinite);
 
     /// <summary>
     /// Bytes the filter's step fused with Adam's moves per parameter element (see <see cref="FusedAdamOptimizer.BytesPerElement"/>):
-    /// 16-bit groups through master weights when <paramref name="masterWeights"/>.
+    /// 16-bit groups through master weights when <paramref name="masterWeights"/>, the gradients read once more first
+    /// when <paramref name="scanned"/>.
     /// </summary>
-    internal int FusedAdamBytesPerElement(bool masterWeights) => AverageBytesPerElement(format =>
-        masterWeights && format != GradientFormat.Float32 ? PassUpdate.AdamMaster : PassUpdate.AdamDirect);
+    internal int FusedAdamBytesPerElement(bool masterWeights, bool scanned) => AverageBytesPerElement(format =>
+        masterWeights && format != GradientFormat.Float32 ? PassUpdate.AdamMaster : PassUpdate.AdamDirect, scanned);
 
-    private int AverageBytesPerElement(Func<GradientFormat, PassUpdate> update) =>
-        steps.AverageBytesPerElement(g => BytesPerElementOf(g.Format, update(g.Format)));
+    private int AverageBytesPerElement(Func<GradientFormat, PassUpdate> update, bool scanned) =>
+        steps.AverageBytesPerElement(g => BytesPerElementOf(g.Format, update(g.Format)) + (scanned ? g.Format.ElementSize() : 0));
 
     /// <summary>Bytes the filter kind's pass moves per element of gradients of <paramref name="format"/>, ending in <paramref name="update"/>.</summary>
     private protected abstract int BytesPerElementOf(GradientFormat format, PassUpdate update);

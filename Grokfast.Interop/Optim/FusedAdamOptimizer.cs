@@ -149,12 +149,14 @@ public abstract partial class FusedAdamOptimizer : OptimizerHelper, IBetas, IChe
     }
 
     /// <summary>
-    /// Bytes one step moves per parameter element, what bandwidth figures count: Adam alone 28 (read g, p, m, v; write
-    /// p, m, v), with the EMA or Kalman filter 36, with the windowed mean 52 (its slot and float64 sum as well). The same
-    /// for 16-bit parameters with master weights (2 fewer for the gradient, 2 more for writing the parameter beside its
-    /// master); 6 fewer without. A model mixing both is averaged over its elements, rounded.
+    /// Bytes one step moves per parameter element, what bandwidth figures count. The pass: Adam alone 28 (read g, p, m,
+    /// v; write p, m, v), with the EMA or Kalman filter 36, with the windowed mean 52 (its slot and float64 sum as well).
+    /// With the guard (<see cref="SkipNonFinite"/>, the default) or clipping on, the scan's read of the gradients before
+    /// it, 4 more (32, 40, 56; clipping's norm is summed in the same read). For 16-bit parameters with master weights the
+    /// pass moves as many (2 fewer for the gradient, 2 more for writing the parameter beside its master) and the scan 2;
+    /// without master weights the pass moves 6 fewer. A model mixing both is averaged over its elements, rounded.
     /// </summary>
-    public int BytesPerElement => core.BytesPerElement(MasterWeights);
+    public int BytesPerElement => core.BytesPerElement(MasterWeights, scanned: SkipNonFinite || max_grad_norm is not null);
 
     /// <summary>Trainable parameters (elements) the optimizer updates.</summary>
     public long ElementCount => core.Steps.Gradients.Length;

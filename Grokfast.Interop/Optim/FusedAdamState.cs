@@ -90,8 +90,9 @@ internal sealed class FusedAdamState : IDisposable
     public Tensor? master_weights { get; }
 
     /// <summary>Bytes a step moves per element (see <see cref="FusedAdamOptimizer.BytesPerElement"/>), averaged over the groups.</summary>
-    public int BytesPerElement(bool masterWeights) => Filter?.FusedAdamBytesPerElement(masterWeights)
-        ?? Steps.AverageBytesPerElement(g => Passes.BytesPerElement<NoFilter>(g.Format, g.Format != GradientFormat.Float32 && masterWeights ? PassUpdate.AdamMaster : PassUpdate.AdamDirect));
+    public int BytesPerElement(bool masterWeights, bool scanned) => Filter?.FusedAdamBytesPerElement(masterWeights, scanned)
+        ?? Steps.AverageBytesPerElement(g => Passes.BytesPerElement<NoFilter>(g.Format, g.Format != GradientFormat.Float32 && masterWeights ? PassUpdate.AdamMaster : PassUpdate.AdamDirect)
+            + (scanned ? g.Format.ElementSize() : 0));
 
     /// <summary>
     /// After a sharded step: every rank's updated block of the parameters gathered into every rank's copy, so the

@@ -63,10 +63,13 @@ public sealed class GpuCheckCommandTests
         using JsonDocument report = JsonDocument.Parse(output);
         foreach (string filter in new[] { "ema", "ma", "kalman" })
         {
-            JsonElement figures = report.RootElement.GetProperty("filters").GetProperty(filter);
-            Assert.Equal(0, figures.GetProperty("mismatches").GetInt64());
-            foreach (string field in new[] { "fused_ms", "fused_gbps", "copy_ms", "copy_gbps", "bandwidth_ratio" })
-                Assert.True(figures.GetProperty(field).GetDouble() > 0, $"{filter}.{field} is not positive");
+            foreach (string step in new[] { "guarded", "unguarded" })
+            {
+                JsonElement figures = report.RootElement.GetProperty("filters").GetProperty(filter).GetProperty(step);
+                Assert.Equal(0, figures.GetProperty("mismatches").GetInt64());
+                foreach (string field in new[] { "fused_ms", "fused_gbps", "copy_ms", "copy_gbps", "bandwidth_ratio" })
+                    Assert.True(figures.GetProperty(field).GetDouble() > 0, $"{filter}.{step}.{field} is not positive");
+            }
         }
     }
 }

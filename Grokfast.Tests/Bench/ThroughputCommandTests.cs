@@ -19,14 +19,15 @@ public sealed class ThroughputCommandTests
         using JsonDocument report = JsonDocument.Parse(output);
         JsonElement root = report.RootElement;
         Assert.Equal("bfloat16", root.GetProperty("dtype").GetString());
-        foreach ((string filter, int bytesPerElement) in new[] { ("ema", 12), ("ma", 28), ("kalman", 12) })
+        // The pass's bytes and the guard's read of the gradients (2 bytes each).
+        foreach ((string filter, int bytesPerElement) in new[] { ("ema", 14), ("ma", 30), ("kalman", 14) })
         {
             JsonElement figures = root.GetProperty("filters").GetProperty(filter);
             Assert.Equal(bytesPerElement, figures.GetProperty("bytes_per_element").GetInt32());
             Assert.Equal(bytesPerElement * 20000 / (figures.GetProperty("fused_ms").GetDouble() * 1e6), figures.GetProperty("fused_gbps").GetDouble(), 1e-9);
         }
-        // With master weights, the fused optimizers move as many bytes as on float32 parameters.
-        foreach ((string filter, int bytesPerElement) in new[] { ("none", 28), ("ema", 36), ("ma", 52), ("kalman", 36) })
+        // With master weights, the fused optimizers' pass moves as many bytes as on float32 parameters; the guard reads 2.
+        foreach ((string filter, int bytesPerElement) in new[] { ("none", 30), ("ema", 38), ("ma", 54), ("kalman", 38) })
             Assert.Equal(bytesPerElement, root.GetProperty("optimizers").GetProperty(filter).GetProperty("bytes_per_element").GetInt32());
     }
 
@@ -41,7 +42,8 @@ public sealed class ThroughputCommandTests
         Assert.False(string.IsNullOrWhiteSpace(root.GetProperty("machine").GetString()));
         Assert.Equal(20000, root.GetProperty("elements").GetInt64());
         Assert.Equal(3, root.GetProperty("tensors").GetInt32());
-        foreach ((string filter, int bytesPerElement) in new[] { ("ema", 16), ("ma", 32), ("kalman", 16) })
+        // Counted with the guard's read of the gradients (4 bytes); the pass alone, without.
+        foreach ((string filter, int bytesPerElement) in new[] { ("ema", 20), ("ma", 36), ("kalman", 20) })
         {
             JsonElement figures = root.GetProperty("filters").GetProperty(filter);
             foreach (string field in Fields)
@@ -54,9 +56,10 @@ public sealed class ThroughputCommandTests
             Assert.Equal(bytesPerElement * 20000 / (Field("copy_ms") * 1e6), Field("copy_gbps"), 1e-9);
             Assert.Equal(Field("fused_gbps") / Field("copy_gbps"), Field("bandwidth_ratio"), 1e-9);
             Assert.Equal(Field("fused_gbps") / Field("rmw_gbps"), Field("bandwidth_ratio_rmw"), 1e-9);
-            Assert.Equal(Field("rmw_ms") / Field("fused_unguarded_ms"), Field("unguarded_bandwidth_ratio_rmw"), 1e-9);
+            Assert.Equal(bytesPerElement - 4, figures.GetProperty("unguarded_bytes_per_element").GetInt32());
+            Assert.Equal((bytesPerElement - 4) * Field("rmw_ms") / (bytesPerElement * Field("fused_unguarded_ms")), Field("unguarded_bandwidth_ratio_rmw"), 1e-9);
         }
-        foreach ((string filter, int bytesPerElement) in new[] { ("none", 28), ("ema", 36), ("ma", 52), ("kalman", 36) })
+        foreach ((string filter, int bytesPerElement) in new[] { ("none", 32), ("ema", 40), ("ma", 56), ("kalman", 40) })
         {
             JsonElement figures = root.GetProperty("optimizers").GetProperty(filter);
             double Field(string name) => figures.GetProperty(name).GetDouble();

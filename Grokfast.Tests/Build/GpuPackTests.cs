@@ -23,6 +23,11 @@ public sealed class GpuPackTests : IDisposable
         Assert.InRange(bytes, 1L << 20, CarryLimit - (1L << 20));
         Assert.True(File.Exists(Path.Combine(folder, "run.sh")));
         Assert.True(File.Exists(Path.Combine(folder, "torch_anchor.py")));
+        // The run records what it ran: the commit, and whether the tree had changes beyond it.
+        (_, string head) = Run("git", ["-C", Repository.Root, "rev-parse", "HEAD"], TimeSpan.FromMinutes(1));
+        (_, string changes) = Run("git", ["-C", Repository.Root, "status", "--short"], TimeSpan.FromMinutes(1));
+        string[] buildInfo = File.ReadAllLines(Path.Combine(folder, "build-info.txt"));
+        Assert.Equal($"commit {head.Trim()}{(changes.Trim().Length > 0 ? " with uncommitted changes (listed below)" : "")}", buildInfo[0]);
         (int listed, string files) = Run("tar", ["-tJf", Path.Combine(folder, "app.tar.xz")], TimeSpan.FromMinutes(2));
         Assert.Equal(0, listed);
         string[] names = files.Split('\n', StringSplitOptions.RemoveEmptyEntries);

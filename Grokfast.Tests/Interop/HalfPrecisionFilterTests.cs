@@ -50,8 +50,11 @@ public sealed class HalfPrecisionFilterTests
 
         Assert.Equal(Shapes.Sum(s => s.Aggregate(1L, (a, b) => a * b)), grokfast.ElementCount);
         Assert.Equal(Shapes.Length, grokfast.GradientCopies);  // each fresh gradient adopted once, into its dtype's buffer
-        // 1,857 16-bit elements at 12 bytes and 46 float32 ones at 16: 12.1 on average.
+        // 1,857 16-bit elements at 12 bytes and 46 float32 ones at 16, each read once more by the guard: 14.1 on average.
+        Assert.Equal(14, grokfast.BytesPerElement);
+        grokfast.SkipNonFinite = false;
         Assert.Equal(12, grokfast.BytesPerElement);
+        grokfast.SkipNonFinite = true;
         MixedDtypes.SetGradients(model, Mixed, step: 1);
         grokfast.step();
         Assert.Equal(Shapes.Length, grokfast.GradientCopies);  // then written in place: views stay views

@@ -18,4 +18,13 @@ rm -f "$out/app.tar.xz"
 # xz level 3 on every core: ~55 MB in ~12 s on 2 cores (the default level 6 saves 5 MB for a minute of one core).
 XZ_OPT="-T0 -3" tar -cJf "$out/app.tar.xz" -C "$work" app
 cp "$root/tools/gpu/run.sh" "$root/tools/gpu/torch_anchor.py" "$out/"
+# What was packed, for run.sh to put beside its output: the commit, and whether the tree had changes beyond it — a
+# tree with uncommitted changes is never called its commit.
+changes=$(git -C "$root" status --short)
+{
+  echo "commit $(git -C "$root" rev-parse HEAD)${changes:+ with uncommitted changes (listed below)}"
+  echo "packed $(date -u +%FT%TZ) with .NET SDK $(dotnet --version)"
+  [ -z "$changes" ] || printf 'git status --short:\n%s\n' "$changes"
+} > "$out/build-info.txt"
+cat "$out/build-info.txt"
 ls -l "$out/app.tar.xz"

@@ -10,6 +10,12 @@ out=${OUT:-/tmp/grokfast-gpu-out}
 app=/tmp/grokfast-gpu/app
 mkdir -p "$out" && rm -rf /tmp/grokfast-gpu && mkdir -p /tmp/grokfast-gpu
 tar -xJf "$here/app.tar.xz" -C /tmp/grokfast-gpu
+cp "$here/build-info.txt" "$out/" 2>/dev/null || echo "no build-info.txt: pack.sh did not pack this folder" > "$out/build-info.txt"
+cat "$out/build-info.txt"
+if ! python3 -c 'import torch; assert torch.cuda.is_available()' 2>"$out/torch-import.txt"; then
+  echo "PyTorch with CUDA is needed here (its libtorch and NCCL are loaded by the app):" >&2; cat "$out/torch-import.txt" >&2
+  exit 2
+fi
 # TorchSharp's libLibTorchSharp.so (in the app) binds to the libtorch it finds first: PyTorch's CUDA build.
 torch_lib=$(python3 -c 'import os, torch; print(os.path.join(os.path.dirname(torch.__file__), "lib"))')
 # NCCL (the data-parallel path on CUDA) ships beside it in PyTorch's wheels, as nvidia/nccl/lib.
@@ -36,6 +42,7 @@ cat "$out/gpu-optimizers.json"
 
 step "PyTorch anchor"
 timeout 150 python3 "$here/torch_anchor.py" 2>&1 | tee "$out/torch-anchor.txt"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
 step "grok --device cuda"
 # Both optimizer paths over the same seeds (CUDA runs are not bit-reproducible, so one seed says little), then bfloat16.
