@@ -23,6 +23,7 @@ public sealed class GpuPackTests : IDisposable
         Assert.InRange(bytes, 1L << 20, CarryLimit - (1L << 20));
         Assert.True(File.Exists(Path.Combine(folder, "run.sh")));
         Assert.True(File.Exists(Path.Combine(folder, "torch_anchor.py")));
+        Assert.True(File.Exists(Path.Combine(folder, "reference.py")));
         // The run records what it ran: the commit, and whether the tree had changes beyond it.
         (_, string head) = Run("git", ["-C", Repository.Root, "rev-parse", "HEAD"], TimeSpan.FromMinutes(1));
         (_, string changes) = Run("git", ["-C", Repository.Root, "status", "--short"], TimeSpan.FromMinutes(1));

@@ -3,7 +3,7 @@
 # and no network, within the device tool's 64 MiB carry: the test app (xunit v3, self-executing) and Grokfast.Bench,
 # published self-contained into one folder. libtorch's CPU build is left out: run.sh loads the machine's own
 # PyTorch libraries (a CUDA build) beside TorchSharp's libLibTorchSharp.so, which stays.
-# Usage: pack.sh [OUTPUT_FOLDER]   (default .gpu in the repository; it gets app.tar.xz, run.sh, torch_anchor.py)
+# Usage: pack.sh [OUTPUT_FOLDER]   (default .gpu in the repository; it gets app.tar.xz, run.sh, torch_anchor.py, reference.py, build-info.txt)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=$(mkdir -p "${1:-$root/.gpu}" && cd "${1:-$root/.gpu}" && pwd)
@@ -17,7 +17,7 @@ find "$work/app" -maxdepth 1 -name '*.so*' \( -name 'libtorch*' -o -name 'libc10
 rm -f "$out/app.tar.xz"
 # xz level 3 on every core: ~55 MB in ~12 s on 2 cores (the default level 6 saves 5 MB for a minute of one core).
 XZ_OPT="-T0 -3" tar -cJf "$out/app.tar.xz" -C "$work" app
-cp "$root/tools/gpu/run.sh" "$root/tools/gpu/torch_anchor.py" "$out/"
+cp "$root/tools/gpu/run.sh" "$root/tools/gpu/torch_anchor.py" "$root/tools/grokking/reference.py" "$out/"
 # What was packed, for run.sh to put beside its output: the commit, and whether the tree had changes beyond it — a
 # tree with uncommitted changes is never called its commit.
 changes=$(git -C "$root" status --short)

@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
-# Runs on the GPU machine, from the folder pack.sh filled (.gpu/ in the repository, carried by the device tool):
-# the GPU tests, gpu-check at 16 M and 64 M elements, gpu-optimizers (the fused AdamW + filters, 16 M and GPT-2 small),
-# the grokking run on CUDA end to end with each optimizer path, and a PyTorch anchor of the same filters and of AdamW. Writes everything under $OUT (default /tmp/grokfast-gpu-out). Exits non-zero when a GPU test
-# fails or is skipped, or when gpu-check finds a mismatch. Steps run in order of importance, each under its own time
-# limit, so that a slow one cannot use up the device time of the rest.
+# Runs on the GPU machine, from the folder pack.sh filled (.gpu/ in the repository, carried by the device tool), in two
+# phases that each fit one device call of 600 s (run both, in order, when no argument is given):
+#   figures (steps' limits 335 s): the GPU tests, gpu-check at 16 M, 64 M and 256 M elements (every filter guarded and
+#     as the pass alone), gpu-optimizers (the fused AdamW + filters, 16 M and GPT-2 small), a PyTorch anchor of the same
+#     filters and of AdamW;
+#   grok (420 s): the grokking run on CUDA over seeds 0-4 with each optimizer path, in bfloat16, and PyTorch's reference
+#     script (the published filters) on the same GPU.
+# Writes everything under $OUT (default /tmp/grokfast-gpu-out), with build-info.txt (the commit packed). Exits non-zero
+# when a GPU test fails or is skipped, when gpu-check or gpu-optimizers finds a mismatch, or when a step fails or runs
+# past its limit; each step has its own limit, so that a slow one cannot use up the device time of the rest.
+# Usage: run.sh [figures|grok]
 set -uo pipefail
+phase=${1:-all}
+case "$phase" in figures|grok|all) ;; *) echo "usage: run.sh [figures|grok]" >&2; exit 2;; esac
 here=$(cd "$(dirname "$0")" && pwd)
 out=${OUT:-/tmp/grokfast-gpu-out}
 app=/tmp/grokfast-gpu/app
@@ -25,34 +33,45 @@ status=0
 step() { echo "== $1 ($(date -u +%T))"; }
 
 step "machine"
-{ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader; python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda)'; nproc; } | tee "$out/machine.txt"
+{ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader; nvidia-smi | grep -o 'CUDA Version: [0-9.]*';
+  python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "nccl", ".".join(map(str, torch.cuda.nccl.version())))'; nproc; } | tee "$out/machine.txt"
 
+if [ "$phase" != grok ]; then
 step "GPU tests"
-timeout 240 "$app/Grokfast.Tests" -trait "Requires=Cuda" -failSkips -noColor -result-xml "$out/gpu-tests.xml" 2>&1 | tee "$out/gpu-tests.txt"
+timeout 90 "$app/Grokfast.Tests" -trait "Requires=Cuda" -failSkips -noColor -result-xml "$out/gpu-tests.xml" 2>&1 | tee "$out/gpu-tests.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
 step "gpu-check"
-timeout 60 "$app/Grokfast.Bench" gpu-check --elements 16777216 --steps 20 --json > "$out/gpu-check-16m.json" || status=1
-timeout 90 "$app/Grokfast.Bench" gpu-check --elements 67108864 --steps 3 --json > "$out/gpu-check-64m.json" || status=1
+# Every filter guarded and as the pass alone; the larger sizes compare fewer steps (the CPU twin checks every element).
+timeout 20 "$app/Grokfast.Bench" gpu-check --elements 16777216 --steps 20 --json > "$out/gpu-check-16m.json" || status=1
+timeout 30 "$app/Grokfast.Bench" gpu-check --elements 67108864 --steps 3 --json > "$out/gpu-check-64m.json" || status=1
+timeout 60 "$app/Grokfast.Bench" gpu-check --elements 268435456 --steps 2 --json > "$out/gpu-check-256m.json" || status=1
 cat "$out"/gpu-check-*.json
 
 step "gpu-optimizers"
-timeout 120 "$app/Grokfast.Bench" gpu-optimizers --elements 16777216 --steps 10 --json > "$out/gpu-optimizers.json" || status=1
+timeout 75 "$app/Grokfast.Bench" gpu-optimizers --elements 16777216 --steps 10 --json > "$out/gpu-optimizers.json" || status=1
 cat "$out/gpu-optimizers.json"
 
 step "PyTorch anchor"
-timeout 150 python3 "$here/torch_anchor.py" 2>&1 | tee "$out/torch-anchor.txt"
+timeout 60 python3 "$here/torch_anchor.py" 2>&1 | tee "$out/torch-anchor.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+fi
 
-step "grok --device cuda"
-# Both optimizer paths over the same seeds (CUDA runs are not bit-reproducible, so one seed says little), then bfloat16.
-sweep="--filter ema,ma --seeds 0-2 --steps 2000 --stop-at 0.95"
+if [ "$phase" != figures ]; then
+step "grok --device cuda, beside PyTorch's reference"
+# Both optimizer paths over seeds 0-4 (CUDA runs are not bit-reproducible, so one seed says little), then bfloat16,
+# then the published filters in PyTorch on the same GPU.
+sweep="--filter ema,ma --seeds 0-4 --steps 2000 --stop-at 0.95"
 for path in torch fused; do
-  timeout 120 "$app/Grokfast.Bench" grok --device cuda --optimizer $path $sweep --out "$out/grok-$path" > "$out/grok-$path.txt" 2>&1 || status=1
+  limit=$([ $path = torch ] && echo 150 || echo 110)
+  timeout $limit "$app/Grokfast.Bench" grok --device cuda --optimizer $path $sweep --out "$out/grok-$path" > "$out/grok-$path.txt" 2>&1 || status=1
   tail -n 16 "$out/grok-$path.txt"
 done
-timeout 90 "$app/Grokfast.Bench" grok --device cuda --optimizer fused --dtype bfloat16 --filter ema --seeds 0-2 --steps 2000 --stop-at 0.95 --out "$out/grok-bf16" > "$out/grok-bf16.txt" 2>&1 || status=1
+timeout 40 "$app/Grokfast.Bench" grok --device cuda --optimizer fused --dtype bfloat16 --filter ema --seeds 0-2 --steps 2000 --stop-at 0.95 --out "$out/grok-bf16" > "$out/grok-bf16.txt" 2>&1 || status=1
 tail -n 12 "$out/grok-bf16.txt"
+timeout 120 python3 "$here/reference.py" --device cuda $sweep --json "$out/grok-reference.json" > "$out/grok-reference.txt" 2>&1 || status=1
+tail -n 6 "$out/grok-reference.txt"
+fi
 
 # The device tool hands back only the first few files (by name): everything also goes into one archive named to sort first.
 tar -czf /tmp/grokfast-gpu/all.tar.gz -C "$out" . && mv /tmp/grokfast-gpu/all.tar.gz "$out/0-all.tar.gz"

@@ -13,7 +13,7 @@ Prints the same table as `grok --seeds`: per run, seeds that reached 95 % valida
 seeds counted as later) and the range, and the median wall time.
 
     apt-get install python3-torch python3-numpy libopenblas0-pthread
-    /usr/bin/python3 tools/grokking/reference.py --filter ema,ma --seeds 0-2 [--steps 1200] [--stop-at 0.95] [--json out.json]
+    /usr/bin/python3 tools/grokking/reference.py --filter ema,ma --seeds 0-2 [--steps 1200] [--stop-at 0.95] [--json out.json] [--device cuda]
 """
 import argparse
 import json
@@ -117,12 +117,12 @@ def gradfilter_kalman(model, state, process_noise, measurement_noise, lamb):
 FILTERS = {"ema": gradfilter_ema, "ma": gradfilter_ma, "kalman": gradfilter_kalman}
 
 
-def run(name, seed, steps, stop_at):
+def run(name, seed, steps, stop_at, device):
     weight_decay, budget, options = RUNS[name]
     budget = steps or budget
     torch.manual_seed(seed)
-    model = Decoder(P + 2)
-    train_x, train_y, valid_x, valid_y = data()
+    model = Decoder(P + 2).to(device)
+    train_x, train_y, valid_x, valid_y = (t.to(device) for t in data())
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.98), weight_decay=weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda update: min(update / 10, 1))
     state, step, reached = None, 0, None
@@ -174,16 +174,17 @@ def main():
     parser.add_argument("--steps", type=int, default=None, help="step budget of every run (default: each run's own)")
     parser.add_argument("--stop-at", type=float, default=None, help="end a run after the first epoch at this validation accuracy")
     parser.add_argument("--json", default=None)
+    parser.add_argument("--device", default="cpu", help="cpu, or cuda (as grok --device cuda)")
     arguments = parser.parse_args()
     torch.set_num_threads(os.cpu_count())  # as libtorch under TorchSharp uses every core
     results = []
     for seed in seeds_of(arguments.seeds):
         for name in arguments.filter.split(","):
-            results.append(run(name, seed, arguments.steps, arguments.stop_at))
+            results.append(run(name, seed, arguments.steps, arguments.stop_at, torch.device(arguments.device)))
             r = results[-1]
             print(f"{name:9} seed {seed}: 95% val at {r['steps_to_95_val']} of {r['steps']} steps, "
                   f"final val {r['final_val_acc']:.1%}, {r['wall_s']:.0f} s", flush=True)
-    print(f"\nPyTorch {torch.__version__}, {torch.get_num_threads()} threads: steps to 95 % validation accuracy over seeds")
+    print(f"\nPyTorch {torch.__version__}, {arguments.device}, {torch.get_num_threads()} threads: steps to 95 % validation accuracy over seeds")
     print(f"{'run':9} {'reached':>8} {'median':>8} {'range':>14} {'paper':>7} {'wall s (median)':>16}")
     for name in dict.fromkeys(r["name"] for r in results):
         mine = [r for r in results if r["name"] == name]
