@@ -45,7 +45,8 @@ internal static class GrokCommand
             if (r.GetValueOrDefault<double?>() is double value && !(value > 0 && value <= 1)) r.AddError($"--stop-at must be in (0, 1], got {value}.");
         });
         var output = new Option<DirectoryInfo>("--out") { Description = "Folder for metrics.csv, summary.json and curves.png.", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("out", "grok")) };
-        var device = new Option<string>("--device") { Description = "cpu or cuda (default: cuda when available).", DefaultValueFactory = _ => torch.cuda.is_available() ? "cuda" : "cpu" };
+        // No default value: it depends on the machine (and docs/cli.md is generated from these definitions).
+        var device = new Option<string>("--device") { Description = "cpu or cuda (default: cuda when available)." };
         device.AcceptOnlyFromAmong("cpu", "cuda");
         device.Validators.Add(r =>
         {
@@ -119,7 +120,7 @@ internal static class GrokCommand
                     MeasurementNoise = parse.GetValue(measurementNoise) ?? r.Filter.MeasurementNoise,
                 },
             });
-            string deviceName = parse.GetValue(device)!;
+            string deviceName = parse.GetValue(device) ?? (torch.cuda.is_available() ? "cuda" : "cpu");
             GrokOptimizer path = parse.GetValue(optimizer) == "torch" ? GrokOptimizer.Torch : GrokOptimizer.Fused;
             IReadOnlyList<int> seedList = parse.GetValue(seeds) is string list ? SeedList.Parse(list) : [parse.GetValue(seed)];
             ScalarType dtypeChosen = DtypeOption.Parse(parse.GetValue(dtype)!);

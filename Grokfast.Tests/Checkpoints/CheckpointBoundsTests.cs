@@ -11,7 +11,7 @@ namespace Grokfast.Tests.Checkpoints;
 /// </summary>
 public sealed class CheckpointBoundsTests
 {
-    /// <summary>The longest name a checkpoint may hold, in UTF-8 bytes (README, "Checkpointing").</summary>
+    /// <summary>The longest name a checkpoint may hold, in UTF-8 bytes (docs/guides/checkpoints.md).</summary>
     private const int MaxNameBytes = 4096;
 
     [Fact]

@@ -8,7 +8,7 @@ using static TorchSharp.torch.nn;
 
 namespace Grokfast.Tests.Interop;
 
-/// <summary>README's usage example is this code: it runs here, and README must show it verbatim.</summary>
+/// <summary>The docs' usage examples are this code: it runs here, and the docs must show it verbatim (DocumentationTests).</summary>
 public sealed class ReadmeExampleTests
 {
     [Fact]
@@ -121,33 +121,6 @@ public sealed class ReadmeExampleTests
         Assert.All(optimizer.param_groups, g => Assert.Equal(0, g.LearningRate, 12));
         using Tensor norm = optimizer.grad_norm();
         Assert.InRange(norm.item<double>(), 1e-6, 1e3);
-    }
-
-    [Fact]
-    public void Readme_ShowsTheGettingStartedExampleVerbatim()
-    {
-        string program = File.ReadAllText(Path.Combine(Repository.Root, "examples", "GettingStarted", "Program.cs"));
-        string readme = File.ReadAllText(Path.Combine(Repository.Root, "README.md"));
-        int begin = program.IndexOf('\n', program.IndexOf("// README:begin", StringComparison.Ordinal)) + 1;
-        string example = program[begin..program.IndexOf("// README:end", StringComparison.Ordinal)];
-
-        Assert.Contains(example, readme.Replace("\r\n", "\n", StringComparison.Ordinal), StringComparison.Ordinal);
-    }
-
-    [Theory]
-    [InlineData("README")]
-    [InlineData("README-optimizer")]
-    [InlineData("README-recipe")]
-    public void Readme_ShowsTheUsageExampleVerbatim(string marker)
-    {
-        string source = File.ReadAllText(Path.Combine(Repository.Root, "Grokfast.Tests", "Interop", "ReadmeExampleTests.cs"));
-        string readme = File.ReadAllText(Path.Combine(Repository.Root, "README.md"));
-        int begin = source.IndexOf($"// {marker}:begin", StringComparison.Ordinal);
-        int end = source.IndexOf($"            // {marker}:end", StringComparison.Ordinal);
-        string[] lines = source[(source.IndexOf('\n', begin) + 1)..end].TrimEnd().Split('\n');
-        string example = string.Join('\n', lines.Select(line => line.Length >= 8 ? line[8..] : line.TrimStart())) + "\n}";
-
-        Assert.Contains(example, readme.Replace("\r\n", "\n", StringComparison.Ordinal), StringComparison.Ordinal);
     }
 
     /// <summary>
