@@ -99,6 +99,33 @@ public sealed class ShardOverTests
         }
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void EachStep_MakesOneCollectivePerBuffer_AndOneScalarDecisionWhenSharded(bool clipped)
+    {
+        using var replicatedModel = TinyMlp.CreateLinear();
+        using var shardedModel = TinyMlp.CreateLinear();
+        (Tensor x, Tensor y) = TinyMlp.Data();
+        var replicatedRanks = new OneRank();
+        var shardedRanks = new OneRank();
+        double? limit = clipped ? 0.5 : null;
+        using var replicated = new GrokfastAdamW(replicatedModel, grokfast: GrokfastFilter.Ema()) { max_grad_norm = limit, communicator = replicatedRanks };
+        using var sharded = new GrokfastAdamW(shardedModel, grokfast: GrokfastFilter.Ema()) { max_grad_norm = limit, shard_over = shardedRanks };
+
+        for (int step = 0; step < 3; step++)
+        {
+            TinyMlp.Step(replicatedModel, replicated, x, y);
+            TinyMlp.Step(shardedModel, sharded, x, y);
+        }
+
+        // One flat float32 buffer: one all-reduce a step, every decision taken locally on the average.
+        Assert.Equal((3, 0, 0, 0, 0), replicatedRanks.Calls);
+        // A reduce-scatter and an all-gather a step, and one scalar: the guard's flag, or the norm's sum of squares
+        // (which also decides the guard's skip).
+        Assert.Equal(clipped ? (0, 3, 3, 3, 0) : (0, 3, 3, 0, 3), shardedRanks.Calls);
+    }
+
     [Fact]
     public void Sharded_RefusesTheLiveStateShape_AndShardOverAfterTheFirstStep()
     {
@@ -113,7 +140,7 @@ public sealed class ShardOverTests
         Assert.Throws<InvalidOperationException>(() => optimizer.shard_over = null);
     }
 
-    /// <summary>A world of one rank: every collective is the identity (a reduce-scatter copies its one block).</summary>
+    /// <summary>A world of one rank: every collective is the identity (a reduce-scatter copies its one block); each is counted.</summary>
     private sealed unsafe class OneRank : ICommunicator
     {
         public int Rank => 0;
@@ -122,20 +149,30 @@ public sealed class ShardOverTests
 
         public bool TakesDeviceMemory => false;
 
-        public void AllReduceSum(nint buffer, long count, GradientFormat format)
-        {
-        }
+        /// <summary>Calls so far, by collective: buffer all-reduces, reduce-scatters, all-gathers, scalar sums, scalar maxima.</summary>
+        public (int AllReduces, int ReduceScatters, int AllGathers, int Sums, int Maxima) Calls { get; private set; }
 
-        public void ReduceScatterSum(nint send, nint receive, ReadOnlySpan<int> counts, GradientFormat format) =>
+        public void AllReduceSum(nint buffer, long count, GradientFormat format) => Calls = Calls with { AllReduces = Calls.AllReduces + 1 };
+
+        public void ReduceScatterSum(nint send, nint receive, ReadOnlySpan<int> counts, GradientFormat format)
+        {
             Buffer.MemoryCopy((void*)send, (void*)receive, (long)counts[0] * format.ElementSize(), (long)counts[0] * format.ElementSize());
-
-        public void AllGatherInPlace(nint buffer, ReadOnlySpan<int> counts, GradientFormat format)
-        {
+            Calls = Calls with { ReduceScatters = Calls.ReduceScatters + 1 };
         }
 
-        public double AllReduceSum(double value) => value;
+        public void AllGatherInPlace(nint buffer, ReadOnlySpan<int> counts, GradientFormat format) => Calls = Calls with { AllGathers = Calls.AllGathers + 1 };
 
-        public double AllReduceMax(double value) => value;
+        public double AllReduceSum(double value)
+        {
+            Calls = Calls with { Sums = Calls.Sums + 1 };
+            return value;
+        }
+
+        public double AllReduceMax(double value)
+        {
+            Calls = Calls with { Maxima = Calls.Maxima + 1 };
+            return value;
+        }
 
         public void Dispose()
         {
