@@ -38,11 +38,25 @@ internal sealed class ShardedStateBuffer : StateBuffer
         slots = (int)(shard.numel() / Math.Max(1, this.covered.Sum(g => layout.Groups[g].Length)));
     }
 
-    public override unsafe void Save(Action<ReadOnlySpan<byte>> write)
+    public override void Save(Action<ReadOnlySpan<byte>> write)
+    {
+        using Tensor whole = Gather();
+        new TensorStateBuffer(Name, whole).Save(write);
+    }
+
+    public override void Load(Action<Span<byte>> read)
     {
         using Tensor whole = torch.empty(FullElements(shard, layout, covered), shard.dtype);
+        new TensorStateBuffer(Name, whole).Load(read);
+        Scatter(whole);
+    }
+
+    /// <summary>The whole buffer of the unsharded layout, every rank's blocks gathered into it (every rank calls this); the caller disposes it.</summary>
+    public Tensor Gather()
+    {
+        Tensor whole = torch.empty(FullElements(shard, layout, covered), shard.dtype);
         GradientFormat format = shard.dtype == ScalarType.Float64 ? GradientFormat.Float64 : GradientFormat.Float32;
-        nint address = TensorBytesAddress(whole);
+        nint address = TensorBytes.Address(whole);
         using (torch.no_grad())
         {
             ForEachBlock((fullAt, shardAt, group) =>
@@ -53,13 +67,12 @@ internal sealed class ShardedStateBuffer : StateBuffer
                 ranks.AllGatherInPlace(address + (nint)(fullAt * shard.element_size()), layout.Counts(group), format);
             });
         }
-        new TensorStateBuffer(Name, whole).Save(write);
+        return whole;
     }
 
-    public override void Load(Action<Span<byte>> read)
+    /// <summary>Keeps this rank's blocks of <paramref name="whole"/>, a buffer of the unsharded layout.</summary>
+    public void Scatter(Tensor whole)
     {
-        using Tensor whole = torch.empty(FullElements(shard, layout, covered), shard.dtype);
-        new TensorStateBuffer(Name, whole).Load(read);
         using (torch.no_grad())
         {
             ForEachBlock((fullAt, shardAt, group) =>
@@ -110,6 +123,4 @@ internal sealed class ShardedStateBuffer : StateBuffer
 
     private static long FullElements(Tensor shard, ShardLayout layout, int[] covered) =>
         shard.numel() / Math.Max(1, covered.Sum(g => layout.Groups[g].Length)) * covered.Sum(g => layout.Full[g].Length);
-
-    private static nint TensorBytesAddress(Tensor tensor) => TensorBytes.Address(tensor);
 }

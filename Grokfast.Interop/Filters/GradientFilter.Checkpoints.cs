@@ -14,20 +14,21 @@ public abstract partial class GradientFilter
 
     /// <summary>
     /// Parameter <paramref name="p"/>'s part of the state tensors, as views shaped like it (the caller disposes them): what
-    /// a fused optimizer's per-parameter state carries. This default is for one float32 estimate per element.
+    /// a fused optimizer's per-parameter state carries.
     /// </summary>
-    internal virtual IReadOnlyList<(string Name, Tensor View)> ParameterViews(TrainableParameter p) =>
-        StateTensors.Select(t => (t.Key, Slice(t.Value, StateOffset(p), p))).ToList();
+    internal IReadOnlyList<(string Name, Tensor View)> ParameterViews(TrainableParameter p) => ParameterViews(p, StateTensors, steps.Groups);
+
+    /// <summary>
+    /// As <see cref="ParameterViews(TrainableParameter)"/>, into state tensors laid out over <paramref name="groups"/>
+    /// (this filter's, or the whole buffers of a sharded state's unsharded layout), by name as <see cref="StateTensors"/>
+    /// names them. This default is for one float32 estimate per element.
+    /// </summary>
+    internal virtual IReadOnlyList<(string Name, Tensor View)> ParameterViews(TrainableParameter p, IReadOnlyDictionary<string, Tensor> tensors,
+        IReadOnlyList<GradientGroup> groups) =>
+        StateTensors.Keys.Select(name => (name, Slice(tensors[name], groups[p.Group].StateBase + p.Offset - groups[p.Group].Base, p))).ToList();
 
     /// <summary>The per-parameter covariances (the Kalman filter's; null for the others), current after <see cref="BeforeStateSaved"/>.</summary>
     internal virtual float[]? Covariances => null;
-
-    /// <summary>Where <paramref name="p"/>'s float32 state starts in a flat state tensor.</summary>
-    private protected long StateOffset(TrainableParameter p)
-    {
-        GradientGroup group = steps.Groups[p.Group];
-        return group.StateBase + p.Offset - group.Base;
-    }
 
     /// <summary>The <paramref name="p"/>.Length elements of <paramref name="flat"/> from <paramref name="offset"/>, shaped like <paramref name="p"/>.</summary>
     private protected static Tensor Slice(Tensor flat, long offset, TrainableParameter p)

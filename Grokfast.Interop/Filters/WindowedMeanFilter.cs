@@ -138,13 +138,14 @@ public sealed class WindowedMeanFilter : GradientFilter
     private nint SumsOf(GradientGroup group) => sumsAddress + (nint)(group.Base * sizeof(double));
 
     // The parameter's element of every ring slot, slot by slot, then of the sums.
-    internal override IReadOnlyList<(string Name, Tensor View)> ParameterViews(TrainableParameter p)
+    internal override IReadOnlyList<(string Name, Tensor View)> ParameterViews(TrainableParameter p, IReadOnlyDictionary<string, Tensor> tensors,
+        IReadOnlyList<GradientGroup> groups)
     {
-        GradientGroup group = Groups[p.Group];
+        GradientGroup group = groups[p.Group];
         long first = window_size * group.StateBase + p.Offset - group.Base;
         var views = new List<(string, Tensor)>(window_size + 1);
-        for (int slot = 0; slot < window_size; slot++) views.Add(($"{nameof(ring)}[{slot}]", Slice(ring, first + slot * group.Length, p)));
-        views.Add((nameof(sums), Slice(sums, p.Offset, p)));
+        for (int slot = 0; slot < window_size; slot++) views.Add(($"{nameof(ring)}[{slot}]", Slice(tensors[nameof(ring)], first + slot * group.Length, p)));
+        views.Add((nameof(sums), Slice(tensors[nameof(sums)], p.Offset, p)));
         return views;
     }
 

@@ -179,7 +179,15 @@ public abstract partial class FusedAdamOptimizer
 
     private static string GroupKey(int group, string key) => string.Create(CultureInfo.InvariantCulture, $"param_groups[{group}].{key}");
 
-    private List<StateBuffer> StateBuffers => core.StateBuffers;
+    // Whatever was loaded into a sharded state_dict() first: a checkpoint saves it, or a load replaces it.
+    private List<StateBuffer> StateBuffers
+    {
+        get
+        {
+            CommitSnapshot();
+            return core.StateBuffers;
+        }
+    }
 
     CheckpointHeader ICheckpointable.CheckpointHeader() => CheckpointHeader();
 

@@ -24,8 +24,8 @@ public abstract partial class FusedAdamOptimizer
     /// holds them whole. The guard and the clipping norm are decided over all ranks together. Float32, bfloat16 and
     /// float16 parameters (the 16-bit ones' masters sharded too) on the CPU over MPI; set before the first step (the
     /// state is laid out anew); instead of <see cref="communicator"/>. Checkpoints are the single process's (every rank
-    /// calls <see cref="save"/>; rank 0 writes) and load with any number of ranks; TorchSharp's live state shape
-    /// (<see cref="state_dict"/>) is not given.
+    /// calls <see cref="save"/>; rank 0 writes) and load with any number of ranks; so does TorchSharp's state shape
+    /// (<see cref="state_dict"/>, gathered by every rank).
     /// </summary>
     public ICommunicator? shard_over
     {
@@ -38,6 +38,7 @@ public abstract partial class FusedAdamOptimizer
                 throw new InvalidOperationException("shard_over is set before the first step: the optimizer state is laid out anew for the shard.");
             if (value is not null && core.Steps.Communicator is not null)
                 throw new InvalidOperationException("Set shard_over instead of communicator: a sharded step averages the gradients through its reduce-scatter.");
+            EndSnapshot();
             var next = new FusedAdamState(names, module, grokfast, Backend, SkipNonFinite, MasterWeights, value);
             next.Steps.Clipping!.MaxNorm = max_grad_norm;
             ReleaseStates();
@@ -48,15 +49,29 @@ public abstract partial class FusedAdamOptimizer
     }
 
     /// <summary>
-    /// TorchSharp's optimizer state (see <see cref="ParameterState"/>): live views of this process's state, so not with
-    /// sharded state, of which a rank holds blocks only — as PyTorch's <c>ZeroRedundancyOptimizer</c> gathers its state
-    /// first (<c>consolidate_state_dict</c>), <see cref="save"/> gathers it into the one-process checkpoint.
+    /// TorchSharp's optimizer state (see <see cref="ParameterState"/>): live views of the optimizer's buffers. With sharded
+    /// state (<see cref="shard_over"/>) every rank calls it, as PyTorch's <c>ZeroRedundancyOptimizer</c> consolidates its
+    /// state first: the ranks gather each buffer whole, and the states are views of that snapshot — the single process's
+    /// state, which TorchSharp's <c>save_state_dict</c> writes and <c>load_state_dict</c> reads with any number of ranks.
+    /// What is loaded into the snapshot goes into each rank's blocks before the next step, checkpoint or
+    /// <c>state_dict()</c>; a later <c>state_dict()</c> gathers the current values into the same states.
     /// </summary>
     public override StateDictionary state_dict()
     {
         ThrowIfDisposed();
         if (core.Steps.Shards is not null)
-            throw new NotSupportedException("state_dict() gives live views of the whole state; with shard_over a rank holds its blocks only. save(path) and load(path) gather and scatter it on every rank.");
+        {
+            CommitSnapshot();
+            if (snapshot is null)
+            {
+                snapshot = new ShardedStateSnapshot(core);
+                BindStates();
+            }
+            else
+            {
+                snapshot.Gather();
+            }
+        }
         return base.state_dict();
     }
 }

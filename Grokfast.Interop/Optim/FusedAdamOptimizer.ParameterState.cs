@@ -15,13 +15,16 @@ public abstract partial class FusedAdamOptimizer
     /// 16-bit parameter, and the Grokfast filter's part (its step count, its state tensors shaped like the parameter,
     /// the Kalman covariance). The tensors are views of the optimizer's flat buffers: reading them copies nothing, and
     /// writing them (or loading into them) changes the optimizer's state. They live until the optimizer is disposed or
-    /// a parameter group is added (which lays the buffers out again and makes new states).
+    /// a parameter group is added (which lays the buffers out again and makes new states). With sharded state
+    /// (<see cref="shard_over"/>) they are views of a snapshot gathered by <see cref="state_dict"/> instead: what is loaded
+    /// into them reaches each rank's blocks before the next step, checkpoint or <c>state_dict()</c>.
     /// </summary>
     public sealed class ParameterState : OptimizerState, IDisposable
     {
         private readonly FusedAdamOptimizer owner;
         private readonly int index;
         private readonly List<(string Name, Tensor View)> grokfast;
+        private readonly ShardedStateSnapshot? snapshot;
 
         internal ParameterState(FusedAdamOptimizer owner, TrainableParameter parameter, int index) : base(parameter.Parameter)
         {
@@ -29,6 +32,19 @@ public abstract partial class FusedAdamOptimizer
             this.index = index;
             (exp_avg, exp_avg_sq, master_weight) = owner.core.ParameterViews(parameter);
             grokfast = owner.core.Filter is { } filter ? [.. filter.ParameterViews(parameter)] : [];
+        }
+
+        // Views of the whole buffers of a sharded state's snapshot, in the unsharded layout.
+        internal ParameterState(FusedAdamOptimizer owner, TrainableParameter parameter, int index, ShardedStateSnapshot snapshot) : base(parameter.Parameter)
+        {
+            this.owner = owner;
+            this.index = index;
+            this.snapshot = snapshot;
+            IReadOnlyDictionary<string, Tensor> wholes = snapshot.Wholes;
+            IReadOnlyList<GradientGroup> layout = owner.core.Steps.Gradients.Groups;
+            (exp_avg, exp_avg_sq, master_weight) = FusedAdamState.ParameterViews(parameter, wholes[nameof(FusedAdamState.exp_avg)],
+                wholes[nameof(FusedAdamState.exp_avg_sq)], wholes.GetValueOrDefault(nameof(FusedAdamState.master_weights)), layout);
+            grokfast = owner.core.Filter is { } filter ? [.. filter.ParameterViews(parameter, wholes, layout)] : [];
         }
 
         /// <summary>Adam's steps of this parameter (its bias corrections' t). On CUDA, reading it waits for the queued steps.</summary>
@@ -101,6 +117,7 @@ public abstract partial class FusedAdamOptimizer
             float p = reader.ReadSingle();
             owner.core.Steps.Book.SetCounts(index, CheckCount(filtered, nameof(grokfast_step)), CheckCount(steps, nameof(step)));
             if (!float.IsNaN(p)) covariance = p;
+            snapshot?.Changed = true;
         }
 
         /// <summary>Copies another fused optimizer's state of a parameter of the same shape, with the same filter; anything else throws <see cref="ArgumentException"/> before a value changes.</summary>
@@ -111,6 +128,7 @@ public abstract partial class FusedAdamOptimizer
             foreach ((Tensor mine, Tensor theirs) in Tensors().Zip(other.Tensors())) CopyInto(mine, theirs);
             owner.core.Steps.Book.SetCounts(index, filtered, steps);
             if (p is float value) covariance = value;
+            snapshot?.Changed = true;
         }
 
         /// <summary><paramref name="source"/> as a state this one can take; throws <see cref="ArgumentException"/> naming what does not fit.</summary>

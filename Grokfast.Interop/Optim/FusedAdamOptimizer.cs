@@ -39,6 +39,9 @@ public abstract partial class FusedAdamOptimizer : OptimizerHelper, IBetas, IChe
     private IReadOnlyList<IReadOnlyList<(string Name, Parameter Parameter)>> names;
     private Module? module;
     private FusedAdamState core;
+    // With sharded state, the gathered copies state_dict()'s states are views of: made by the first state_dict(),
+    // gathered again by each later one, ended when the buffers are laid out again.
+    private ShardedStateSnapshot? snapshot;
     // Per parameter group, this step: whether the filter runs, and at which amplification.
     private bool[] filtering;
     private double[] lambs;
@@ -175,6 +178,7 @@ public abstract partial class FusedAdamOptimizer : OptimizerHelper, IBetas, IChe
         {
             using (torch.enable_grad()) loss = closure();
         }
+        CommitSnapshot();
         PrepareGroups();
         core.RefreshParameters();
         core.Steps.Step(this);
@@ -206,6 +210,7 @@ public abstract partial class FusedAdamOptimizer : OptimizerHelper, IBetas, IChe
     {
         ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(param_group);
+        EndSnapshot();
         int index = groups.Count;
         ParamGroup group = GroupSource.Convert(param_group, index);
         Complete(group, index, defaults);
@@ -253,19 +258,37 @@ public abstract partial class FusedAdamOptimizer : OptimizerHelper, IBetas, IChe
             disposed = true;
             ReleaseStates();
             core?.Dispose();
+            snapshot?.Dispose();
         }
         base.Dispose(disposing);
     }
 
     // The per-parameter states TorchSharp's state_dict lists, over the current buffers; each group keeps only the
     // parameters the buffers hold (those that require grad), so every one it lists has a state.
+    // Sharded, they are views of the snapshot, which the first state_dict() makes (none before it).
     private void BindStates()
     {
         ReleaseStates();
-        if (core.Steps.Shards is not null) return;
         IReadOnlyList<TrainableParameter> trainable = core.Steps.Parameters;
-        for (int i = 0; i < trainable.Count; i++) _state[trainable[i].Parameter.Handle] = new ParameterState(this, trainable[i], i);
-        foreach (ParamGroup group in groups) group.Parameters = group.Parameters.Where(p => _state.ContainsKey(p.Handle)).ToArray();
+        var handles = trainable.Select(p => p.Parameter.Handle).ToHashSet();
+        foreach (ParamGroup group in groups) group.Parameters = group.Parameters.Where(p => handles.Contains(p.Handle)).ToArray();
+        if (core.Steps.Shards is not null && snapshot is null) return;
+        for (int i = 0; i < trainable.Count; i++)
+        {
+            _state[trainable[i].Parameter.Handle] = snapshot is null ? new ParameterState(this, trainable[i], i) : new ParameterState(this, trainable[i], i, snapshot);
+        }
+    }
+
+    // Sharded: what was loaded into state_dict()'s snapshot goes into this rank's blocks. Nothing without a snapshot.
+    private void CommitSnapshot() => snapshot?.Commit();
+
+    // Before the buffers are laid out again: the snapshot committed and ended, its states released.
+    private void EndSnapshot()
+    {
+        CommitSnapshot();
+        ReleaseStates();
+        snapshot?.Dispose();
+        snapshot = null;
     }
 
     private void ReleaseStates()

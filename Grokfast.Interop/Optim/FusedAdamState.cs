@@ -194,18 +194,25 @@ internal sealed class FusedAdamState : IDisposable
     }
 
     /// <summary>Views of <paramref name="p"/>'s moments and master weight (null where it has none), shaped like it; the caller disposes them.</summary>
-    public (Tensor ExpAvg, Tensor ExpAvgSq, Tensor? Master) ParameterViews(TrainableParameter p)
+    public (Tensor ExpAvg, Tensor ExpAvgSq, Tensor? Master) ParameterViews(TrainableParameter p) =>
+        ParameterViews(p, exp_avg!, exp_avg_sq!, master_weights, Steps.Groups);
+
+    /// <summary>
+    /// As <see cref="ParameterViews(TrainableParameter)"/>, into moments and masters laid out over <paramref name="groups"/>
+    /// (this state's, or the whole buffers of a sharded state's unsharded layout).
+    /// </summary>
+    public static (Tensor ExpAvg, Tensor ExpAvgSq, Tensor? Master) ParameterViews(TrainableParameter p, Tensor expAvg, Tensor expAvgSq, Tensor? masters,
+        IReadOnlyList<GradientGroup> groups)
     {
         Tensor? master = null;
-        if (MasterOf(p.Group) is { } groupMaster)
+        if (masters is not null && groups[p.Group].Format != GradientFormat.Float32)
         {
-            using (groupMaster)
-            {
-                using Tensor part = groupMaster.narrow(0, p.Offset - Steps.Groups[p.Group].Base, p.Length);
-                master = part.view(p.Shape);
-            }
+            // The 16-bit groups' masters lie one after another.
+            long groupStart = groups.Take(p.Group).Where(g => g.Format != GradientFormat.Float32).Sum(g => g.Length);
+            using Tensor part = masters.narrow(0, groupStart + p.Offset - groups[p.Group].Base, p.Length);
+            master = part.view(p.Shape);
         }
-        using Tensor m = exp_avg!.narrow(0, p.Offset, p.Length), v = exp_avg_sq!.narrow(0, p.Offset, p.Length);
+        using Tensor m = expAvg.narrow(0, p.Offset, p.Length), v = expAvgSq.narrow(0, p.Offset, p.Length);
         return (m.view(p.Shape), v.view(p.Shape), master);
     }
 

@@ -156,13 +156,16 @@ public sealed class MpiDataParallelTests
     [InlineData("")]
     [InlineData("-ma")]
     [InlineData("-bf16")]
+    [InlineData("-ma-ts")]
+    [InlineData("-bf16-ts")]
     public void ZeroOneCheckpoint_SavedByTwoRanks_ResumesInOneProcess_AsTheRunThatNeverStopped(string filter)
     {
         string folder = Directory.CreateTempSubdirectory("grokfast-mpi-").FullName;
         try
         {
             // Both ranks on the whole batch, no clipping: the sharded step is then the single process's, bit for bit. The
-            // windowed mean's ring is a buffer of five slots per block; bfloat16 parameters resume from their masters.
+            // windowed mean's ring is a buffer of five slots per block; bfloat16 parameters resume from their masters; -ts
+            // goes through TorchSharp's save_state_dict and load_state_dict, the state gathered into the snapshot's views.
             MpiTraining.Outcome[] straight = RunRanks(2, $"zero-duplicated{filter}-noclip-save", folder);
 
             MpiTraining.Outcome resumed = MpiTraining.Train(null, 0, 1, $"duplicated{filter}-noclip-resume", folder);
@@ -176,15 +179,17 @@ public sealed class MpiDataParallelTests
         }
     }
 
-    [MpiFact]
-    public void ZeroOneCheckpoint_SavedByOneProcess_ResumesOnTwoRanks_AsTheRunThatNeverStopped()
+    [MpiTheory]
+    [InlineData("")]
+    [InlineData("-ma-ts")]
+    public void ZeroOneCheckpoint_SavedByOneProcess_ResumesOnTwoRanks_AsTheRunThatNeverStopped(string variant)
     {
         string folder = Directory.CreateTempSubdirectory("grokfast-mpi-").FullName;
         try
         {
-            MpiTraining.Outcome straight = MpiTraining.Train(null, 0, 1, "duplicated-noclip-save", folder);
+            MpiTraining.Outcome straight = MpiTraining.Train(null, 0, 1, $"duplicated{variant}-noclip-save", folder);
 
-            MpiTraining.Outcome[] resumed = RunRanks(2, "zero-duplicated-noclip-resume", folder);
+            MpiTraining.Outcome[] resumed = RunRanks(2, $"zero-duplicated{variant}-noclip-resume", folder);
 
             Assert.All(resumed, rank => Assert.Equal(straight.Weights, rank.Weights));
         }

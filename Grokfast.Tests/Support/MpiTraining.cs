@@ -29,7 +29,8 @@ internal static class MpiTraining
     /// rank on the whole batch), split (each on its part), nan; a zero- prefix shards the state (ZeRO-1) instead of
     /// averaging whole buffers, -noclip turns clipping off, -ma filters with the windowed mean (a ring of 5 slots) instead
     /// of the EMA, -bf16 trains in bfloat16 (with float32 master weights), -add starts with the weights' group and adds
-    /// the biases' half-way (add_param_group), a -save suffix saves a checkpoint (and rank 0 the weights)
+    /// the biases' half-way (add_param_group), -ts saves and resumes through TorchSharp's state_dict format instead of the
+    /// optimizer's checkpoint, a -save suffix saves a checkpoint (and rank 0 the weights)
     /// half-way, a -resume suffix starts from them and runs the second half; collectives checks the communicator alone.
     /// </summary>
     public static int Run(string scenario, string folder)
@@ -56,9 +57,9 @@ internal static class MpiTraining
         bool sharded = scenario.StartsWith("zero-", StringComparison.Ordinal), clipped = !scenario.Contains("-noclip", StringComparison.Ordinal);
         bool saves = scenario.EndsWith("-save", StringComparison.Ordinal), resumes = scenario.EndsWith("-resume", StringComparison.Ordinal);
         bool windowed = scenario.Contains("-ma", StringComparison.Ordinal), bfloat16 = scenario.Contains("-bf16", StringComparison.Ordinal);
-        bool adds = scenario.Contains("-add", StringComparison.Ordinal);
+        bool adds = scenario.Contains("-add", StringComparison.Ordinal), torchSharpFormat = scenario.Contains("-ts", StringComparison.Ordinal);
         scenario = scenario.Replace("zero-", "", StringComparison.Ordinal).Replace("-noclip", "", StringComparison.Ordinal).Replace("-ma", "", StringComparison.Ordinal)
-            .Replace("-bf16", "", StringComparison.Ordinal).Replace("-add", "", StringComparison.Ordinal)
+            .Replace("-bf16", "", StringComparison.Ordinal).Replace("-add", "", StringComparison.Ordinal).Replace("-ts", "", StringComparison.Ordinal)
             .Replace("-save", "", StringComparison.Ordinal).Replace("-resume", "", StringComparison.Ordinal);
         ScalarType dtype = bfloat16 ? ScalarType.BFloat16 : ScalarType.Float32;
         using var model = TinyMlp.CreateLinear();
@@ -83,13 +84,16 @@ internal static class MpiTraining
         {
             using (var reader = new BinaryReader(File.OpenRead(weights)))
                 TinyMlp.Load(parameters, [.. Enumerable.Range(0, reader.ReadInt32()).Select(_ => reader.ReadSingle())]);
-            optimizer.load(checkpoint);
+            if (torchSharpFormat) optimizer.load_state_dict(checkpoint);
+            else optimizer.load(checkpoint);
         }
         for (int step = resumes ? Steps / 2 : 0; step < Steps; step++)
         {
             if (saves && step == Steps / 2)
             {
-                optimizer.save(checkpoint);
+                // Every rank takes part in gathering sharded state; one writes the file.
+                if (torchSharpFormat) optimizer.save_state_dict(rank == 0 ? checkpoint : "/dev/null");
+                else optimizer.save(checkpoint);
                 if (rank == 0)
                 {
                     float[] now = TinyMlp.Flatten(parameters);
