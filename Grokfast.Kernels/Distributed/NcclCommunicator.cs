@@ -16,9 +16,6 @@ public sealed unsafe class NcclCommunicator : ICommunicator
     /// <summary>The library loaded unless another is named.</summary>
     public const string DefaultLibrary = "libnccl.so.2";
 
-    /// <summary>The environment variable that names NCCL's own rendezvous (<c>host:port</c>; rank 0 listens there).</summary>
-    public const string RendezvousVariable = "NCCL_COMM_ID";
-
     private const int UniqueIdBytes = 128;
     private const int Sum = 0, Max = 2;
     private static readonly nint Stream = CudaDriver.LegacyDefaultStream;
@@ -85,9 +82,10 @@ public sealed unsafe class NcclCommunicator : ICommunicator
     /// The communicator of every rank a launcher started, on CUDA device <paramref name="device"/> (the rank's GPU: under
     /// <c>torchrun</c> its <c>LOCAL_RANK</c>). Rank and world size: <paramref name="bootstrap"/>'s when given (e.g.
     /// <see cref="MpiCommunicator.World"/> under <c>mpirun</c>, which also carries NCCL's id from rank 0 to the others),
-    /// else the launcher's environment (<see cref="LaunchEnvironment"/>), where more than one rank needs
-    /// <c>NCCL_COMM_ID=host:port</c> — NCCL's own rendezvous, hosted by rank 0; else a world of one. A missing library
-    /// throws <see cref="DllNotFoundException"/> naming it.
+    /// else the launcher's environment (<see cref="LaunchEnvironment"/>), where more than one rank needs NCCL's own
+    /// rendezvous, hosted by rank 0: <c>NCCL_COMM_ID=host:port</c>, or <c>torchrun</c>'s <c>MASTER_ADDR</c> with the port
+    /// after its <c>MASTER_PORT</c>; else a world of one. A missing library throws <see cref="DllNotFoundException"/>
+    /// naming it.
     /// </summary>
     public static NcclCommunicator Create(int device, ICommunicator? bootstrap = null, string library = DefaultLibrary) =>
         Create(device, bootstrap, library, environment: null);
@@ -99,9 +97,12 @@ public sealed unsafe class NcclCommunicator : ICommunicator
         if (bootstrap is { TakesDeviceMemory: true })
             throw new ArgumentException("The bootstrap carries NCCL's id in host memory: give an MPI communicator.", nameof(bootstrap));
         (int rank, int worldSize) = bootstrap is null ? LaunchEnvironment.Read(environment) ?? (0, 1) : (bootstrap.Rank, bootstrap.WorldSize);
-        string? rendezvous = LaunchEnvironment.Variable(environment, RendezvousVariable);
-        if (bootstrap is null && worldSize > 1 && string.IsNullOrEmpty(rendezvous))
-            throw new InvalidOperationException($"{worldSize} ranks need a rendezvous for NCCL: set {RendezvousVariable}=host:port (a free port on rank 0's host, e.g. $MASTER_ADDR:29600) on every rank, or start the ranks with mpirun and pass MpiCommunicator.World() as the bootstrap.");
+        if (bootstrap is null && worldSize > 1)
+        {
+            string rendezvous = NcclRendezvous.Address(environment)
+                ?? throw new InvalidOperationException($"{worldSize} ranks need a rendezvous for NCCL: set {NcclRendezvous.Variable}=host:port (a free port on rank 0's host) or MASTER_ADDR and MASTER_PORT (as torchrun does) on every rank, or start the ranks with mpirun and pass MpiCommunicator.World() as the bootstrap.");
+            if (environment is null) NcclRendezvous.Publish(rendezvous);
+        }
         return new NcclCommunicator(library, device, rank, worldSize, bootstrap);
     }
 

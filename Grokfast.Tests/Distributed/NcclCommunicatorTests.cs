@@ -28,12 +28,27 @@ public sealed unsafe class NcclCommunicatorTests
     [Fact]
     public void SeveralRanks_WithoutARendezvous_AreRefusedNamingNcclCommId()
     {
-        var environment = new Dictionary<string, string?> { ["RANK"] = "1", ["WORLD_SIZE"] = "2", ["MASTER_ADDR"] = "node0" };
+        var environment = new Dictionary<string, string?> { ["RANK"] = "1", ["WORLD_SIZE"] = "2", ["MASTER_ADDR"] = "node0" };  // no port
 
         var error = Assert.Throws<InvalidOperationException>(() => NcclCommunicator.Create(0, null, "libgrokfast-no-such-nccl.so.2", environment));
 
-        Assert.Contains(NcclCommunicator.RendezvousVariable, error.Message, StringComparison.Ordinal);
+        Assert.Contains(NcclRendezvous.Variable, error.Message, StringComparison.Ordinal);
+        Assert.Contains("MASTER_PORT", error.Message, StringComparison.Ordinal);
         Assert.Contains("mpirun", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TheRendezvous_IsNcclCommId_ElseTorchrunsMasterWithTheNextPort()
+    {
+        Assert.Equal("node0:29501", NcclRendezvous.Address(new Dictionary<string, string?> { ["MASTER_ADDR"] = "node0", ["MASTER_PORT"] = "29500" }));
+        Assert.Equal("[fd00::1]:29501", NcclRendezvous.Address(new Dictionary<string, string?> { ["MASTER_ADDR"] = "fd00::1", ["MASTER_PORT"] = "29500" }));
+        Assert.Equal("10.0.0.2:4000", NcclRendezvous.Address(new Dictionary<string, string?>
+        {
+            [NcclRendezvous.Variable] = "10.0.0.2:4000", ["MASTER_ADDR"] = "node0", ["MASTER_PORT"] = "29500",
+        }));
+        Assert.Null(NcclRendezvous.Address(new Dictionary<string, string?> { ["MASTER_ADDR"] = "node0" }));
+        var port = Assert.Throws<InvalidOperationException>(() => NcclRendezvous.Address(new Dictionary<string, string?> { ["MASTER_ADDR"] = "node0", ["MASTER_PORT"] = "65535" }));
+        Assert.Contains("MASTER_PORT=65535", port.Message, StringComparison.Ordinal);
     }
 
     [Fact]
