@@ -55,6 +55,13 @@ internal sealed class ShardedStateBuffer : StateBuffer
     public Tensor Gather()
     {
         Tensor whole = torch.empty(FullElements(shard, layout, covered), shard.dtype);
+        GatherInto(whole);
+        return whole;
+    }
+
+    /// <summary>As <see cref="Gather"/>, into <paramref name="whole"/>, a buffer of the unsharded layout.</summary>
+    public void GatherInto(Tensor whole)
+    {
         GradientFormat format = shard.dtype == ScalarType.Float64 ? GradientFormat.Float64 : GradientFormat.Float32;
         nint address = TensorBytes.Address(whole);
         using (torch.no_grad())
@@ -67,7 +74,6 @@ internal sealed class ShardedStateBuffer : StateBuffer
                 ranks.AllGatherInPlace(address + (nint)(fullAt * shard.element_size()), layout.Counts(group), format);
             });
         }
-        return whole;
     }
 
     /// <summary>Keeps this rank's blocks of <paramref name="whole"/>, a buffer of the unsharded layout.</summary>

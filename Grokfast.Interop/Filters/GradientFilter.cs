@@ -206,7 +206,7 @@ public abstract partial class GradientFilter : IDisposable, ICheckpointable, IRu
         masterWeights && format != GradientFormat.Float32 ? PassUpdate.AdamMaster : PassUpdate.AdamDirect, scanned);
 
     private int AverageBytesPerElement(Func<GradientFormat, PassUpdate> update, bool scanned) =>
-        steps.AverageBytesPerElement(g => BytesPerElementOf(g.Format, update(g.Format)) + (scanned ? g.Format.ElementSize() : 0));
+        steps.AverageBytesPerElement(g => BytesPerElementOf(g.Format, update(g.Format)), scanned);
 
     /// <summary>Bytes the filter kind's pass moves per element of gradients of <paramref name="format"/>, ending in <paramref name="update"/>.</summary>
     private protected abstract int BytesPerElementOf(GradientFormat format, PassUpdate update);

@@ -235,9 +235,12 @@ internal sealed class GradientSteps : IDisposable
         gradients.Zero();
     }
 
-    /// <summary>What <paramref name="bytesPerElement"/> gives each buffer, averaged over the elements and rounded.</summary>
-    public int AverageBytesPerElement(Func<GradientGroup, int> bytesPerElement) =>
-        (int)Math.Round(gradients.Groups.Sum(g => (double)g.Length * bytesPerElement(g)) / gradients.Length);
+    /// <summary>
+    /// Bytes a step moves per element: what <paramref name="passBytes"/> gives each buffer's pass, plus the guard's (or the
+    /// clipping norm's) read of its gradients when <paramref name="scanned"/>, averaged over the elements and rounded.
+    /// </summary>
+    public int AverageBytesPerElement(Func<GradientGroup, int> passBytes, bool scanned) =>
+        (int)Math.Round(gradients.Groups.Sum(g => (double)g.Length * (passBytes(g) + (scanned ? g.Format.ElementSize() : 0))) / gradients.Length);
 
     private nint RunAddress(ParameterRun run)
     {

@@ -40,13 +40,8 @@ internal sealed class FusedAdamState : IDisposable
                 throw new NotSupportedException($"Parameter '{Steps.Parameters[float64.First].Name}' is Float64; the fused optimizers take float32, bfloat16 and float16 parameters (the filters take float64 too).");
             Device device = gradients.Device;
             // The 16-bit groups' float32 master weights, one after another in layout order.
-            masterOffsets = new long[groups.Count];
-            long masterLength = 0;
-            for (int g = 0; g < groups.Count; g++)
-            {
-                masterOffsets[g] = masterLength;
-                if (masterWeights && groups[g].Format != GradientFormat.Float32) masterLength += groups[g].Length;
-            }
+            masterOffsets = [.. Enumerable.Range(0, groups.Count).Select(g => MasterStart(groups, g))];
+            long masterLength = masterWeights ? MasterStart(groups, groups.Count) : 0;
             if (masterLength > 0) master_weights = torch.empty(masterLength, ScalarType.Float32, device);
             // The parameters are whole on every rank; the passes step (and the state covers) this rank's blocks when sharded.
             parameterBuffers = new FlatParameterBuffer?[groups.Count];
@@ -91,8 +86,8 @@ internal sealed class FusedAdamState : IDisposable
 
     /// <summary>Bytes a step moves per element (see <see cref="FusedAdamOptimizer.BytesPerElement"/>), averaged over the groups.</summary>
     public int BytesPerElement(bool masterWeights, bool scanned) => Filter?.FusedAdamBytesPerElement(masterWeights, scanned)
-        ?? Steps.AverageBytesPerElement(g => Passes.BytesPerElement<NoFilter>(g.Format, g.Format != GradientFormat.Float32 && masterWeights ? PassUpdate.AdamMaster : PassUpdate.AdamDirect)
-            + (scanned ? g.Format.ElementSize() : 0));
+        ?? Steps.AverageBytesPerElement(g => Passes.BytesPerElement<NoFilter>(g.Format, g.Format != GradientFormat.Float32 && masterWeights ? PassUpdate.AdamMaster : PassUpdate.AdamDirect),
+            scanned);
 
     /// <summary>
     /// After a sharded step: every rank's updated block of the parameters gathered into every rank's copy, so the
@@ -207,14 +202,16 @@ internal sealed class FusedAdamState : IDisposable
         Tensor? master = null;
         if (masters is not null && groups[p.Group].Format != GradientFormat.Float32)
         {
-            // The 16-bit groups' masters lie one after another.
-            long groupStart = groups.Take(p.Group).Where(g => g.Format != GradientFormat.Float32).Sum(g => g.Length);
-            using Tensor part = masters.narrow(0, groupStart + p.Offset - groups[p.Group].Base, p.Length);
+            using Tensor part = masters.narrow(0, MasterStart(groups, p.Group) + p.Offset - groups[p.Group].Base, p.Length);
             master = part.view(p.Shape);
         }
         using Tensor m = expAvg.narrow(0, p.Offset, p.Length), v = expAvgSq.narrow(0, p.Offset, p.Length);
         return (m.view(p.Shape), v.view(p.Shape), master);
     }
+
+    // Where group g's masters start among the 16-bit groups' masters, which lie one after another in layout order.
+    private static long MasterStart(IReadOnlyList<GradientGroup> groups, int g) =>
+        groups.Take(g).Where(group => group.Format != GradientFormat.Float32).Sum(group => group.Length);
 
     // The groups with master weights, whose slices are laid out one after another.
     private int[] MasteredGroups => master_weights is null ? [] : [.. Enumerable.Range(0, Steps.Groups.Count).Where(g => Steps.Groups[g].Format != GradientFormat.Float32)];

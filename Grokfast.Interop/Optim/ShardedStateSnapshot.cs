@@ -33,11 +33,7 @@ internal sealed class ShardedStateSnapshot : IDisposable
     /// <summary>Gathers the buffers' current values into the same copies (the states stay views of them).</summary>
     public void Gather()
     {
-        foreach ((ShardedStateBuffer buffer, Tensor whole) in buffers)
-        {
-            using Tensor fresh = buffer.Gather();
-            using (TorchSharp.torch.no_grad()) whole.copy_(fresh);
-        }
+        foreach ((ShardedStateBuffer buffer, Tensor whole) in buffers) buffer.GatherInto(whole);
         Changed = false;
     }
 

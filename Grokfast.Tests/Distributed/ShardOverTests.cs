@@ -49,9 +49,7 @@ public sealed class ShardOverTests
     {
         // float32 groups between 16-bit ones: the masters cover the 16-bit groups only.
         ScalarType[] dtypes = MixedDtypes.Mixed;
-        (DtypeModule plainModel, DtypeModule shardedModel) = MixedTwins();
-        using var disposePlain = plainModel;
-        using var disposeSharded = shardedModel;
+        using DtypeModule plainModel = MixedModel(), shardedModel = MixedModel();
         using var plain = new GrokfastAdamW(plainModel, lr: 1e-2, grokfast: GrokfastFilter.Ema(alpha: 0.9, lamb: 2.0)) { max_grad_norm = 1.0 };
         using var sharded = new GrokfastAdamW(shardedModel, lr: 1e-2, grokfast: GrokfastFilter.Ema(alpha: 0.9, lamb: 2.0)) { max_grad_norm = 1.0, shard_over = new OneRank() };
         string path = Path.Combine(Path.GetTempPath(), $"shard-over-{Guid.NewGuid():N}.gfst");
@@ -130,9 +128,7 @@ public sealed class ShardOverTests
     {
         // Mixed dtypes (masters over the 16-bit groups) and the windowed mean (ring slots and float64 sums).
         ScalarType[] dtypes = MixedDtypes.Mixed;
-        (DtypeModule plainModel, DtypeModule shardedModel) = MixedTwins();
-        using var disposePlain = plainModel;
-        using var disposeSharded = shardedModel;
+        using DtypeModule plainModel = MixedModel(), shardedModel = MixedModel();
         using var plain = new GrokfastAdamW(plainModel, lr: 1e-2, grokfast: GrokfastFilter.WindowedMean(window_size: 3, lamb: 2.0));
         using var sharded = new GrokfastAdamW(shardedModel, lr: 1e-2, grokfast: GrokfastFilter.WindowedMean(window_size: 3, lamb: 2.0)) { shard_over = new OneRank() };
         string path = Path.Combine(Path.GetTempPath(), $"shard-over-{Guid.NewGuid():N}.bin");
@@ -179,14 +175,12 @@ public sealed class ShardOverTests
         Assert.Throws<InvalidOperationException>(() => optimizer.shard_over = null);
     }
 
-    // Two models of mixed dtypes with the same values: one for the unsharded optimizer, one for the sharded.
-    private static (DtypeModule Plain, DtypeModule Sharded) MixedTwins()
+    // A model of mixed dtypes with fixed values: two of them are alike, one for each optimizer compared.
+    private static DtypeModule MixedModel()
     {
-        var plain = new DtypeModule(MixedDtypes.Shapes, MixedDtypes.Mixed);
-        var sharded = new DtypeModule(MixedDtypes.Shapes, MixedDtypes.Mixed);
-        MixedDtypes.SetValues(plain, MixedDtypes.Mixed);
-        MixedDtypes.SetValues(sharded, MixedDtypes.Mixed);
-        return (plain, sharded);
+        var model = new DtypeModule(MixedDtypes.Shapes, MixedDtypes.Mixed);
+        MixedDtypes.SetValues(model, MixedDtypes.Mixed);
+        return model;
     }
 
     /// <summary>A world of one rank: every collective is the identity (a reduce-scatter copies its one block); each is counted.</summary>
