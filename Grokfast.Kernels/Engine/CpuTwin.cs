@@ -25,8 +25,13 @@ internal static unsafe class CpuTwin<TStore, TFormat, TFilter, TUpdate>
     }
 
     /// <summary>The pass with the step's scalars already broadcast (once per range, not per block of a 16-bit Adam pass).</summary>
-    internal static void Run(PassPointers<TStore> at, long count, PassConstants<TFilter> c, in FilterLanes filter, in AdamLanes adam)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Run(PassPointers<TStore> at, long count, PassConstants<TFilter> c, in FilterLanes filterLanes, in AdamLanes adamLanes)
     {
+        // Copies the JIT keeps in registers: read through the references, every vector would be loaded again on every
+        // iteration (a store through the pass's pointers might have changed it).
+        FilterLanes filter = filterLanes;
+        AdamLanes adam = adamLanes;
         bool reads = TFilter.KeepsEstimate && TFilter.ReadsEstimate(c.Filter);
         bool writes = !TUpdate.IsAdam && TFilter.ChangesGradient(c.Filter);
         int lanes = Vector<float>.Count, half = Vector<double>.Count;
