@@ -27,13 +27,13 @@ public static class FiniteScan
 }
 
 /// <summary>
-/// The non-finite guard on gradients of format <typeparamref name="TFormat"/>: the host scan, vectorised and split over
-/// cores, and its ILGPU twin, which the CUDA path runs (<see cref="Cuda.CudaStepState"/>) to set the step's skip flag on
-/// the device.
+/// The non-finite guard on gradients of format <typeparamref name="TFormat"/> (float64 included): the host scan,
+/// vectorised and split over cores, and its ILGPU twin, which the CUDA path runs (<see cref="Cuda.CudaStepState"/>) to
+/// set the step's skip flag on the device.
 /// </summary>
 internal static unsafe class FiniteScan<TStore, TFormat>
     where TStore : unmanaged
-    where TFormat : struct, IGradientFormat<TStore>
+    where TFormat : struct, IFiniteTest<TStore>
 {
     /// <summary>True when none of the <paramref name="length"/> values at <paramref name="data"/> is NaN or ±Inf.</summary>
     public static bool AllFinite(nint data, long length)

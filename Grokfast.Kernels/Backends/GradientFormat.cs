@@ -43,7 +43,7 @@ internal static class GradientFormats
         GradientFormat.Float32 => FiniteScan<float, Float32Format>.AllFinite(data, length),
         GradientFormat.BFloat16 => FiniteScan<ushort, BFloat16Format>.AllFinite(data, length),
         GradientFormat.Float16 => FiniteScan<ushort, Float16Format>.AllFinite(data, length),
-        GradientFormat.Float64 => Float64.Float64FiniteScan.AllFinite(data, length),
+        GradientFormat.Float64 => FiniteScan<double, Float64.Float64FiniteTest>.AllFinite(data, length),
         _ => throw new ArgumentOutOfRangeException(nameof(format), format, "Unknown gradient format."),
     };
 

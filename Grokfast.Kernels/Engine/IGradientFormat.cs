@@ -9,7 +9,7 @@ namespace Grokfast.Kernels.Engine;
 /// the identity. (float64 computes in double and has passes of its own: see Float64.)
 /// </summary>
 /// <typeparam name="TStore">The element as stored: float, or a 16-bit format's bit pattern.</typeparam>
-internal unsafe interface IGradientFormat<TStore>
+internal unsafe interface IGradientFormat<TStore> : IFiniteTest<TStore>
     where TStore : unmanaged
 {
     /// <summary>The float32 value of <paramref name="value"/>.</summary>
@@ -18,17 +18,11 @@ internal unsafe interface IGradientFormat<TStore>
     /// <summary><paramref name="value"/> rounded to the format.</summary>
     static abstract TStore Narrow(float value);
 
-    /// <summary>Whether <paramref name="value"/> is neither NaN nor ±infinity.</summary>
-    static abstract bool IsFinite(TStore value);
-
     /// <summary>Two vectors of float lanes from the 2 × <c>Vector&lt;float&gt;.Count</c> values at <paramref name="source"/>.</summary>
     static abstract (Vector<float> Low, Vector<float> High) LoadLanes(TStore* source);
 
     /// <summary>Two vectors of float lanes rounded to the format and stored at <paramref name="destination"/>.</summary>
     static abstract void StoreLanes(Vector<float> low, Vector<float> high, TStore* destination);
-
-    /// <summary>Nonzero lanes where any of the 2 × <c>Vector&lt;float&gt;.Count</c> values at <paramref name="source"/> is NaN or ±infinity.</summary>
-    static abstract Vector<uint> NonFiniteLanes(TStore* source);
 }
 
 /// <summary>float32: stored as computed.</summary>

@@ -3,6 +3,7 @@ using Grokfast.Kernels.Engine;
 using Grokfast.Tests.Support;
 using ILGPU;
 using ILGPU.Runtime;
+using System.Runtime.InteropServices;
 
 namespace Grokfast.Tests.Kernels;
 
@@ -13,6 +14,7 @@ public sealed class FiniteScanTests
     [InlineData(31, 30)]
     [InlineData((1 << 20) + 7, 0)]
     [InlineData((1 << 20) + 7, 1 << 19)]
+    [InlineData((1 << 20) + 7, (1 << 19) + 31)]
     [InlineData((1 << 20) + 7, (1 << 20) + 6)]
     public void AllFinite_FindsNaNAndInfinitiesAnywhere(int length, int position)
     {
@@ -26,6 +28,38 @@ public sealed class FiniteScanTests
             data.Span[position] = bad;
             Assert.False(FiniteScan.AllFinite(data.Address, length), $"{bad} at {position} of {length} was not found");
             data.Span[position] = saved;
+        }
+    }
+
+    [Theory]
+    [InlineData(1, 0)]
+    [InlineData(31, 30)]
+    [InlineData((1 << 20) + 7, 0)]
+    [InlineData((1 << 20) + 7, 1 << 19)]
+    [InlineData((1 << 20) + 7, (1 << 19) + 31)]
+    [InlineData((1 << 20) + 7, (1 << 20) + 6)]
+    public unsafe void AllFinite_Float64_FindsNaNAndInfinitiesAnywhere_AndAcceptsExtremeFiniteValues(int length, int position)
+    {
+        double* data = (double*)NativeMemory.AlignedAlloc((nuint)(length * sizeof(double)), 64);
+        try
+        {
+            var values = new Span<double>(data, length);
+            values.Fill(double.MaxValue);
+            values[length / 2] = double.MinValue;
+            values[length - 1] = double.Epsilon;
+            Assert.True(GradientFormat.Float64.AllFinite((nint)data, length));
+
+            foreach (double bad in new[] { double.NaN, double.PositiveInfinity, double.NegativeInfinity })
+            {
+                double saved = values[position];
+                values[position] = bad;
+                Assert.False(GradientFormat.Float64.AllFinite((nint)data, length), $"{bad} at {position} of {length} was not found");
+                values[position] = saved;
+            }
+        }
+        finally
+        {
+            NativeMemory.AlignedFree(data);
         }
     }
 
