@@ -38,42 +38,75 @@ internal static class GradientFormats
     public static bool HasFloat64State(this GradientFormat format) => format == GradientFormat.Float64;
 
     /// <summary>True when none of the <paramref name="length"/> gradients at <paramref name="data"/> is NaN or ±Inf (host memory).</summary>
-    public static bool AllFinite(this GradientFormat format, nint data, long length) => format switch
-    {
-        GradientFormat.Float32 => FiniteScan<float, Float32Format>.AllFinite(data, length),
-        GradientFormat.BFloat16 => FiniteScan<ushort, BFloat16Format>.AllFinite(data, length),
-        GradientFormat.Float16 => FiniteScan<ushort, Float16Format>.AllFinite(data, length),
-        GradientFormat.Float64 => FiniteScan<double, Float64.Float64FiniteTest>.AllFinite(data, length),
-        _ => throw new ArgumentOutOfRangeException(nameof(format), format, "Unknown gradient format."),
-    };
+    public static bool AllFinite(this GradientFormat format, nint data, long length) =>
+        format == GradientFormat.Float64
+            ? FiniteScan<double, Float64.Float64FiniteTest>.AllFinite(data, length)
+            : format.Instantiate<bool, Scan>(new Scan(data, length));
 
     /// <summary>Writes the sums of squares of the blocks of the <paramref name="length"/> gradients at <paramref name="data"/> to <paramref name="sums"/> (<see cref="GradientNorm"/>; host memory).</summary>
-    public static unsafe void BlockSums(this GradientFormat format, nint data, long length, double* sums)
+    public static unsafe void BlockSums(this GradientFormat format, nint data, long length, double* sums) =>
+        format.Instantiate<bool, Norm>(new Norm(data, length, sums));
+
+    /// <summary>The ILGPU lane kernel (data, lanes) of the gradients' norm (<see cref="GradientNorm"/>), for the CUDA path.</summary>
+    public static Delegate NormLaneKernel(this GradientFormat format) => format.Instantiate<Delegate, NormKernel>(default);
+
+    /// <summary>The ILGPU scan kernel (data, found) that sets <c>found[0]</c> on a NaN or ±Inf, for the CUDA path.</summary>
+    public static Delegate ScanKernel(this GradientFormat format) => format.Instantiate<Delegate, ScanKernelOf>(default);
+
+    /// <summary>
+    /// What <paramref name="make"/> builds with the storage and format types of <paramref name="format"/>: the one map from
+    /// a format to its types. float64 computes in double and has passes of its own, so it has no such types.
+    /// </summary>
+    internal static TResult Instantiate<TResult, TMake>(this GradientFormat format, TMake make)
+        where TMake : struct, IFormatInstantiation<TResult> => format switch
     {
-        switch (format)
+        GradientFormat.Float32 => make.Create<float, Float32Format>(),
+        GradientFormat.BFloat16 => make.Create<ushort, BFloat16Format>(),
+        GradientFormat.Float16 => make.Create<ushort, Float16Format>(),
+        _ => throw new ArgumentOutOfRangeException(nameof(format), format, "This takes float32, bfloat16 and float16 gradients (float64 has passes of its own)."),
+    };
+
+    private readonly struct Scan(nint data, long length) : IFormatInstantiation<bool>
+    {
+        public bool Create<TStore, TFormat>()
+            where TStore : unmanaged
+            where TFormat : struct, IGradientFormat<TStore> => FiniteScan<TStore, TFormat>.AllFinite(data, length);
+    }
+
+    private readonly unsafe struct Norm(nint data, long length, double* sums) : IFormatInstantiation<bool>
+    {
+        public bool Create<TStore, TFormat>()
+            where TStore : unmanaged
+            where TFormat : struct, IGradientFormat<TStore>
         {
-            case GradientFormat.Float32: GradientNorm<float, Float32Format>.BlockSums(data, length, sums); break;
-            case GradientFormat.BFloat16: GradientNorm<ushort, BFloat16Format>.BlockSums(data, length, sums); break;
-            case GradientFormat.Float16: GradientNorm<ushort, Float16Format>.BlockSums(data, length, sums); break;
-            default: throw new ArgumentOutOfRangeException(nameof(format), format, "Fused clipping takes float32, bfloat16 and float16 gradients.");
+            GradientNorm<TStore, TFormat>.BlockSums(data, length, sums);
+            return true;
         }
     }
 
-    /// <summary>The ILGPU lane kernel (data, lanes) of the gradients' norm (<see cref="GradientNorm"/>), for the CUDA path.</summary>
-    public static Delegate NormLaneKernel(this GradientFormat format) => format switch
+    private readonly struct NormKernel : IFormatInstantiation<Delegate>
     {
-        GradientFormat.Float32 => (Action<ILGPU.Index1D, ILGPU.ArrayView<float>, ILGPU.ArrayView<double>>)GradientNorm<float, Float32Format>.LaneKernel,
-        GradientFormat.BFloat16 => (Action<ILGPU.Index1D, ILGPU.ArrayView<ushort>, ILGPU.ArrayView<double>>)GradientNorm<ushort, BFloat16Format>.LaneKernel,
-        GradientFormat.Float16 => (Action<ILGPU.Index1D, ILGPU.ArrayView<ushort>, ILGPU.ArrayView<double>>)GradientNorm<ushort, Float16Format>.LaneKernel,
-        _ => throw new ArgumentOutOfRangeException(nameof(format), format, "Fused clipping takes float32, bfloat16 and float16 gradients."),
-    };
+        public Delegate Create<TStore, TFormat>()
+            where TStore : unmanaged
+            where TFormat : struct, IGradientFormat<TStore> =>
+            (Action<ILGPU.Index1D, ILGPU.ArrayView<TStore>, ILGPU.ArrayView<double>>)GradientNorm<TStore, TFormat>.LaneKernel;
+    }
 
-    /// <summary>The ILGPU scan kernel (data, found) that sets <c>found[0]</c> on a NaN or ±Inf, for the CUDA path.</summary>
-    public static Delegate ScanKernel(this GradientFormat format) => format switch
+    private readonly struct ScanKernelOf : IFormatInstantiation<Delegate>
     {
-        GradientFormat.Float32 => (Action<ILGPU.Index1D, ILGPU.ArrayView<float>, ILGPU.ArrayView<int>>)FiniteScan<float, Float32Format>.Kernel,
-        GradientFormat.BFloat16 => (Action<ILGPU.Index1D, ILGPU.ArrayView<ushort>, ILGPU.ArrayView<int>>)FiniteScan<ushort, BFloat16Format>.Kernel,
-        GradientFormat.Float16 => (Action<ILGPU.Index1D, ILGPU.ArrayView<ushort>, ILGPU.ArrayView<int>>)FiniteScan<ushort, Float16Format>.Kernel,
-        _ => throw new ArgumentOutOfRangeException(nameof(format), format, "Unknown gradient format."),
-    };
+        public Delegate Create<TStore, TFormat>()
+            where TStore : unmanaged
+            where TFormat : struct, IGradientFormat<TStore> =>
+            (Action<ILGPU.Index1D, ILGPU.ArrayView<TStore>, ILGPU.ArrayView<int>>)FiniteScan<TStore, TFormat>.Kernel;
+    }
+}
+
+/// <summary>Builds something for one gradient format's storage and format types (<see cref="GradientFormats.Instantiate{TResult, TMake}"/>).</summary>
+/// <typeparam name="TResult">What it builds.</typeparam>
+internal interface IFormatInstantiation<out TResult>
+{
+    /// <summary>Builds it for storage <typeparamref name="TStore"/> and format <typeparamref name="TFormat"/>.</summary>
+    TResult Create<TStore, TFormat>()
+        where TStore : unmanaged
+        where TFormat : struct, IGradientFormat<TStore>;
 }

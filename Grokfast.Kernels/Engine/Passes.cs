@@ -62,27 +62,23 @@ public static class Passes
         where format != GradientFormat.Float32 || update != PassUpdate.AdamMaster
         select (format, update);
 
-    private static TResult Instantiate<TResult>(GradientFormat format, PassUpdate update, IPassInstantiation<TResult> make) => format switch
-    {
-        GradientFormat.Float32 => update switch
-        {
-            PassUpdate.WriteBack => make.Create<float, Float32Format, WriteBack>(),
-            PassUpdate.AdamDirect => make.Create<float, Float32Format, AdamDirect>(),
-            _ => throw new ArgumentOutOfRangeException(nameof(update), update, "float32 parameters have no master weights."),
-        },
-        GradientFormat.BFloat16 => Instantiate<TResult, BFloat16Format>(update, make),
-        GradientFormat.Float16 => Instantiate<TResult, Float16Format>(update, make),
-        _ => throw new ArgumentOutOfRangeException(nameof(format), format, "The passes take float32, bfloat16 and float16 (float64 has passes of its own)."),
-    };
+    private static TResult Instantiate<TResult>(GradientFormat format, PassUpdate update, IPassInstantiation<TResult> make) =>
+        format.Instantiate<TResult, WithUpdate<TResult>>(new WithUpdate<TResult>(update, make));
 
-    private static TResult Instantiate<TResult, TFormat>(PassUpdate update, IPassInstantiation<TResult> make)
-        where TFormat : struct, IGradientFormat<ushort> => update switch
+    /// <summary>The format's types handed on with the update's.</summary>
+    private readonly struct WithUpdate<TResult>(PassUpdate update, IPassInstantiation<TResult> make) : IFormatInstantiation<TResult>
     {
-        PassUpdate.WriteBack => make.Create<ushort, TFormat, WriteBack>(),
-        PassUpdate.AdamDirect => make.Create<ushort, TFormat, AdamDirect>(),
-        PassUpdate.AdamMaster => make.Create<ushort, TFormat, AdamMaster>(),
-        _ => throw new ArgumentOutOfRangeException(nameof(update), update, "Unknown update."),
-    };
+        public TResult Create<TStore, TFormat>()
+            where TStore : unmanaged
+            where TFormat : struct, IGradientFormat<TStore> => update switch
+        {
+            PassUpdate.WriteBack => make.Create<TStore, TFormat, WriteBack>(),
+            PassUpdate.AdamDirect => make.Create<TStore, TFormat, AdamDirect>(),
+            PassUpdate.AdamMaster when typeof(TStore) != typeof(float) => make.Create<TStore, TFormat, AdamMaster>(),
+            PassUpdate.AdamMaster => throw new ArgumentOutOfRangeException(nameof(update), update, "float32 parameters have no master weights."),
+            _ => throw new ArgumentOutOfRangeException(nameof(update), update, "Unknown update."),
+        };
+    }
 
     /// <summary>Builds something for one choice of storage, format and update.</summary>
     private interface IPassInstantiation<out TResult>
