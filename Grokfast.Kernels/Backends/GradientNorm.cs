@@ -177,38 +177,26 @@ internal static unsafe class GradientNorm<TStore, TFormat>
         }
     }
 
-    // The lanes as two vectors of four doubles (lanes 0-3, 4-7), eight values at a time: float32 loaded as is, a 16-bit
-    // format widened in registers sixteen at a time where .NET's vectors hold eight floats (else through float32
-    // scratch, 512 at a time); every element keeps its lane, and the last few go one by one.
+    // The lanes as two vectors of four doubles (lanes 0-3, 4-7), eight values at a time in order: the format's two vectors
+    // of float lanes per load (16 values on AVX2, 8 with 128-bit vectors, 32 with 512-bit ones) cut into eights; every
+    // element keeps its lane, and the last few go one by one.
     private static double BlockSum(TStore* x, int n)
     {
-        const int Lanes = GradientNorm.Lanes, Piece = 512;
+        const int Lanes = GradientNorm.Lanes;
+        int step = 2 * System.Numerics.Vector<float>.Count;
         Vector256<double> low = default, high = default;
-        int whole;
-        if (typeof(TStore) == typeof(float))
+        int whole = n - n % step;
+        for (int i = 0; i < whole; i += step)
         {
-            whole = n & ~(Lanes - 1);
-            for (int i = 0; i < whole; i += Lanes) Square(Vector256.Load((float*)x + i), ref low, ref high);
-        }
-        else if (System.Numerics.Vector<float>.Count == Lanes)
-        {
-            whole = n & ~(2 * Lanes - 1);
-            for (int i = 0; i < whole; i += 2 * Lanes)
+            (System.Numerics.Vector<float> first, System.Numerics.Vector<float> second) = TFormat.LoadLanes(x + i);
+            if (System.Numerics.Vector<float>.Count == 4)
             {
-                (System.Numerics.Vector<float> first, System.Numerics.Vector<float> second) = TFormat.LoadLanes(x + i);
-                Square(first.AsVector256(), ref low, ref high);
-                Square(second.AsVector256(), ref low, ref high);
+                Square(Vector256.Create(first.AsVector128(), second.AsVector128()), ref low, ref high);
             }
-        }
-        else
-        {
-            whole = n & ~(Lanes - 1);
-            float* scratch = stackalloc float[Piece];
-            for (int i = 0; i < whole; i += Piece)
+            else
             {
-                int m = Math.Min(Piece, whole - i);
-                BlockConversion<TStore, TFormat>.Widen(x + i, scratch, m);
-                for (int j = 0; j < m; j += Lanes) Square(Vector256.Load(scratch + j), ref low, ref high);
+                Square(first, ref low, ref high);
+                Square(second, ref low, ref high);
             }
         }
         Span<double> lanes = [low[0], low[1], low[2], low[3], high[0], high[1], high[2], high[3]];
@@ -218,6 +206,20 @@ internal static unsafe class GradientNorm<TStore, TFormat>
             lanes[i % Lanes] += value * value;
         }
         return GradientNorm.BlockSum(lanes[0], lanes[1], lanes[2], lanes[3], lanes[4], lanes[5], lanes[6], lanes[7]);
+    }
+
+    // A vector of 8 or 16 floats, eight at a time.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Square(System.Numerics.Vector<float> values, ref Vector256<double> low, ref Vector256<double> high)
+    {
+        if (System.Numerics.Vector<float>.Count == 8)
+        {
+            Square(values.AsVector256(), ref low, ref high);
+            return;
+        }
+        Vector512<float> sixteen = values.AsVector512();
+        Square(sixteen.GetLower(), ref low, ref high);
+        Square(sixteen.GetUpper(), ref low, ref high);
     }
 
     // Eight values' squares, exact in double, added to their lanes.
