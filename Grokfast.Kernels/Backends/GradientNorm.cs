@@ -72,33 +72,20 @@ internal static class GradientNorm
     }
 
     /// <summary>
-    /// Thread <paramref name="thread"/> of the columns' kernel: column t of the block sums of the <paramref name="blocks"/>
-    /// blocks whose lane sums <paramref name="lanes"/> holds.
+    /// Thread <paramref name="thread"/> of the columns' and the folds' kernel: <c>sums[t]</c> gets terms t,
+    /// t + <c>sums.Length</c>, … of the <paramref name="count"/> terms of <paramref name="values"/>, in order — the
+    /// block sums of lane sums into <see cref="Columns"/> columns (<see cref="BlockTerms"/>), then the columns into
+    /// <see cref="Folds"/> folds (<see cref="ValueTerms"/>).
     /// </summary>
-    internal static void ColumnKernel(Index1D thread, ArrayView<double> lanes, long blocks, ArrayView<double> columns)
+    internal static void SumKernel<TTerms>(Index1D thread, ArrayView<double> values, long count, ArrayView<double> sums)
+        where TTerms : struct, INormTerms
     {
         long stride = Grid.DimX * Group.DimX;
-        for (long t = thread.X; t < Columns; t += stride)
+        for (long t = thread.X; t < sums.Length; t += stride)
         {
             double sum = 0;
-            for (long b = t; b < blocks; b += Columns)
-            {
-                long l = b * Lanes;
-                sum += BlockSum(lanes[l], lanes[l + 1], lanes[l + 2], lanes[l + 3], lanes[l + 4], lanes[l + 5], lanes[l + 6], lanes[l + 7]);
-            }
-            columns[t] = sum;
-        }
-    }
-
-    /// <summary>Thread <paramref name="thread"/> of the folds' kernel: fold t of the columns.</summary>
-    internal static void FoldKernel(Index1D thread, ArrayView<double> columns, ArrayView<double> folds)
-    {
-        long stride = Grid.DimX * Group.DimX;
-        for (long t = thread.X; t < Folds; t += stride)
-        {
-            double sum = 0;
-            for (long c = t; c < Columns; c += Folds) sum += columns[c];
-            folds[t] = sum;
+            for (long i = t; i < count; i += sums.Length) sum += TTerms.Term(values, i);
+            sums[t] = sum;
         }
     }
 
@@ -117,6 +104,29 @@ internal static class GradientNorm
         scale[0] = ClipScale(maxNorm, root);
         if (guard != 0 && !double.IsFinite(total)) skip[0] = 1;
     }
+}
+
+/// <summary>What <see cref="GradientNorm.SumKernel{TTerms}"/> adds: term <c>i</c> of a view.</summary>
+internal interface INormTerms
+{
+    /// <summary>Term <paramref name="index"/> of <paramref name="values"/>.</summary>
+    static abstract double Term(ArrayView<double> values, long index);
+}
+
+/// <summary>Block <c>i</c>'s sum, from its eight lane sums.</summary>
+internal readonly struct BlockTerms : INormTerms
+{
+    public static double Term(ArrayView<double> lanes, long index)
+    {
+        long l = index * GradientNorm.Lanes;
+        return GradientNorm.BlockSum(lanes[l], lanes[l + 1], lanes[l + 2], lanes[l + 3], lanes[l + 4], lanes[l + 5], lanes[l + 6], lanes[l + 7]);
+    }
+}
+
+/// <summary>Value <c>i</c>.</summary>
+internal readonly struct ValueTerms : INormTerms
+{
+    public static double Term(ArrayView<double> values, long index) => values[index];
 }
 
 /// <summary>The block sums of squares of gradients of format <typeparamref name="TFormat"/>: the host's, vectorised and split over cores, and the lane kernel CUDA runs.</summary>

@@ -90,12 +90,12 @@ internal static unsafe class CpuTwin<TStore, TFormat, TFilter, TUpdate>
         for (long i = 0; i < count; i += Block)
         {
             int n = (int)Math.Min(Block, count - i);
-            BlockConversion<TStore, TFormat>.Widen(at.G + i, gradients, n);
+            BlockConversion<TStore, TFormat, float, Float32Format>.Convert(at.G + i, gradients, n);
             float* weights = TUpdate.HasMaster ? at.Master + i : widened;
-            if (!TUpdate.HasMaster) BlockConversion<TStore, TFormat>.Widen(at.P + i, widened, n);
+            if (!TUpdate.HasMaster) BlockConversion<TStore, TFormat, float, Float32Format>.Convert(at.P + i, widened, n);
             var block = new PassPointers<float>(gradients, at.Estimate + i, at.Sum + i, null, weights, at.M + i, at.V + i);
             CpuTwin<float, Float32Format, TFilter, AdamDirect>.Run(block, n, c, filter, adam);
-            BlockConversion<TStore, TFormat>.Narrow(weights, at.P + i, n);
+            BlockConversion<float, Float32Format, TStore, TFormat>.Convert(weights, at.P + i, n);
         }
     }
 

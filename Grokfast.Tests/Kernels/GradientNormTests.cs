@@ -97,8 +97,8 @@ public sealed unsafe class GradientNormTests : IDisposable
     {
         Accelerator accelerator = ilgpu.Accelerator;
         var lanes = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<TStore>, ArrayView<double>>(GradientNorm<TStore, TFormat>.LaneKernel);
-        var columns = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<double>, long, ArrayView<double>>(GradientNorm.ColumnKernel);
-        var folds = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<double>, ArrayView<double>>(GradientNorm.FoldKernel);
+        var columns = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<double>, long, ArrayView<double>>(GradientNorm.SumKernel<BlockTerms>);
+        var folds = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<double>, long, ArrayView<double>>(GradientNorm.SumKernel<ValueTerms>);
         var clip = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<double>, ArrayView<double>, ArrayView<float>, ArrayView<int>, double, int>(GradientNorm.ClipKernel);
         long blocks = runs.Sum(r => GradientNorm.Blocks(r.Length));
         using MemoryBuffer1D<double, Stride1D.Dense> laneSums = accelerator.Allocate1D<double>(blocks * GradientNorm.Lanes);
@@ -118,7 +118,7 @@ public sealed unsafe class GradientNormTests : IDisposable
             at += runLanes;
         }
         columns(48, laneSums.View, blocks, columnSums.View);
-        folds(16, columnSums.View, foldSums.View);
+        folds(16, columnSums.View, GradientNorm.Columns, foldSums.View);
         clip(64, foldSums.View, norm.View, scale.View, skip.View, maxNorm, guard ? 1 : 0);
         return (norm.GetAsArray1D()[0], scale.GetAsArray1D()[0], skip.GetAsArray1D()[0]);
     }

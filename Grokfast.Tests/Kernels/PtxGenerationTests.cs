@@ -36,8 +36,8 @@ public sealed partial class PtxGenerationTests
             new("norm-lanes-Float32", GradientFormat.Float32.NormLaneKernel().Method),
             new("norm-lanes-BFloat16", GradientFormat.BFloat16.NormLaneKernel().Method),
             new("norm-lanes-Float16", GradientFormat.Float16.NormLaneKernel().Method),
-            new("norm-columns", ((Delegate)GradientNorm.ColumnKernel).Method),
-            new("norm-folds", ((Delegate)GradientNorm.FoldKernel).Method),
+            new("norm-columns", ((Delegate)GradientNorm.SumKernel<BlockTerms>).Method),
+            new("norm-folds", ((Delegate)GradientNorm.SumKernel<ValueTerms>).Method),
             new("norm-clip", ((Delegate)GradientNorm.ClipKernel).Method),
         ],
     }.SelectMany(kernels => kernels).ToDictionary();

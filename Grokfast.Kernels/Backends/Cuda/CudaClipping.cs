@@ -29,8 +29,8 @@ internal sealed unsafe class CudaClipping : IDisposable
         {
             // float64 has no CUDA passes, so no clipping either: the optimizers refuse it by name.
             foreach (GradientFormat format in formats.Distinct().Where(f => f != GradientFormat.Float64)) lanes[format] = owned.Own(new CudaKernelModule(context, format.NormLaneKernel()));
-            columns = owned.Own(new CudaKernelModule(context, GradientNorm.ColumnKernel));
-            folds = owned.Own(new CudaKernelModule(context, GradientNorm.FoldKernel));
+            columns = owned.Own(new CudaKernelModule(context, GradientNorm.SumKernel<BlockTerms>));
+            folds = owned.Own(new CudaKernelModule(context, GradientNorm.SumKernel<ValueTerms>));
             clip = owned.Own(new CudaKernelModule(context, GradientNorm.ClipKernel));
             laneSums = owned.Own(new CudaDeviceMemory(context, capacity * GradientNorm.Lanes, sizeof(double)));
             columnSums = owned.Own(new CudaDeviceMemory(context, GradientNorm.Columns, sizeof(double)));
@@ -68,14 +68,14 @@ internal sealed unsafe class CudaClipping : IDisposable
     public void Finish(double maxNorm, nint norm, bool guard, DeviceView skip)
     {
         var sums = new DeviceView(laneSums.Address, blocks * GradientNorm.Lanes);
-        long count = blocks;
+        long count = blocks, columnCount = GradientNorm.Columns;
         var columnView = new DeviceView(columnSums.Address, GradientNorm.Columns);
         var foldView = new DeviceView(foldSums.Address, GradientNorm.Folds);
         var normView = new DeviceView(norm, 1);
         DeviceView scaleView = Scale;
         int guarded = guard ? 1 : 0;
         columns.Launch(GradientNorm.Columns, KernelArgument.Of(&sums), KernelArgument.Of(&count), KernelArgument.Of(&columnView));
-        folds.Launch(GradientNorm.Folds, KernelArgument.Of(&columnView), KernelArgument.Of(&foldView));
+        folds.Launch(GradientNorm.Folds, KernelArgument.Of(&columnView), KernelArgument.Of(&columnCount), KernelArgument.Of(&foldView));
         clip.Launch(1, KernelArgument.Of(&foldView), KernelArgument.Of(&normView), KernelArgument.Of(&scaleView), KernelArgument.Of(&skip),
             KernelArgument.Of(&maxNorm), KernelArgument.Of(&guarded));
     }
