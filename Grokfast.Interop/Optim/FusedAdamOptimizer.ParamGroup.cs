@@ -1,10 +1,12 @@
+using Grokfast.Kernels.Adam;
 using TorchSharp.Modules;
 using static TorchSharp.torch.optim;
 
 namespace Grokfast.Optim;
 
 // A fused optimizer's parameter groups and their options, as TorchSharp's optimizers nest theirs (AdamW.ParamGroup,
-// AdamW.Options): what a learning-rate scheduler drives group by group.
+// AdamW.Options): what a learning-rate scheduler drives group by group; how a group is completed from the optimizer's
+// options, checked, and turned into each step's settings.
 public abstract partial class FusedAdamOptimizer
 {
     /// <summary>
@@ -85,5 +87,76 @@ public abstract partial class FusedAdamOptimizer
             get => (Options.beta1!.Value, Options.beta2!.Value);
             set => (Options.beta1, Options.beta2) = value;
         }
+    }
+
+    // Each group's settings for this step, checked (a scheduler or the user may have changed them), and whether its filter runs.
+    private void PrepareGroups()
+    {
+        bool filterOn = core.Filter is not null && GrokfastEnabled && stepCalls >= grokfast_after_step;
+        for (int g = 0; g < groups.Count; g++)
+        {
+            Options options = groups[g].Options;
+            double rate = groups[g].LearningRate;
+            if (!(rate >= 0 && double.IsFinite(rate)))
+                throw new InvalidOperationException($"Invalid learning rate in param_groups[{g}]: {rate}; lr must be finite and >= 0 (it was set through the parameter group).");
+            core.Pass.Settings[g] = new AdamSettings(rate, options.beta1!.Value, options.beta2!.Value, options.eps!.Value, options.weight_decay!.Value, decoupled);
+            filtering[g] = filterOn && options.grokfast != false;
+            lambs[g] = options.lamb ?? 0;
+        }
+    }
+
+    // Fills what the group leaves null from the optimizer's options, checks every value, and (normalize_lr) scales its rate.
+    private void Complete(ParamGroup group, int index, Options defaults)
+    {
+        Options options = group.Options;
+        options.LearningRate ??= defaults.LearningRate;
+        options.beta1 ??= defaults.beta1;
+        options.beta2 ??= defaults.beta2;
+        options.eps ??= defaults.eps;
+        options.weight_decay ??= defaults.weight_decay;
+        options.lamb ??= grokfast?.lamb ?? 0;
+        options.grokfast ??= true;
+        try
+        {
+            Validate(options);
+        }
+        catch (ArgumentOutOfRangeException error)
+        {
+            throw new ArgumentOutOfRangeException($"param_groups[{index}].{error.ParamName}", error.ActualValue, $"In param_groups[{index}]: {error.Message}");
+        }
+        if (normalize_lr && grokfast is not null && options.grokfast == true) options.LearningRate /= 1 + options.lamb.Value;
+        options.InitialLearningRate = options.LearningRate!.Value;
+    }
+
+    private static void ValidateLearningRate(double lr, string name)
+    {
+        if (!(lr >= 0 && double.IsFinite(lr)))
+            throw new ArgumentOutOfRangeException(name, lr, $"Invalid learning rate: {lr}; lr must be finite and >= 0.");
+    }
+
+    // Every option of a completed group (throws ArgumentOutOfRangeException naming the first out of range).
+    private static void Validate(Options options)
+    {
+        Validate(options.LearningRate!.Value, options.beta1!.Value, options.beta2!.Value, options.eps!.Value, options.weight_decay!.Value);
+        ValidateLamb(options.lamb!.Value);
+    }
+
+    private static void ValidateLamb(double lamb)
+    {
+        if (!double.IsFinite(lamb))
+            throw new ArgumentOutOfRangeException(nameof(lamb), lamb, $"Invalid lamb: {lamb}; lamb must be finite.");
+    }
+
+    private static void Validate(double lr, double beta1, double beta2, double eps, double weight_decay)
+    {
+        ValidateLearningRate(lr, nameof(lr));
+        if (!(beta1 >= 0 && beta1 < 1))
+            throw new ArgumentOutOfRangeException(nameof(beta1), beta1, $"Invalid beta1: {beta1}; beta1 must be in [0, 1).");
+        if (!(beta2 >= 0 && beta2 < 1))
+            throw new ArgumentOutOfRangeException(nameof(beta2), beta2, $"Invalid beta2: {beta2}; beta2 must be in [0, 1).");
+        if (!(eps >= 0 && double.IsFinite(eps)))
+            throw new ArgumentOutOfRangeException(nameof(eps), eps, $"Invalid eps: {eps}; eps must be finite and >= 0.");
+        if (!(weight_decay >= 0 && double.IsFinite(weight_decay)))
+            throw new ArgumentOutOfRangeException(nameof(weight_decay), weight_decay, $"Invalid weight_decay: {weight_decay}; weight_decay must be finite and >= 0.");
     }
 }
