@@ -1,4 +1,5 @@
-// In-cache step times of the filters and the fused optimizers on the grokking transformer's parameter count (422,784
+// In-cache step times of the filters (float32, bfloat16, float64) and the fused optimizers (float32, bfloat16) on the
+// grokking transformer's parameter count (422,784
 // elements in 26 tensors, zero gradients), where compute and per-step overheads show rather than memory bandwidth.
 // Prints one line per figure: "<optimizer|filter> <dtype> <filter> <microseconds per step>", the least of 30 blocks
 // of 100 steps after 200 warm-up steps. run.sh builds it against two commits and alternates them.
@@ -11,11 +12,12 @@ using static TorchSharp.torch;
 const long Elements = 422_784;
 const int Tensors = 26;
 
-foreach (ScalarType dtype in new[] { ScalarType.Float32, ScalarType.BFloat16 })
+foreach (ScalarType dtype in new[] { ScalarType.Float32, ScalarType.BFloat16, ScalarType.Float64 })
 {
     foreach (string filter in new[] { "none", "ema", "ma", "kalman" })
     {
-        Print("optimizer", dtype, filter, model => new GrokfastAdam(model, grokfast: Fused(filter)), o => ((GrokfastAdam)o).step());
+        // The fused optimizers refuse float64 parameters; the filters take them.
+        if (dtype != ScalarType.Float64) Print("optimizer", dtype, filter, model => new GrokfastAdam(model, grokfast: Fused(filter)), o => ((GrokfastAdam)o).step());
         if (filter != "none") Print("filter", dtype, filter, model => Alone(model, filter), f => ((GradientFilter)f).step());
     }
 }
