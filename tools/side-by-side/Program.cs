@@ -1,8 +1,8 @@
 // In-cache step times of the filters (float32, bfloat16, float64) and the fused optimizers (float32, bfloat16) on the
-// grokking transformer's parameter count (422,784
-// elements in 26 tensors, zero gradients), where compute and per-step overheads show rather than memory bandwidth.
-// Prints one line per figure: "<optimizer|filter> <dtype> <filter> <microseconds per step>", the least of 30 blocks
-// of 100 steps after 200 warm-up steps. run.sh builds it against two commits and alternates them.
+// grokking transformer's parameter count (422,784 elements in 26 tensors, zero gradients), where compute and per-step
+// overheads show rather than memory bandwidth. Prints one line per figure: "<optimizer|filter> <dtype> <filter>
+// <microseconds per step>", the least of 30 blocks of 100 steps after 200 warm-up steps. run.sh builds it against two
+// commits and alternates them.
 using System.Diagnostics;
 using Grokfast.Filters;
 using Grokfast.Optim;
