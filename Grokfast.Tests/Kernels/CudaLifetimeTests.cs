@@ -1,3 +1,4 @@
+using Grokfast.Kernels.Adam;
 using Grokfast.Kernels.Backends;
 using Grokfast.Kernels.Backends.Cuda;
 using Grokfast.Kernels.Ema;
@@ -227,6 +228,39 @@ public sealed class CudaLifetimeTests
         Assert.Equal(0, allocated);
         steps.ReadOutcome();
         Assert.Equal(waitsBefore + 1, driver.HostWaits);
+    }
+
+    [Fact]
+    public void ClippedFusedStep_QueuesEveryKernelWithArgumentsMatchingItsSignature_WithoutWaitingOrAllocating()
+    {
+        using CudaPrimaryContext context = CudaPrimaryContext.Open(driver, 0);
+        using var steps = new CudaStepState(context, 3, [GradientFormat.Float32, GradientFormat.BFloat16, GradientFormat.Float16], clippedElements: 3000);
+        using ICudaPass<EmaSettings> adam = Passes.CreateCuda<EmaSettings, EmaConstants>(context, steps, GradientFormat.BFloat16, PassUpdate.AdamMaster,
+            PassBuffers.Filter(0x10000, 0x20000, 0, 1000, 1).WithAdam(0x30000, 0x40000, 0x50000, 0x60000));
+        var settings = new PassSettings<EmaSettings>(EmaSettings.From(0.98, 2.0), new AdamSettings(1e-3, 0.9, 0.999, 1e-8, 0.01, Decoupled: true));
+        // What a fused optimizer queues for a guarded, clipped CUDA step over three groups: the norm's lanes per run, its
+        // columns, folds and scale, the record, then each pass with its prepare kernel (one pass here). Every launch is
+        // checked against its kernel's signature before it is queued, so an argument out of place throws here.
+        void Step()
+        {
+            steps.BeginStep();
+            steps.NormScan(0x10000, 1000, GradientFormat.BFloat16);
+            steps.NormScan(0x70000, 1500, GradientFormat.Float32);
+            steps.NormScan(0x80000, 500, GradientFormat.Float16);
+            steps.Clip(1.0, 0x90000, guard: true);
+            steps.Record();
+            adam.Run(new DeviceRun(0, 0, 1, 0, 1000), settings);
+        }
+        Step();
+        int launchesBefore = driver.Launches, waitsBefore = driver.HostWaits;
+        Step();
+        int launches = driver.Launches - launchesBefore;
+
+        long allocated = Allocations.During(Step);
+
+        Assert.Equal(9, launches);
+        Assert.Equal(waitsBefore, driver.HostWaits);
+        Assert.Equal(0, allocated);
     }
 
     private static ICudaPass<EmaSettings> Ema(CudaPrimaryContext context, CudaStepState steps, nint gradients, nint average, long length) =>

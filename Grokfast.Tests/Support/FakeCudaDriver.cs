@@ -44,6 +44,9 @@ internal sealed unsafe class FakeCudaDriver : ICudaDriver
     /// <summary>The grid of the last launch, in blocks.</summary>
     public uint LastLaunchBlocks { get; private set; }
 
+    /// <summary>Kernels launched so far.</summary>
+    public int Launches { get; private set; }
+
     /// <summary>Makes the <paramref name="occurrence"/>-th call to <paramref name="call"/> (the driver's name, e.g. cuMemAlloc) fail.</summary>
     public void Fail(string call, int occurrence = 1)
     {
@@ -98,6 +101,7 @@ internal sealed unsafe class FakeCudaDriver : ICudaDriver
     public int LaunchKernel(nint function, uint blocks, uint threadsPerBlock, nint stream, void** parameters)
     {
         LastLaunchBlocks = blocks;
+        Launches++;
         return Result("cuLaunchKernel");
     }
 
